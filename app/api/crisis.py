@@ -1,0 +1,43 @@
+"""Crisis resources for a country, always with the international fallbacks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.deps import CatalogDep, LocaleDep
+from app.schemas.common import CountryParam, LanguageParam, ResponseModel
+from app.schemas.problem import problem_responses
+from scoring.crisis import CrisisResource
+
+
+class CrisisResourcesView(ResponseModel):
+    country: str | None
+    known_country: bool
+    message: str
+    resources: tuple[CrisisResource, ...]
+
+
+router = APIRouter(tags=["crisis"])
+
+
+@router.get(
+    "/crisis-resources", response_model=CrisisResourcesView, responses=problem_responses(422)
+)
+def crisis_resources(
+    catalog: CatalogDep,
+    locale: LocaleDep,
+    country: Annotated[CountryParam | None, Query()] = None,
+    lang: Annotated[LanguageParam | None, Query()] = None,
+) -> CrisisResourcesView:
+    """Who to contact, for ``country`` (else Accept-Language, else the default)."""
+    resolved = locale.with_explicit(country, None).country()
+    language = lang or (locale.header_languages[0] if locale.header_languages else "en")
+    footer = catalog.crisis.help(resolved, language)
+    return CrisisResourcesView(
+        country=resolved,
+        known_country=catalog.crisis.knows(resolved),
+        message=footer.message,
+        resources=catalog.crisis.resources_for("urgent", resolved),
+    )

@@ -1,0 +1,40 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.deps import EngineDep, SettingsDep
+from app.errors import ServiceUnavailable
+from app.migrations import is_at_head
+from app.schemas.common import ResponseModel
+from app.schemas.problem import problem_responses
+
+
+class Health(ResponseModel):
+    status: str
+
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=Health)
+def healthz() -> Health:
+    """The process is alive."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Health, responses=problem_responses(503))
+def readyz(engine: EngineDep, settings: SettingsDep) -> Health:
+    """The database is reachable and its schema is at the latest migration."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        at_head = is_at_head(engine, settings.database_url)
+    except SQLAlchemyError as exc:
+        raise ServiceUnavailable("The database cannot be reached.") from exc
+    if not at_head:
+        raise ServiceUnavailable("The database schema is not at the latest migration.")
+    return Health(status="ready")

@@ -1,0 +1,96 @@
+"""The ``securebase`` command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import uvicorn
+from sqlmodel import Session
+
+from app import migrations
+from app.config import get_settings
+from app.db import create_db_engine
+from app.main import load_catalog
+from app.services.responses import ResponseContext
+from app.services.responses import purge as purge_expired
+from scoring.loading import DefinitionError, load_definitions
+
+
+@click.group()
+def main() -> None:
+    """Secure Base: self-reflection about adult attachment."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API (migrating the embedded SQLite database first)."""
+    settings = get_settings()
+    try:
+        load_catalog(settings)
+    except DefinitionError as exc:
+        raise click.ClickException(f"questionnaire definitions are not valid:\n{exc}") from exc
+    if settings.is_sqlite:
+        migrations.upgrade(settings.database_url)
+    uvicorn.run(
+        "app.main:create_app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply every pending migration."""
+    migrations.upgrade(get_settings().database_url)
+    click.echo("database is at the latest migration")
+
+
+@main.group()
+def questionnaires() -> None:
+    """Questionnaire definitions."""
+
+
+@questionnaires.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    """Check definition files; list every problem and exit non-zero if there is one."""
+    try:
+        loaded = load_definitions(paths)
+    except DefinitionError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(exc.problems)} problem(s) found", err=True)
+        sys.exit(1)
+    for item in loaded:
+        definition = item.definition
+        click.echo(f"{item.source}: ok ({definition.id} {definition.version}, {item.content_hash})")
+
+
+@main.command()
+def purge() -> None:
+    """Delete incomplete responses past their expiry."""
+    settings = get_settings()
+    engine = create_db_engine(settings)
+    with Session(engine) as session:
+        report = purge_expired(ResponseContext(session, load_catalog(settings), settings))
+        session.commit()
+    engine.dispose()
+    click.echo(
+        f"deleted {report.incomplete_responses} expired incomplete response(s) and "
+        f"{report.idempotency_records} expired idempotency record(s)"
+    )

@@ -1,0 +1,102 @@
+"""Typed dependencies for the routers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.config import Settings
+from app.db import session_scope
+from app.errors import FieldProblem, InvalidInput
+from app.locale import accept_language_tags, country_from_accept_language
+from app.services.locale import RequestLocale
+from app.services.responses import ResponseContext
+from scoring.catalog import Catalog
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_catalog(request: Request) -> Catalog:
+    catalog: Catalog = request.app.state.catalog
+    return catalog
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    yield from session_scope(engine)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+# scope="function": commit when the handler returns, before the response is sent, so that a
+# 2xx always means the data is stored.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_locale(request: Request, settings: SettingsDep) -> RequestLocale:
+    header = request.headers.get("accept-language")
+    return RequestLocale(
+        header_country=country_from_accept_language(header),
+        default_country=settings.default_country,
+        header_languages=tuple(language for language, _ in accept_language_tags(header or "")),
+    )
+
+
+LocaleDep = Annotated[RequestLocale, Depends(get_locale)]
+
+
+def get_context(session: SessionDep, catalog: CatalogDep, settings: SettingsDep) -> ResponseContext:
+    return ResponseContext(session, catalog, settings)
+
+
+ContextDep = Annotated[ResponseContext, Depends(get_context, scope="function")]
+
+
+def get_bearer_token(
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> str | None:
+    """The token from ``Authorization: Bearer <token>``; None when absent or malformed, which
+    the services answer with the same 404 as a wrong token."""
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+BearerToken = Annotated[str | None, Depends(get_bearer_token)]
+
+
+def get_idempotency_key(
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="Any unique string (a UUID is ideal), 16 to 255 visible ASCII characters. "
+            "A retry with the same key returns the first answer and stores nothing twice."
+        ),
+    ] = None,
+) -> str | None:
+    if idempotency_key is None:
+        return None
+    if not 16 <= len(idempotency_key) <= 255 or not all(
+        33 <= ord(c) <= 126 for c in idempotency_key
+    ):
+        raise InvalidInput(
+            "The Idempotency-Key header is not valid.",
+            [FieldProblem("Idempotency-Key", "must be 16 to 255 visible ASCII characters")],
+        )
+    return idempotency_key
+
+
+IdempotencyKey = Annotated[str | None, Depends(get_idempotency_key)]

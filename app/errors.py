@@ -1,0 +1,181 @@
+"""Domain errors and their rendering as RFC 9457 ``application/problem+json``.
+
+Every error body has ``type``, ``title``, ``status``, ``detail`` and, for invalid input,
+``errors``: one ``{"item": <item id or field>, "message": ...}`` per problem. Whatever went
+wrong, the request's answers are screened for risk first, and a ``crisis`` notice is part of
+the error body when they indicate it: a rejected request still shows help.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.locale import request_country, request_language
+from app.services.screening import screen_body
+from scoring.catalog import Catalog
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = structlog.get_logger("securebase.errors")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    item: str
+    message: str
+
+
+class SecureBaseError(Exception):
+    """Base of every error the services raise; each subclass knows its status."""
+
+    status_code = 400
+    slug = "bad-request"
+    title = "The request cannot be processed"
+
+    def __init__(self, detail: str, problems: Sequence[FieldProblem] = ()) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.problems = tuple(problems)
+
+
+class InvalidInput(SecureBaseError):
+    status_code = 422
+    slug = "invalid-input"
+    title = "Some of the input is not valid"
+
+
+class NotFound(SecureBaseError):
+    status_code = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(SecureBaseError):
+    status_code = 409
+    slug = "conflict"
+    title = "The request conflicts with the current state"
+
+
+class PayloadTooLarge(SecureBaseError):
+    status_code = 413
+    slug = "payload-too-large"
+    title = "The request body is too large"
+
+
+class ServiceUnavailable(SecureBaseError):
+    status_code = 503
+    slug = "unavailable"
+    title = "The service is not ready"
+
+
+def problem_body(
+    status: int, slug: str, title: str, detail: str, problems: Sequence[FieldProblem] = ()
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if problems:
+        body["errors"] = [{"item": p.item, "message": p.message} for p in problems]
+    return body
+
+
+def _request_json(request: Request) -> object:
+    raw = request.scope.get("state", {}).get("raw_body")
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    problems: Sequence[FieldProblem] = (),
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """A problem response, with the crisis notice when the request's answers indicate risk."""
+    body = problem_body(status, slug, title, detail, problems)
+    catalog: Catalog | None = getattr(request.app.state, "catalog", None)
+    payload = _request_json(request)
+    if catalog is not None and isinstance(payload, dict):
+        explicit_country = payload.get("country")
+        explicit_lang = payload.get("lang")
+        notice = screen_body(
+            catalog,
+            payload,
+            path_questionnaire_id=request.path_params.get("questionnaire_id"),
+            country=request_country(
+                request,
+                explicit_country if isinstance(explicit_country, str) else None,
+                request.app.state.settings.default_country,
+            ),
+            language=request_language(
+                request, explicit_lang if isinstance(explicit_lang, str) else None
+            ),
+        )
+        if notice is not None:
+            body["crisis"] = notice.model_dump(mode="json")
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _location(loc: Sequence[int | str]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SecureBaseError)
+    return problem_response(request, exc.status_code, exc.slug, exc.title, exc.detail, exc.problems)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        FieldProblem(_location(err.get("loc", ())), str(err.get("msg", "invalid")))
+        for err in exc.errors()
+    ]
+    return problem_response(
+        request, 422, InvalidInput.slug, InvalidInput.title, "See errors for each field.", problems
+    )
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    detail = exc.detail if isinstance(exc.detail, str) else "The request cannot be processed."
+    return problem_response(
+        request, exc.status_code, slug, detail, detail, headers=dict(exc.headers or {})
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Only the type: messages can quote input, and input may be someone's answers.
+    log.error("unhandled_error", error_type=type(exc).__name__)
+    return problem_response(
+        request, 500, "internal-error", "Something went wrong", "An unexpected error occurred."
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(SecureBaseError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,60 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api import crisis, health, questionnaires, responses
+from app.config import Settings, get_settings
+from app.db import create_db_engine
+from app.errors import install_error_handlers
+from app.logs import configure_logging
+from app.middleware import BodyLimitMiddleware, SecurityHeadersAndAccessLogMiddleware
+from scoring.catalog import Catalog
+
+API_PREFIX = "/api/v1"
+
+
+def load_catalog(settings: Settings) -> Catalog:
+    extra = [settings.questionnaires_dir] if settings.questionnaires_dir else []
+    return Catalog.load(extra)
+
+
+def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    engine = create_db_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Secure Base",
+        version="1.0.0",
+        summary="Self-reflection about adult attachment: a validated questionnaire, honest "
+        "scoring, psychoeducation, and crisis resources the moment answers indicate risk.",
+        description="Results are for self-reflection and learning, not a diagnosis.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.catalog = catalog or load_catalog(settings)
+    app.state.engine = engine
+    install_error_handlers(app)
+    for router in (questionnaires.router, responses.router, crisis.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersAndAccessLogMiddleware)
+    return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """Entry point for ``uvicorn --factory`` (one per worker process)."""
+    return create_app()

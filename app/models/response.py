@@ -1,0 +1,50 @@
+"""One anonymous response session: the answers someone gave and what they were scored as.
+
+Deliberately absent: names, e-mail addresses, IP addresses, user agents and free text. The
+secret token is stored only as its SHA-256 digest (tokens are 256 random bits, so a fast hash
+is enough; there is nothing to brute-force).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime
+from sqlmodel import Field, SQLModel
+
+
+class ResponseStatus(StrEnum):
+    in_progress = "in_progress"
+    submitted = "submitted"
+
+
+class ResponseSession(SQLModel, table=True):
+    __tablename__ = "response_session"
+
+    id: str = Field(primary_key=True, max_length=32)
+    token_hash: str = Field(max_length=64)
+    questionnaire_id: str = Field(max_length=64, index=True)
+    questionnaire_version: str = Field(max_length=32)
+    questionnaire_hash: str = Field(max_length=80)
+    language: str = Field(max_length=16)
+    country: str | None = Field(default=None, max_length=2)
+    study: str | None = Field(default=None, max_length=64, index=True)
+    research_consent: bool = Field(default=False)
+    status: str = Field(max_length=16, index=True)
+    answers: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    scores: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    primary_tendency: str | None = Field(default=None, max_length=16)
+    # The highest crisis level this session has ever indicated, and the items behind it:
+    # changing an answer back does not make the notice disappear for good.
+    crisis_level: str | None = Field(default=None, max_length=16)
+    crisis_items: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    submitted_at: dt.datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    expires_at: dt.datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True, index=True)
+    )

@@ -1,0 +1,34 @@
+"""Queries on remembered idempotent answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, col, select
+
+from app.models import IdempotencyRecord
+
+
+def get(session: Session, key_hash: str) -> IdempotencyRecord | None:
+    return session.exec(
+        select(IdempotencyRecord).where(IdempotencyRecord.key_hash == key_hash)
+    ).first()
+
+
+def add_unless_taken(session: Session, *rows: SQLModel) -> bool:
+    """Insert ``rows`` (the record and whatever it answers for) in one savepoint; False, with
+    nothing inserted, when a concurrent request took the same key first."""
+    try:
+        with session.begin_nested():
+            for row in rows:
+                session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def delete_older_than(session: Session, cutoff: dt.datetime) -> int:
+    statement = delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < cutoff)
+    return session.exec(statement).rowcount or 0

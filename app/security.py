@@ -1,0 +1,52 @@
+"""Secrets: response ids and tokens, their hashes, and sealing remembered answers.
+
+Tokens are 256 random bits, shown once and stored only as a SHA-256 digest; comparisons are
+constant-time. An idempotent create must be able to return the token again on a retry, so its
+answer is sealed (Fernet: AES-128-CBC + HMAC-SHA256) with a key derived by HKDF from the
+client's Idempotency-Key, which the server never stores.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+
+def new_response_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def token_matches(token: str, token_hash: str) -> bool:
+    return hmac.compare_digest(digest(token), token_hash)
+
+
+def _fernet(idempotency_key: str, scope: str) -> Fernet:
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=f"securebase seal {scope}".encode()
+    ).derive(idempotency_key.encode("utf-8"))
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal(plaintext: bytes, idempotency_key: str, scope: str) -> bytes:
+    return _fernet(idempotency_key, scope).encrypt(plaintext)
+
+
+def unseal(sealed: bytes, idempotency_key: str, scope: str) -> bytes | None:
+    try:
+        return _fernet(idempotency_key, scope).decrypt(sealed)
+    except InvalidToken:
+        return None

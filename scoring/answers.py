@@ -1,0 +1,72 @@
+"""Checking a set of answers against a definition.
+
+Answers arrive as JSON: ``{"anx01": 5, "wb_now": 0, ...}``. An answer is valid only when
+its item exists and its value is an integer on the item's scale. JSON booleans, floats (even
+``5.0``), strings (even ``"5"``) and ``null`` are refused rather than coerced: a value the
+respondent did not clearly give must never be scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from scoring.definition import Definition
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerProblem:
+    """What is wrong with one answer (or with the set, for a dimension)."""
+
+    item: str
+    message: str
+
+
+def is_answer_value(value: object) -> bool:
+    """A JSON integer: ``bool`` is a subclass of ``int`` in Python and must not pass."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_answers(
+    definition: Definition, raw: Mapping[str, object]
+) -> tuple[dict[str, int], list[AnswerProblem]]:
+    """Split raw answers into the valid ones and a problem for every invalid one."""
+    valid: dict[str, int] = {}
+    problems: list[AnswerProblem] = []
+    for item_id, value in raw.items():
+        scale = definition.scale_of(item_id)
+        if scale is None:
+            problems.append(AnswerProblem(item_id, f"unknown item {item_id!r} in {definition.id}"))
+        elif not is_answer_value(value):
+            problems.append(
+                AnswerProblem(
+                    item_id,
+                    f"must be a whole number from {scale.min} to {scale.max}, "
+                    f"not {_json_type(value)}",
+                )
+            )
+        else:
+            assert isinstance(value, int)
+            if not scale.contains(value):
+                problems.append(
+                    AnswerProblem(item_id, f"{value} is off the scale ({scale.min} to {scale.max})")
+                )
+            else:
+                valid[item_id] = value
+    return valid, problems
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, float):
+        return "a decimal number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

@@ -1,0 +1,154 @@
+"""Crisis resources and the crisis notice.
+
+The resources are data (``questionnaires/resources/crisis-resources.yaml``): per country the services,
+every way to reach each one, hours, languages, the source and the date it was last verified.
+The notice puts them in the order the level calls for:
+
+- acute: the country's emergency number first, then crisis lines, then the rest;
+- urgent: crisis lines (with every channel: call, text, chat) first, then support, then emergency;
+- support: support services first, then crisis lines, then emergency.
+
+Whatever the country, the international directory and the "your local emergency number"
+fallback are always added last, so nobody is ever left with an empty list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from scoring.definition import CrisisLevel, Identifier, Localized, NonEmptyText
+from scoring.loading import DefinitionError, DefinitionProblem, dotted
+
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+Channel = Literal["call", "text", "chat", "email", "web"]
+ResourceKind = Literal["emergency", "crisis_line", "support", "directory"]
+
+
+class CrisisModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Contact(CrisisModel):
+    """One way to reach a service: a number to call or text, a chat or web address, an e-mail."""
+
+    channel: Channel
+    value: NonEmptyText
+    note: str | None = None
+
+
+class CrisisResource(CrisisModel):
+    id: Identifier
+    name: NonEmptyText
+    kind: ResourceKind
+    country: CountryCode | None = None
+    description: NonEmptyText
+    contacts: tuple[Contact, ...] = Field(min_length=1)
+    hours: NonEmptyText
+    languages: tuple[str, ...] = ()
+    source: NonEmptyText
+    verified: dt.date
+
+
+class CountryResources(CrisisModel):
+    name: NonEmptyText
+    resources: tuple[CrisisResource, ...] = Field(min_length=1)
+
+
+class CrisisNotice(CrisisModel):
+    """The prominent notice shown when answers indicate risk."""
+
+    level: CrisisLevel
+    message: str
+    resources: tuple[CrisisResource, ...]
+    triggered_by: tuple[str, ...]
+
+
+class HelpFooter(CrisisModel):
+    """The small, always-present pointer to help, on every result."""
+
+    message: str
+    resources: tuple[CrisisResource, ...]
+
+
+class CrisisDirectory(CrisisModel):
+    """The whole resource file."""
+
+    countries: dict[CountryCode, CountryResources]
+    international: tuple[CrisisResource, ...] = Field(min_length=1)
+    local_emergency: CrisisResource
+    messages: dict[CrisisLevel, Localized]
+    help_footer: Localized
+
+    @classmethod
+    def load(cls, path: Path) -> CrisisDirectory:
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise DefinitionError(
+                [DefinitionProblem(str(path), "", f"cannot read: {exc}")]
+            ) from exc
+        except yaml.YAMLError as exc:
+            raise DefinitionError(
+                [DefinitionProblem(str(path), "", f"not valid YAML: {exc}")]
+            ) from exc
+        try:
+            directory = cls.model_validate(document)
+        except ValidationError as exc:
+            raise DefinitionError(
+                [DefinitionProblem(str(path), dotted(e["loc"]), e["msg"]) for e in exc.errors()]
+            ) from exc
+        problems = [
+            DefinitionProblem(str(path), f"messages.{level}", "missing")
+            for level in ("acute", "urgent", "support")
+            if level not in directory.messages
+        ]
+        if problems:
+            raise DefinitionError(problems)
+        return directory
+
+    def country_resources(self, country: str | None) -> tuple[CrisisResource, ...]:
+        entry = self.countries.get(country or "")
+        return entry.resources if entry is not None else ()
+
+    def knows(self, country: str | None) -> bool:
+        return (country or "") in self.countries
+
+    def resources_for(self, level: CrisisLevel, country: str | None) -> tuple[CrisisResource, ...]:
+        """The country's resources in the order ``level`` calls for, then the fallbacks."""
+        order: dict[CrisisLevel, Sequence[ResourceKind]] = {
+            "acute": ("emergency", "crisis_line", "support"),
+            "urgent": ("crisis_line", "support", "emergency"),
+            "support": ("support", "crisis_line", "emergency"),
+        }
+        local = self.country_resources(country)
+        ranked = [r for kind in order[level] for r in local if r.kind == kind]
+        return (*ranked, *self.international, self.local_emergency)
+
+    def notice(
+        self, level: CrisisLevel, triggered_by: Sequence[str], country: str | None, language: str
+    ) -> CrisisNotice:
+        return CrisisNotice(
+            level=level,
+            message=_pick(self.messages[level], language),
+            resources=self.resources_for(level, country),
+            triggered_by=tuple(triggered_by),
+        )
+
+    def help(self, country: str | None, language: str) -> HelpFooter:
+        """The footer: the country's crisis lines and the fallbacks, without the urgency."""
+        local = [r for r in self.country_resources(country) if r.kind == "crisis_line"]
+        return HelpFooter(
+            message=_pick(self.help_footer, language),
+            resources=(*local, *self.international, self.local_emergency),
+        )
+
+
+def _pick(text: dict[str, str], language: str) -> str:
+    """The text in ``language``, else English, else whatever there is."""
+    return text.get(language) or text.get("en") or next(iter(text.values()))

@@ -1,0 +1,158 @@
+"""The scoring engine: from valid answers to dimension scores and tendencies.
+
+Computation, for each dimension *d* with items *I(d)* on a scale [min, max]:
+
+1. Reverse keying. A reverse-keyed answer *x* is scored as ``min + max - x``.
+2. Missing answers. Let *a* be the number of items of *d* answered. When
+   ``a / |I(d)| < min_answered_fraction`` the dimension is *insufficient*: it gets no score and
+   no band, and it is never silently treated as low. Otherwise:
+3. Score. The mean of the *a* keyed answers (available-item mean; missing items are not imputed).
+4. Band. ``low`` below ``moderate_from``, ``moderate`` from there, ``elevated`` from
+   ``elevated_from``. The score is *borderline* when it lies within ``borderline_margin`` of
+   either threshold, inclusive.
+5. Tendencies. A tendency is elevated when its dimension reaches the tendency's band. The
+   *primary* tendency is the elevated one whose score lies furthest above its own elevated
+   threshold (ties: the order of the definition); ``secure`` when every dimension is scored and
+   none is elevated; undetermined (``None``) when nothing is elevated but a dimension lacks
+   answers, because "secure" would then be a guess.
+
+Wellbeing items never enter this computation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from scoring.definition import BandId, Definition, TendencyId
+
+PrimaryTendency = Literal["anxious", "avoidant", "disorganized", "secure"]
+
+
+@dataclass(frozen=True, slots=True)
+class DimensionScore:
+    dimension: str
+    mean: float | None
+    band: BandId | None
+    answered: int
+    of: int
+    needed: int
+    borderline: bool
+
+    @property
+    def sufficient(self) -> bool:
+        return self.mean is not None
+
+
+@dataclass(frozen=True, slots=True)
+class TendencyScore:
+    tendency: TendencyId
+    dimension: str
+    score: float | None
+    band: BandId | None
+    elevated: bool
+    borderline: bool
+    distance_above_threshold: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Scoring:
+    """Everything numeric about one answer set."""
+
+    dimensions: dict[str, DimensionScore]
+    tendencies: tuple[TendencyScore, ...]
+    primary_tendency: PrimaryTendency | None
+
+    @property
+    def elevated(self) -> tuple[TendencyScore, ...]:
+        """Elevated tendencies, primary first, then by distance above threshold."""
+        return tuple(
+            sorted(
+                (t for t in self.tendencies if t.elevated),
+                key=lambda t: -(t.distance_above_threshold or 0.0),
+            )
+        )
+
+    @property
+    def complete(self) -> bool:
+        return all(d.sufficient for d in self.dimensions.values())
+
+
+def needed_answers(item_count: int, min_fraction: float) -> int:
+    """The smallest number of answers that meets ``min_fraction`` of ``item_count``."""
+    # Rounding guards against 0.75 * 8 = 6.000000000000001.
+    return math.ceil(round(item_count * min_fraction, 9))
+
+
+def score_dimensions(
+    definition: Definition, answers: Mapping[str, int]
+) -> dict[str, DimensionScore]:
+    scores: dict[str, DimensionScore] = {}
+    for dimension in definition.dimensions:
+        items = definition.items_of(dimension.id)
+        keyed: list[int] = []
+        for item in items:
+            if item.id not in answers:
+                continue
+            scale = definition.scales[item.scale]
+            value = answers[item.id]
+            keyed.append(scale.reverse(value) if item.reverse else value)
+        needed = needed_answers(len(items), dimension.min_answered_fraction)
+        if len(keyed) < needed:
+            scores[dimension.id] = DimensionScore(
+                dimension.id, None, None, len(keyed), len(items), needed, False
+            )
+            continue
+        mean = math.fsum(keyed) / len(keyed)
+        scores[dimension.id] = DimensionScore(
+            dimension=dimension.id,
+            mean=mean,
+            band=dimension.bands.band_of(mean),
+            answered=len(keyed),
+            of=len(items),
+            needed=needed,
+            borderline=dimension.bands.is_borderline(mean),
+        )
+    return scores
+
+
+_BAND_RANK: dict[BandId, int] = {"low": 0, "moderate": 1, "elevated": 2}
+
+
+def score(definition: Definition, answers: Mapping[str, int]) -> Scoring:
+    """Score valid answers (see :func:`scoring.answers.check_answers`) by the module's rules."""
+    dimensions = score_dimensions(definition, answers)
+    bands = {d.id: d.bands for d in definition.dimensions}
+    tendencies: list[TendencyScore] = []
+    for rule in definition.tendencies:
+        dimension = dimensions[rule.dimension]
+        elevated = (
+            dimension.band is not None
+            and _BAND_RANK[dimension.band] >= _BAND_RANK[rule.elevated_band]
+        )
+        distance = (
+            None if dimension.mean is None else dimension.mean - bands[rule.dimension].elevated_from
+        )
+        tendencies.append(
+            TendencyScore(
+                tendency=rule.id,
+                dimension=rule.dimension,
+                score=dimension.mean,
+                band=dimension.band,
+                elevated=elevated,
+                borderline=dimension.borderline,
+                distance_above_threshold=distance,
+            )
+        )
+    primary: PrimaryTendency | None
+    elevated_ones = [t for t in tendencies if t.elevated]
+    if elevated_ones:
+        best = max(elevated_ones, key=lambda t: t.distance_above_threshold or 0.0)
+        primary = best.tendency
+    elif all(d.sufficient for d in dimensions.values()):
+        primary = "secure"
+    else:
+        primary = None
+    return Scoring(dimensions, tuple(tendencies), primary)

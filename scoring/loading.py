@@ -1,0 +1,151 @@
+"""Reading definition files: every problem reported at once, each with its file and path.
+
+A definition file is YAML (``.yaml``/``.yml``) or JSON. Parsing goes YAML -> JSON -> strict
+pydantic validation, so a quoted ``"3"`` never passes for the number 3 and lists are read as
+the tuples the frozen models hold.
+
+The definition's identity includes its *content hash*: SHA-256 over the canonical JSON of the
+parsed definition (sorted keys, no insignificant whitespace). Comments and formatting do not
+change it; any change to wording, keys or thresholds does, so a stored response scored with an
+older file can always be told apart from one scored with the current file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from scoring.definition import Definition
+
+DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionProblem:
+    """One problem in one file: where it is (a dotted path) and what is wrong."""
+
+    file: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.path}" if self.path else self.file
+        return f"{where}: {self.message}"
+
+
+class DefinitionError(Exception):
+    """Raised with every problem found, never just the first."""
+
+    def __init__(self, problems: Sequence[DefinitionProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedDefinition:
+    """A validated definition, the file it came from and its content hash."""
+
+    definition: Definition
+    source: Path
+    content_hash: str
+
+
+def dotted(path: Iterable[str | int]) -> str:
+    parts: list[str] = []
+    for part in path:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        else:
+            parts.append(f".{part}" if parts else part)
+    return "".join(parts)
+
+
+def content_hash(definition: Definition) -> str:
+    canonical = json.dumps(
+        definition.model_dump(mode="json"),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def read_document(path: Path) -> object:
+    """Parse a YAML or JSON file into plain data; syntax errors become a DefinitionError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DefinitionError(
+            [DefinitionProblem(str(path), "", f"cannot read: {exc.strerror}")]
+        ) from exc
+    try:
+        if path.suffix == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise DefinitionError(
+            [DefinitionProblem(str(path), "", f"not valid syntax: {exc}")]
+        ) from exc
+
+
+def parse_definition(document: object, source: str) -> Definition:
+    """Validate plain data as a Definition, collecting model and cross-reference problems."""
+    try:
+        # Through JSON so that strict validation reads YAML lists as tuples.
+        raw = json.dumps(document, default=str)
+    except (TypeError, ValueError) as exc:
+        raise DefinitionError([DefinitionProblem(source, "", f"not plain data: {exc}")]) from exc
+    try:
+        definition = Definition.model_validate_json(raw)
+    except ValidationError as exc:
+        raise DefinitionError(
+            [DefinitionProblem(source, dotted(err["loc"]), err["msg"]) for err in exc.errors()]
+        ) from exc
+    problems = [
+        DefinitionProblem(source, dotted(loc), msg) for loc, msg in definition.cross_check()
+    ]
+    if problems:
+        raise DefinitionError(problems)
+    return definition
+
+
+def load_definition(path: Path) -> LoadedDefinition:
+    definition = parse_definition(read_document(path), str(path))
+    return LoadedDefinition(definition, path, content_hash(definition))
+
+
+def definition_files(directory: Path) -> list[Path]:
+    """Definition files directly inside ``directory`` (content and resources live elsewhere)."""
+    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in DEFINITION_SUFFIXES)
+
+
+def load_definitions(paths: Iterable[Path]) -> list[LoadedDefinition]:
+    """Load many files; raise one DefinitionError holding the problems of all of them."""
+    loaded: list[LoadedDefinition] = []
+    problems: list[DefinitionProblem] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        try:
+            item = load_definition(path)
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
+            continue
+        previous = seen.get(item.definition.id)
+        if previous is not None:
+            problems.append(
+                DefinitionProblem(
+                    str(path), "id", f"id {item.definition.id!r} also defined in {previous}"
+                )
+            )
+            continue
+        seen[item.definition.id] = path
+        loaded.append(item)
+    if problems:
+        raise DefinitionError(problems)
+    return loaded

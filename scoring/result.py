@@ -1,0 +1,212 @@
+"""The result a person (or an integrating system) receives, and how it is composed.
+
+Composition adds words to numbers: a summary, how the result was computed, the
+psychoeducation sections for the elevated tendencies (primary first) and the general ones,
+the always-present help footer, the crisis notice when risk is indicated, and the reminder
+that this is self-reflection, not a diagnosis.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from scoring.content import ContentLibrary, ResultWording
+from scoring.crisis import CrisisDirectory, CrisisNotice, HelpFooter
+from scoring.definition import BandId, Definition, TendencyId
+from scoring.engine import PrimaryTendency, Scoring
+from scoring.risk import RiskAssessment
+
+
+class ResultModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class QuestionnaireRef(ResultModel):
+    id: str
+    version: str
+    hash: str
+
+
+class DimensionResult(ResultModel):
+    label: str
+    mean: float | None
+    band: BandId | None
+    answered: int
+    of: int
+    needed: int
+    sufficient: bool
+    borderline: bool
+
+
+class TendencyResult(ResultModel):
+    id: TendencyId
+    label: str
+    dimension: str
+    score: float | None
+    band: BandId | None
+    elevated: bool
+    borderline: bool
+
+
+class PsychoeducationSection(ResultModel):
+    id: str
+    title: str
+    body: str
+    references: tuple[str, ...]
+
+
+class ScoreResult(ResultModel):
+    questionnaire: QuestionnaireRef
+    language: str
+    scores: dict[str, DimensionResult]
+    tendencies: tuple[TendencyResult, ...]
+    primary_tendency: PrimaryTendency | None
+    summary: str
+    how_scored: str
+    psychoeducation: tuple[PsychoeducationSection, ...]
+    crisis: CrisisNotice | None
+    help: HelpFooter
+    disclaimer: str
+
+
+def _localized(text: dict[str, str], language: str) -> str:
+    return text.get(language) or text.get("en") or next(iter(text.values()))
+
+
+def _join(names: list[str], wording: ResultWording) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return wording.list_separator.join(names[:-1]) + wording.list_last_separator + names[-1]
+
+
+def _number(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def compose_result(
+    *,
+    definition: Definition,
+    definition_hash: str,
+    scoring: Scoring,
+    risk: RiskAssessment,
+    language: str,
+    country: str | None,
+    content: ContentLibrary,
+    crisis: CrisisDirectory,
+) -> ScoreResult:
+    """Put numbers, words, content and help together in ``language`` (falling back to English)."""
+    if content.wording(language) is None:
+        language = "en"
+    wording = content.wording(language)
+    assert wording is not None, "the content library always has English wording"
+    labels = {d.id: _localized(d.label, language) for d in definition.dimensions}
+
+    lines = [
+        wording.how_scored.format(
+            title=_localized(definition.title, language),
+            version=definition.version,
+            scale_min=min(s.min for s in definition.scales.values()),
+            scale_max=max(s.max for s in definition.scales.values()),
+        )
+    ]
+    notes: list[str] = []
+    for dimension in definition.dimensions:
+        score = scoring.dimensions[dimension.id]
+        if score.mean is None or score.band is None:
+            notes.append(
+                wording.insufficient_note.format(
+                    dimension=labels[dimension.id],
+                    answered=score.answered,
+                    of=score.of,
+                    needed=score.needed,
+                )
+            )
+            continue
+        lines.append(
+            wording.dimension_line.format(
+                dimension=labels[dimension.id],
+                score=_number(score.mean),
+                answered=score.answered,
+                of=score.of,
+                band=wording.band_names.get(score.band, score.band),
+                moderate_from=_number(dimension.bands.moderate_from),
+                elevated_from=_number(dimension.bands.elevated_from),
+            )
+        )
+        if score.borderline:
+            notes.append(wording.borderline_note.format(dimension=labels[dimension.id]))
+
+    elevated = scoring.elevated
+    names = [wording.tendency_names.get(t.tendency, t.tendency) for t in elevated]
+    if scoring.primary_tendency == "secure":
+        summary = wording.summary_secure
+    elif scoring.primary_tendency is None:
+        summary = wording.summary_undetermined
+    else:
+        summary = wording.summary_elevated.format(primary=names[0])
+        if len(names) > 1:
+            notes.insert(0, wording.also_elevated.format(others=_join(names[1:], wording)))
+    summary = " ".join([summary, *notes])
+
+    section_ids: list[str] = []
+    if scoring.primary_tendency == "secure":
+        section_ids += definition.content.secure
+    for tendency in elevated:
+        section_ids += definition.content.tendencies.get(tendency.tendency, ())
+    section_ids += definition.content.general
+    sections: list[PsychoeducationSection] = []
+    for section_id in dict.fromkeys(section_ids):
+        section = content.section(language, section_id) or content.section("en", section_id)
+        if section is not None:
+            sections.append(
+                PsychoeducationSection(
+                    id=section.id,
+                    title=section.title,
+                    body=section.body,
+                    references=section.references,
+                )
+            )
+
+    tendency_labels = {t.id: _localized(t.label, language) for t in definition.tendencies}
+    return ScoreResult(
+        questionnaire=QuestionnaireRef(
+            id=definition.id, version=definition.version, hash=definition_hash
+        ),
+        language=language,
+        scores={
+            d_id: DimensionResult(
+                label=labels[d_id],
+                mean=s.mean,
+                band=s.band,
+                answered=s.answered,
+                of=s.of,
+                needed=s.needed,
+                sufficient=s.sufficient,
+                borderline=s.borderline,
+            )
+            for d_id, s in scoring.dimensions.items()
+        },
+        tendencies=tuple(
+            TendencyResult(
+                id=t.tendency,
+                label=tendency_labels[t.tendency],
+                dimension=t.dimension,
+                score=t.score,
+                band=t.band,
+                elevated=t.elevated,
+                borderline=t.borderline,
+            )
+            for t in scoring.tendencies
+        ),
+        primary_tendency=scoring.primary_tendency,
+        summary=summary,
+        how_scored=" ".join(lines),
+        psychoeducation=tuple(sections),
+        crisis=(
+            crisis.notice(risk.level, risk.triggered_by, country, language)
+            if risk.level is not None
+            else None
+        ),
+        help=crisis.help(country, language),
+        disclaimer=wording.disclaimer,
+    )

@@ -1,0 +1,84 @@
+"""Risk rules: which crisis level, if any, a set of answers indicates.
+
+Safety comes before validity here. The rules run on *raw* answers, before any other check,
+and read a value generously: ``true`` counts as 1, ``2.0`` as 2, ``"3"`` as 3 and a scale label
+such as ``"Yes"`` or ``"nearly every day"`` as its point. A request that is wrong in every other
+way still shows help when it says someone is at risk. A single endorsed rule is enough; the
+highest level any rule reaches wins.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from scoring.definition import CRISIS_LEVEL_ORDER, CrisisLevel, Definition, ResponseScale
+
+
+@dataclass(frozen=True, slots=True)
+class RiskAssessment:
+    """The highest level reached and every item whose rule fired, in definition order."""
+
+    level: CrisisLevel | None
+    triggered_by: tuple[str, ...]
+
+    @property
+    def indicated(self) -> bool:
+        return self.level is not None
+
+
+NO_RISK = RiskAssessment(None, ())
+
+
+def generous_value(value: object, scale: ResponseScale | None) -> float | None:
+    """The number a raw answer most plausibly means, or None when it means no number."""
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text)
+        except ValueError:
+            pass
+        else:
+            return number if math.isfinite(number) else None
+        if scale is not None:
+            for labels in scale.labels.values():
+                for offset, label in enumerate(labels):
+                    if label.casefold() == text.casefold():
+                        return float(scale.min + offset)
+    return None
+
+
+def assess_risk(definition: Definition, raw: Mapping[str, object]) -> RiskAssessment:
+    """Run every risk rule of ``definition`` over ``raw`` answers, valid or not."""
+    level: CrisisLevel | None = None
+    triggered: list[str] = []
+    for rule in definition.risk_rules:
+        if rule.item not in raw:
+            continue
+        number = generous_value(raw[rule.item], definition.scale_of(rule.item))
+        if number is None or number < rule.at_least:
+            continue
+        if rule.item not in triggered:
+            triggered.append(rule.item)
+        if level is None or CRISIS_LEVEL_ORDER[rule.level] > CRISIS_LEVEL_ORDER[level]:
+            level = rule.level
+    return RiskAssessment(level, tuple(triggered))
+
+
+def strongest(assessments: Iterable[RiskAssessment]) -> RiskAssessment:
+    """Combine assessments (e.g. against every definition when the questionnaire is unknown)."""
+    level: CrisisLevel | None = None
+    triggered: list[str] = []
+    for assessment in assessments:
+        triggered += [i for i in assessment.triggered_by if i not in triggered]
+        if assessment.level is not None and (
+            level is None or CRISIS_LEVEL_ORDER[assessment.level] > CRISIS_LEVEL_ORDER[level]
+        ):
+            level = assessment.level
+    return RiskAssessment(level, tuple(triggered))
