@@ -22,8 +22,9 @@ def add_unless_taken(session: Session, *rows: SQLModel) -> bool:
     nothing inserted, when a concurrent request took the same key first."""
     try:
         with session.begin_nested():
-            for row in rows:
+            for row in rows:  # in the order given, so foreign keys are satisfied
                 session.add(row)
+                session.flush()
     except IntegrityError:
         return False
     return True
