@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -36,6 +38,9 @@ def serve(host: str, port: int, workers: int) -> None:
         raise click.ClickException(f"questionnaire definitions are not valid:\n{exc}") from exc
     if settings.is_sqlite:
         migrations.upgrade(settings.database_url)
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker writes its samples here, so /metrics adds up all of them.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="securebase-metrics-")
     uvicorn.run(
         "app.main:create_app_from_environment",
         factory=True,

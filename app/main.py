@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import crisis, health, questionnaires, responses
+from app.api import crisis, health, metrics, questionnaires, responses
 from app.config import Settings, get_settings
 from app.db import create_db_engine
 from app.errors import install_error_handlers
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     for router in (questionnaires.router, responses.router, crisis.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersAndAccessLogMiddleware)
     return app

@@ -18,6 +18,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_MEDIA_TYPE, PayloadTooLarge, problem_body
+from app.metrics import LATENCY, REQUESTS
 
 access_log = structlog.get_logger("securebase.access")
 
@@ -116,11 +117,16 @@ class SecurityHeadersAndAccessLogMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            elapsed = time.perf_counter() - started
             route: Any = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            method = str(scope.get("method"))
+            REQUESTS.labels(method, template, str(status)).inc()
+            LATENCY.labels(method, template).observe(elapsed)
             access_log.info(
                 "request",
-                method=scope.get("method"),
-                route=getattr(route, "path", "unmatched"),
+                method=method,
+                route=template,
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(elapsed * 1000, 2),
             )

@@ -12,6 +12,7 @@ from app.schemas.questionnaires import (
 )
 from app.schemas.responses import ScoreRequest
 from app.services.locale import RequestLocale
+from app.services.notices import counted
 from scoring.catalog import Catalog
 from scoring.definition import Localized
 from scoring.loading import LoadedDefinition
@@ -111,4 +112,5 @@ def score_stateless(
             "Some answers are not valid.",
             [FieldProblem(p.item, p.message) for p in problems],
         )
+    counted(result.crisis)
     return result

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from app.metrics import SUBMISSIONS
 from app.models import IdempotencyRecord, ResponseSession, ResponseStatus
 from app.repositories import idempotency as idempotency_repo
 from app.repositories import responses as responses_repo
@@ -32,6 +33,7 @@ from app.schemas.responses import (
 )
 from app.security import digest, new_response_id, new_token, seal, token_matches, unseal
 from app.services.locale import RequestLocale
+from app.services.notices import counted, crisis_notice
 from app.services.progress import progress_of
 from scoring.answers import AnswerProblem, check_answers
 from scoring.catalog import Catalog
@@ -221,7 +223,7 @@ def start(
         expires_at=ctx.expiry(),
     )
     peak = _record_risk(row, risk)
-    notice = ctx.catalog.notice(peak, country, language)
+    notice = crisis_notice(ctx.catalog, peak, country, language)
     result: ScoreResult | None = None
     if request.submit:
         scoring = score(definition, answers)
@@ -259,6 +261,7 @@ def start(
 def _mark_submitted(
     row: ResponseSession, loaded: LoadedDefinition, result: ScoreResult, now: dt.datetime
 ) -> None:
+    SUBMISSIONS.inc()
     row.status = ResponseStatus.submitted.value
     row.scores = result.model_dump(mode="json", exclude=_DYNAMIC_FIELDS)
     row.primary_tendency = result.primary_tendency
@@ -298,7 +301,7 @@ def save_answers(
     return AnswersSaved(
         status="in_progress",
         progress=progress_of(definition, merged),
-        crisis=ctx.catalog.notice(peak, country, language),
+        crisis=crisis_notice(ctx.catalog, peak, country, language),
     )
 
 
@@ -312,7 +315,7 @@ def submit(
     row = _authorize(ctx, response_id, token, for_update=True)
     country = locale.country(row.country)
     if row.status == ResponseStatus.submitted.value:
-        notice = ctx.catalog.notice(_stored_risk(row), country, row.language)
+        notice = crisis_notice(ctx.catalog, _stored_risk(row), country, row.language)
         result = _stored_result(ctx, row, notice, country)
         assert result is not None, "a submitted response always has its result"
         return Submitted(response_id=row.id, status="submitted", result=result, crisis=notice)
@@ -328,7 +331,9 @@ def submit(
     peak = _record_risk(row, assess_risk(definition, answers))
     result = _compose(ctx, loaded, scoring, peak, row.language, country)
     _mark_submitted(row, loaded, result, ctx.now())
-    return Submitted(response_id=row.id, status="submitted", result=result, crisis=result.crisis)
+    return Submitted(
+        response_id=row.id, status="submitted", result=result, crisis=counted(result.crisis)
+    )
 
 
 def read(
@@ -341,7 +346,7 @@ def read(
     risk = _stored_risk(row)
     if loaded is not None:
         risk = strongest([risk, assess_risk(loaded.definition, row.answers)])
-    notice = ctx.catalog.notice(risk, country, row.language)
+    notice = crisis_notice(ctx.catalog, risk, country, row.language)
     progress = progress_of(loaded.definition, row.answers) if loaded is not None else None
     if progress is None:
         raise Conflict(f"The questionnaire {row.questionnaire_id!r} is no longer offered.")

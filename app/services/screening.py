@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from app.services.notices import crisis_notice
 from scoring.catalog import Catalog
 from scoring.crisis import CrisisNotice
 
@@ -28,4 +29,4 @@ def screen_body(
     named = payload.get("questionnaire_id")
     questionnaire_id = named if isinstance(named, str) and catalog.get(named) else None
     risk = catalog.screen(answers, questionnaire_id or path_questionnaire_id)
-    return catalog.notice(risk, country, language)
+    return crisis_notice(catalog, risk, country, language)
