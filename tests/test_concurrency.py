@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +75,8 @@ def running_server(database_url: str, workers: int, tmp_path: Path) -> Iterator[
 
 def kill(server: subprocess.Popen[bytes]) -> None:
     """SIGKILL the whole process group: the supervisor and every worker."""
-    try:
+    with suppress(ProcessLookupError):
         os.killpg(server.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     server.wait(timeout=30)
 
 
