@@ -26,6 +26,7 @@ from scoring.result import ScoreResult, compose_result
 from scoring.risk import RiskAssessment, assess_risk, strongest
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "questionnaires"
+RESOURCES_FILE = "crisis-resources.yaml"
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,9 @@ class Catalog:
                 elif step == "content":
                     content = ContentLibrary.load(bundled_dir / "content")
                 else:
-                    crisis = CrisisDirectory.load(bundled_dir / "resources" / "crisis-resources.yaml")
+                    crisis = CrisisDirectory.load(
+                        bundled_dir / "resources" / "crisis-resources.yaml"
+                    )
             except DefinitionError as exc:
                 problems += exc.problems
         if content is not None:

@@ -1,7 +1,8 @@
 """Crisis resources and the crisis notice.
 
-The resources are data (``questionnaires/resources/crisis-resources.yaml``): per country the services,
-every way to reach each one, hours, languages, the source and the date it was last verified.
+The resources are data (``questionnaires/resources/crisis-resources.yaml``): per country the
+services, every way to reach each one, hours, languages, the source and the date it was last
+verified.
 The notice puts them in the order the level calls for:
 
 - acute: the country's emergency number first, then crisis lines, then the rest;

@@ -8,7 +8,8 @@ psychoeducation sections go with which tendency.
 
 Models only check what one model can see; rules that span the whole definition (an item
 naming a dimension that exists, a risk rule naming a wellbeing item, ...) are checked in
-:meth:`Definition.cross_check`, which returns every problem instead of stopping at the first.
+:func:`scoring.crosscheck.cross_check`, which reads the raw document, so that its problems are
+reported together with the model's own, never instead of them.
 """
 
 from __future__ import annotations
@@ -177,74 +178,6 @@ class Definition(DefinitionModel):
     wellbeing: WellbeingCheck | None = None
     content: ContentPlan = ContentPlan()
 
-    def cross_check(self) -> list[tuple[tuple[str | int, ...], str]]:
-        """Every rule that spans more than one part of the definition, as (path, message)."""
-        problems: list[tuple[tuple[str | int, ...], str]] = []
-        dimension_ids = [d.id for d in self.dimensions]
-        problems += _duplicates(dimension_ids, "dimensions")
-        all_item_ids = [i.id for i in self.items] + [w.id for w in self.wellbeing_items]
-        problems += _duplicates(all_item_ids, "items")
-        problems += _duplicates([t.id for t in self.tendencies], "tendencies")
-
-        def localized(path: tuple[str | int, ...], text: dict[str, str]) -> None:
-            missing = [lang for lang in self.languages if lang not in text]
-            if missing:
-                problems.append((path, f"missing text for language(s) {', '.join(missing)}"))
-
-        localized(("title",), self.title)
-        localized(("instructions",), self.instructions)
-        for name, scale in self.scales.items():
-            localized(("scales", name, "labels"), dict.fromkeys(scale.labels, "x"))
-        for index, item in enumerate(self.items):
-            localized(("items", index, "text"), item.text)
-            if item.dimension not in dimension_ids:
-                problems.append(
-                    (("items", index, "dimension"), f"unknown dimension {item.dimension!r}")
-                )
-            if item.scale not in self.scales:
-                problems.append((("items", index, "scale"), f"unknown scale {item.scale!r}"))
-        for index, dimension in enumerate(self.dimensions):
-            if not any(item.dimension == dimension.id for item in self.items):
-                problems.append((("dimensions", index), f"dimension {dimension.id!r} has no items"))
-        for index, tendency in enumerate(self.tendencies):
-            if tendency.dimension not in dimension_ids:
-                problems.append(
-                    (
-                        ("tendencies", index, "dimension"),
-                        f"unknown dimension {tendency.dimension!r}",
-                    )
-                )
-        if self.wellbeing is not None:
-            wellbeing_ids = {w.id: w for w in self.wellbeing.items}
-            for index, w_item in enumerate(self.wellbeing.items):
-                localized(("wellbeing", "items", index, "text"), w_item.text)
-                if w_item.scale not in self.scales:
-                    problems.append(
-                        (("wellbeing", "items", index, "scale"), f"unknown scale {w_item.scale!r}")
-                    )
-            for index, rule in enumerate(self.wellbeing.risk_rules):
-                path: tuple[str | int, ...] = ("wellbeing", "risk_rules", index)
-                target = wellbeing_ids.get(rule.item)
-                if target is None:
-                    problems.append(((*path, "item"), f"unknown wellbeing item {rule.item!r}"))
-                elif target.scale in self.scales:
-                    scale = self.scales[target.scale]
-                    if not scale.min < rule.at_least <= scale.max:
-                        problems.append(
-                            (
-                                (*path, "at_least"),
-                                f"must lie above the lowest answer and within "
-                                f"{scale.min}..{scale.max}, so that 'not at all' never triggers",
-                            )
-                        )
-        tendency_ids = {t.id for t in self.tendencies}
-        for tendency_id in self.content.tendencies:
-            if tendency_id not in tendency_ids:
-                problems.append(
-                    (("content", "tendencies", tendency_id), f"no tendency {tendency_id!r} defined")
-                )
-        return problems
-
     # Convenience views used by the engine and the API.
 
     @property
@@ -272,13 +205,3 @@ class Definition(DefinitionModel):
         for sections in self.content.tendencies.values():
             ids |= set(sections)
         return ids
-
-
-def _duplicates(ids: list[str], where: str) -> list[tuple[tuple[str | int, ...], str]]:
-    seen: set[str] = set()
-    problems: list[tuple[tuple[str | int, ...], str]] = []
-    for index, identifier in enumerate(ids):
-        if identifier in seen:
-            problems.append(((where, index, "id"), f"duplicate id {identifier!r}"))
-        seen.add(identifier)
-    return problems

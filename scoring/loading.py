@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from scoring.crosscheck import cross_check
 from scoring.definition import Definition
 
 DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")
@@ -101,15 +102,14 @@ def parse_definition(document: object, source: str) -> Definition:
         raw = json.dumps(document, default=str)
     except (TypeError, ValueError) as exc:
         raise DefinitionError([DefinitionProblem(source, "", f"not plain data: {exc}")]) from exc
+    problems = [DefinitionProblem(source, dotted(loc), msg) for loc, msg in cross_check(document)]
     try:
         definition = Definition.model_validate_json(raw)
     except ValidationError as exc:
-        raise DefinitionError(
-            [DefinitionProblem(source, dotted(err["loc"]), err["msg"]) for err in exc.errors()]
-        ) from exc
-    problems = [
-        DefinitionProblem(source, dotted(loc), msg) for loc, msg in definition.cross_check()
-    ]
+        problems = [
+            DefinitionProblem(source, dotted(err["loc"]), err["msg"]) for err in exc.errors()
+        ] + problems
+        raise DefinitionError(problems) from exc
     if problems:
         raise DefinitionError(problems)
     return definition

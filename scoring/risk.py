@@ -35,9 +35,11 @@ def generous_value(value: object, scale: ResponseScale | None) -> float | None:
     """The number a raw answer most plausibly means, or None when it means no number."""
     if isinstance(value, bool):
         return 1.0 if value else 0.0
-    if isinstance(value, int | float):
-        number = float(value)
-        return number if math.isfinite(number) else None
+    if isinstance(value, int):
+        # JSON integers have no size limit; one too large for a float is still "very high".
+        return float(value) if abs(value) < 2**1000 else (math.inf if value > 0 else -math.inf)
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -45,7 +47,7 @@ def generous_value(value: object, scale: ResponseScale | None) -> float | None:
         except ValueError:
             pass
         else:
-            return number if math.isfinite(number) else None
+            return None if math.isnan(number) else number
         if scale is not None:
             for labels in scale.labels.values():
                 for offset, label in enumerate(labels):

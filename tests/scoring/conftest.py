@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,8 +10,6 @@ import pytest
 from scoring.catalog import Catalog
 from scoring.loading import LoadedDefinition
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE / "fixtures"
 BUNDLED_ID = "attachment-self-reflection"
 
 _MINIMAL: dict[str, Any] = {

@@ -1,0 +1,122 @@
+"""Rules that span a whole definition, checked on the raw document.
+
+Model validation sees one field at a time; these rules relate fields to each other: an item
+names a dimension and a scale that exist, ids are unique, every language has its text, a risk
+rule names a wellbeing item and never fires on its lowest answer ("not at all"), the content
+plan names defined tendencies. They run on the plain data, not on a validated model, so that a
+file with both kinds of mistakes gets all of them reported in one go. Parts too malformed to
+read are skipped here: model validation reports those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+Path = tuple[str | int, ...]
+Problem = tuple[Path, str]
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _entries(value: object, path: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    if isinstance(value, list):
+        for index, entry in enumerate(value):
+            if isinstance(entry, dict):
+                yield (*path, index), entry
+
+
+def _duplicates(entries: list[tuple[Path, dict[str, Any]]]) -> list[Problem]:
+    seen: set[object] = set()
+    problems: list[Problem] = []
+    for path, entry in entries:
+        identifier = entry.get("id")
+        if not isinstance(identifier, str):
+            continue
+        if identifier in seen:
+            problems.append(((*path, "id"), f"duplicate id {identifier!r}"))
+        seen.add(identifier)
+    return problems
+
+
+def cross_check(document: object) -> list[Problem]:
+    """Every cross-reference problem in a definition document, as (path, message)."""
+    doc = _mapping(document)
+    languages = [x for x in doc.get("languages", []) or [] if isinstance(x, str)]
+    scales = _mapping(doc.get("scales"))
+    problems: list[Problem] = []
+
+    def localized(path: Path, text: object) -> None:
+        if not isinstance(text, dict):
+            return
+        missing = [language for language in languages if language not in text]
+        if missing:
+            problems.append((path, f"missing text for language(s) {', '.join(missing)}"))
+
+    def known_scale(path: Path, name: object) -> None:
+        if isinstance(name, str) and name not in scales:
+            problems.append((path, f"unknown scale {name!r}"))
+
+    localized(("title",), doc.get("title"))
+    localized(("instructions",), doc.get("instructions"))
+    for name, scale in scales.items():
+        localized(("scales", name, "labels"), _mapping(scale).get("labels"))
+
+    dimensions = list(_entries(doc.get("dimensions"), ("dimensions",)))
+    items = list(_entries(doc.get("items"), ("items",)))
+    wellbeing = _mapping(doc.get("wellbeing"))
+    wellbeing_items = list(_entries(wellbeing.get("items"), ("wellbeing", "items")))
+    tendencies = list(_entries(doc.get("tendencies"), ("tendencies",)))
+    dimension_ids = {d.get("id") for _, d in dimensions}
+
+    problems += _duplicates(dimensions)
+    problems += _duplicates(items + wellbeing_items)  # one answer namespace for both
+    problems += _duplicates(tendencies)
+
+    for path, item in items:
+        localized((*path, "text"), item.get("text"))
+        if isinstance(item.get("dimension"), str) and item["dimension"] not in dimension_ids:
+            problems.append(((*path, "dimension"), f"unknown dimension {item['dimension']!r}"))
+        known_scale((*path, "scale"), item.get("scale"))
+    for path, dimension in dimensions:
+        if not any(item.get("dimension") == dimension.get("id") for _, item in items):
+            problems.append((path, f"dimension {dimension.get('id')!r} has no items"))
+    for path, tendency in tendencies:
+        named = tendency.get("dimension")
+        if isinstance(named, str) and named not in dimension_ids:
+            problems.append(((*path, "dimension"), f"unknown dimension {named!r}"))
+
+    by_id = {w.get("id"): w for _, w in wellbeing_items}
+    for path, w_item in wellbeing_items:
+        localized((*path, "text"), w_item.get("text"))
+        known_scale((*path, "scale"), w_item.get("scale"))
+    for path, rule in _entries(wellbeing.get("risk_rules"), ("wellbeing", "risk_rules")):
+        target = by_id.get(rule.get("item"))
+        if target is None:
+            problems.append(((*path, "item"), f"unknown wellbeing item {rule.get('item')!r}"))
+            continue
+        scale = _mapping(scales.get(target.get("scale")))
+        low, high, at_least = scale.get("min"), scale.get("max"), rule.get("at_least")
+        if (
+            isinstance(low, int)
+            and isinstance(high, int)
+            and isinstance(at_least, int)
+            and not low < at_least <= high
+        ):
+            problems.append(
+                (
+                    (*path, "at_least"),
+                    f"must lie above the lowest answer and within {low}..{high}, "
+                    "so that 'not at all' never triggers",
+                )
+            )
+
+    tendency_ids = {t.get("id") for _, t in tendencies}
+    for tendency_id in _mapping(_mapping(doc.get("content")).get("tendencies")):
+        if tendency_id not in tendency_ids:
+            problems.append(
+                (("content", "tendencies", tendency_id), f"no tendency {tendency_id!r} defined")
+            )
+    return problems
