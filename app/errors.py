@@ -159,6 +159,16 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # The framework's only 400: a body it could not decode (e.g. not UTF-8).
+        return problem_response(
+            request,
+            422,
+            InvalidInput.slug,
+            InvalidInput.title,
+            "The body could not be read.",
+            [FieldProblem("body", "must be JSON encoded as UTF-8")],
+        )
     slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
     detail = exc.detail if isinstance(exc.detail, str) else "The request cannot be processed."
     return problem_response(

@@ -13,6 +13,7 @@ from app.db import create_db_engine
 from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.middleware import BodyLimitMiddleware, SecurityHeadersAndAccessLogMiddleware
+from app.openapi import install_openapi
 from scoring.catalog import Catalog
 
 API_PREFIX = "/api/v1"
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.state.catalog = catalog or load_catalog(settings)
     app.state.engine = engine
     install_error_handlers(app)
+    install_openapi(app)
     for router in (questionnaires.router, responses.router, crisis.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)

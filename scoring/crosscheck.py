@@ -97,7 +97,8 @@ def cross_check(document: object) -> list[Problem]:
         if target is None:
             problems.append(((*path, "item"), f"unknown wellbeing item {rule.get('item')!r}"))
             continue
-        scale = _mapping(scales.get(target.get("scale")))
+        scale_name = target.get("scale")
+        scale = _mapping(scales.get(scale_name)) if isinstance(scale_name, str) else {}
         low, high, at_least = scale.get("min"), scale.get("max"), rule.get("at_least")
         if (
             isinstance(low, int)

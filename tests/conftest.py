@@ -46,7 +46,8 @@ def postgres_url() -> Iterator[str]:
     if not POSTGRES_URL:
         pytest.fail("CI=true but SECUREBASE_TEST_POSTGRES_URL is not set: PostgreSQL is required")
     url = make_url(POSTGRES_URL)
-    test_db = f"{url.database}_suite"
+    # One database per test session, so that concurrent runs on one server never collide.
+    test_db = f"{url.database}_suite_{os.getpid()}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{test_db}" WITH (FORCE)'))

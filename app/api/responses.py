@@ -77,7 +77,7 @@ def submit_response(
 @router.get(
     "/{response_id}",
     response_model=ResponseView,
-    responses=problem_responses(404, 409),
+    responses=problem_responses(404, 409, 422),
 )
 def read_response(
     response_id: str,
@@ -96,7 +96,7 @@ def read_response(
     "/{response_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(404),
+    responses=problem_responses(404, 422),
 )
 def erase_response(response_id: str, ctx: ContextDep, token: BearerToken) -> Response:
     """Erase the response and everything derived from it."""

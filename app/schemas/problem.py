@@ -16,8 +16,6 @@ class Problem(ResponseModel):
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
-    """``responses=`` for a route: each status documented as problem+json."""
-    return {
-        status: {"model": Problem, "content": {"application/problem+json": {}}}
-        for status in statuses
-    }
+    """``responses=`` for a route: each status documented as problem+json (the media type
+    and schema are set once for the whole document by :mod:`app.openapi`)."""
+    return {status: {"model": Problem} for status in statuses}
