@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.headers import SECURITY_HEADERS
 from app.locale import request_country, request_language
 from app.services.screening import screen_body
 from scoring.catalog import Catalog
@@ -90,13 +91,22 @@ def problem_body(
     return body
 
 
+def _lenient_int(digits: str) -> int:
+    # Python refuses to parse integers of more than 4300 digits; for screening, such a number
+    # is simply "very large", so the risk answers next to it are still read.
+    if len(digits.lstrip("-")) > 4000:
+        return -(10**100) if digits.startswith("-") else 10**100
+    return int(digits)
+
+
 def _request_json(request: Request) -> object:
+    """The request body as JSON, read as leniently as possible; None when it is not JSON."""
     raw = request.scope.get("state", {}).get("raw_body")
     if not raw:
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        return json.loads(raw, parse_int=_lenient_int)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 
@@ -135,6 +145,10 @@ def problem_response(
 
 
 def _location(loc: Sequence[int | str]) -> str:
+    """A field name for an error location: ``("body", "consent", "research")`` ->
+    ``consent.research``; ``("body", 24)`` (a JSON syntax error at offset 24) -> ``body``."""
+    if loc and loc[0] == "body" and all(isinstance(part, int) for part in loc[1:]):
+        return "body"
     parts = [str(p) for p in loc]
     if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
         parts = parts[1:]
@@ -179,8 +193,14 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Only the type: messages can quote input, and input may be someone's answers.
     log.error("unhandled_error", error_type=type(exc).__name__)
+    # Rendered outside every middleware, so the security headers are added here.
     return problem_response(
-        request, 500, "internal-error", "Something went wrong", "An unexpected error occurred."
+        request,
+        500,
+        "internal-error",
+        "Something went wrong",
+        "An unexpected error occurred.",
+        headers={name.decode(): value.decode() for name, value in SECURITY_HEADERS},
     )
 
 

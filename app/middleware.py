@@ -18,16 +18,10 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_MEDIA_TYPE, PayloadTooLarge, problem_body
+from app.headers import SECURITY_HEADERS
 from app.metrics import LATENCY, REQUESTS
 
 access_log = structlog.get_logger("securebase.access")
-
-SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
-]
 
 
 class BodyLimitMiddleware:

@@ -40,7 +40,9 @@ def read_questionnaire(
     loaded = service.find(catalog, questionnaire_id)
     etag = f'"{loaded.content_hash}"'
     view = service.render(loaded, locale.with_explicit(None, lang))
-    if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+    if if_none_match is not None and (
+        if_none_match.strip() == "*" or etag in {t.strip() for t in if_none_match.split(",")}
+    ):
         return Response(status_code=304, headers={"ETag": etag})
     response.headers["ETag"] = etag
     return view

@@ -68,9 +68,11 @@ def submit_response(
     locale: LocaleDep,
     token: BearerToken,
     _idempotency_key: IdempotencyKey,
+    response: Response,
     country: Annotated[CountryParam | None, Query()] = None,
 ) -> Submitted:
     """Score and finish a response; again returns the same result."""
+    response.headers.update(NO_STORE)
     return service.submit(ctx, response_id, token, locale.with_explicit(country, None))
 
 
