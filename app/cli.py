@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TextIO
 
 import click
 import uvicorn
@@ -17,6 +18,7 @@ from app.db import create_db_engine
 from app.main import load_catalog
 from app.services.responses import ResponseContext
 from app.services.responses import purge as purge_expired
+from scoring.batch import write_scores
 from scoring.loading import DefinitionError, load_definitions
 
 
@@ -84,6 +86,19 @@ def validate(paths: tuple[Path, ...]) -> None:
     for item in loaded:
         definition = item.definition
         click.echo(f"{item.source}: ok ({definition.id} {definition.version}, {item.content_hash})")
+
+
+@main.command()
+@click.argument("questionnaire_id")
+@click.argument("csv_file", type=click.File("r", encoding="utf-8"))
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-")
+def score(questionnaire_id: str, csv_file: TextIO, output: TextIO) -> None:
+    """Score a CSV of answer sets (a column per item id) into a CSV of results."""
+    loaded = load_catalog(get_settings()).get(questionnaire_id)
+    if loaded is None:
+        raise click.ClickException(f"no questionnaire {questionnaire_id!r}")
+    count = write_scores(loaded.definition, csv_file, output)
+    click.echo(f"scored {count} row(s) with {loaded.content_hash}", err=True)
 
 
 @main.command()

@@ -11,6 +11,7 @@ path (it holds response ids), the query string, headers (tokens) or the body (an
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -88,6 +89,26 @@ class BodyLimitMiddleware:
         await send({"type": "http.response.body", "body": payload})
 
 
+_PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route as a template with its full prefix, e.g.
+    ``/api/v1/responses/{response_id}``; ``unmatched`` when no route matched. An included
+    router's route knows only its own part of the path, so the prefix is taken from the
+    concrete path (prefixes here hold no parameters)."""
+    route: Any = scope.get("route")
+    template = getattr(route, "path", None)
+    if not isinstance(template, str):
+        return "unmatched"
+    params = scope.get("path_params", {})
+    concrete = _PARAMETER.sub(lambda m: str(params.get(m.group(1), m.group(0))), template)
+    path = str(scope.get("path", ""))
+    if concrete and path.endswith(concrete):
+        return path[: len(path) - len(concrete)] + template
+    return template
+
+
 class SecurityHeadersAndAccessLogMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -112,8 +133,7 @@ class SecurityHeadersAndAccessLogMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
-            route: Any = scope.get("route")
-            template = getattr(route, "path", "unmatched")
+            template = route_template(scope)
             method = str(scope.get("method"))
             REQUESTS.labels(method, template, str(status)).inc()
             LATENCY.labels(method, template).observe(elapsed)
