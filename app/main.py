@@ -14,6 +14,8 @@ from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.middleware import BodyLimitMiddleware, SecurityHeadersAndAccessLogMiddleware
 from app.openapi import install_openapi
+from app.web import routes as web
+from app.web.rendering import STATIC_PREFIX, static_files
 from scoring.catalog import Catalog
 
 API_PREFIX = "/api/v1"
@@ -53,6 +55,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(web.router)
+    app.mount(STATIC_PREFIX, static_files(), name="static")
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersAndAccessLogMiddleware)
     return app

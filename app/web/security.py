@@ -1,0 +1,138 @@
+"""Browser-side security of the web pages: headers, the session cookie and CSRF checks.
+
+The session cookie holds ``<response id>.<token>``: Secure, HttpOnly, SameSite=Lax and
+``__Host-`` prefixed (no Domain, Path=/), so scripts cannot read it and sibling subdomains
+cannot overwrite it. The token is the same one the API hands out; only its hash is stored.
+
+Every form post and every script call is checked three ways:
+
+- Fetch metadata: when the browser sends ``Sec-Fetch-Site``, it must say ``same-origin``.
+- Origin: when the browser sends a real ``Origin``, its host must be this request's host.
+  (Under ``Referrer-Policy: no-referrer`` browsers send ``Origin: null`` on form posts, so a
+  ``null`` origin is left to the other two checks.)
+- Double-submit token: a random value in a ``__Host-`` cookie must equal the one the page put
+  in the form (or in the ``X-CSRF-Token`` header for script calls).
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+SESSION_COOKIE = "__Host-securebase-session"
+CSRF_COOKIE = "__Host-securebase-csrf"
+SHOW_CODE_COOKIE = "__Host-securebase-new"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+PAGE_CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": PAGE_CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+_CODE = re.compile(r"^([A-Za-z0-9_-]{16,64})\.([A-Za-z0-9_-]{16,128})$")
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserSession:
+    """The response this browser is working on, and the token that opens it."""
+
+    response_id: str
+    token: str
+
+    @property
+    def code(self) -> str:
+        """The resume code: the cookie's value, to type or paste on another device."""
+        return f"{self.response_id}.{self.token}"
+
+    @classmethod
+    def parse(cls, code: str | None) -> BrowserSession | None:
+        match = _CODE.match((code or "").strip())
+        return cls(match.group(1), match.group(2)) if match else None
+
+
+def session_of(request: Request) -> BrowserSession | None:
+    return BrowserSession.parse(request.cookies.get(SESSION_COOKIE))
+
+
+def _set(response: Response, name: str, value: str, max_age: int | None) -> None:
+    response.set_cookie(
+        name, value, max_age=max_age, path="/", secure=True, httponly=True, samesite="lax"
+    )
+
+
+def _clear(response: Response, name: str) -> None:
+    response.delete_cookie(name, path="/", secure=True, httponly=True, samesite="lax")
+
+
+def remember_session(response: Response, session: BrowserSession, days: int) -> None:
+    _set(response, SESSION_COOKIE, session.code, days * 24 * 3600)
+
+
+def forget_session(response: Response) -> None:
+    _clear(response, SESSION_COOKIE)
+
+
+def flag_new_code(response: Response) -> None:
+    """Mark that the next questionnaire page should show the resume link (once)."""
+    _set(response, SHOW_CODE_COOKIE, "1", 600)
+
+
+def has_new_code_flag(request: Request) -> bool:
+    return request.cookies.get(SHOW_CODE_COOKIE) is not None
+
+
+def clear_new_code_flag(response: Response) -> None:
+    _clear(response, SHOW_CODE_COOKIE)
+
+
+def csrf_token(request: Request) -> tuple[str, bool]:
+    """The browser's CSRF token, and whether it is new (and must be set as a cookie)."""
+    current = request.cookies.get(CSRF_COOKIE, "")
+    if re.fullmatch(r"[A-Za-z0-9_-]{32,64}", current):
+        return current, False
+    return secrets.token_urlsafe(32), True
+
+
+def issue_csrf_cookie(response: Response, token: str) -> None:
+    _set(response, CSRF_COOKIE, token, None)
+
+
+def csrf_failure(request: Request, submitted: str | None) -> str | None:
+    """Why this state-changing request must be refused, or None when it may go ahead."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in {"same-origin", "none"}:
+        return "cross-site request"
+    origin = request.headers.get("origin")
+    if origin is not None and origin != "null":
+        host = request.headers.get("host", "")
+        if urlsplit(origin).netloc.lower() != host.lower():
+            return "origin does not match"
+    expected = request.cookies.get(CSRF_COOKIE)
+    if not expected or not submitted:
+        return "missing token"
+    if not hmac.compare_digest(expected.encode(), submitted.encode()):
+        return "token does not match"
+    return None

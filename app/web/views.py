@@ -1,0 +1,219 @@
+"""What each page shows, assembled from the services' answers and the questionnaire data.
+
+These builders only arrange and word things. Scores, bands, tendencies and crisis notices all
+come from the response services (``app.services.responses``); the questionnaire text comes
+from ``app.services.questionnaires.render``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from app.schemas.questionnaires import QuestionnaireView
+from app.schemas.responses import ResponseView
+from app.services import questionnaires as questionnaire_service
+from app.services.locale import RequestLocale
+from app.web.charts import BarPicture, MapPicture, anxiety_avoidance_map, disorganization_bar
+from app.web.markup import Block, blocks
+from app.web.pages import QuestionPage, plan
+from app.web.strings import Translator
+from scoring.catalog import Catalog
+from scoring.definition import Definition, Localized
+from scoring.engine import score_dimensions
+from scoring.loading import LoadedDefinition
+from scoring.result import ScoreResult
+
+WEB_QUESTIONNAIRE = "attachment-self-reflection"
+
+
+def localized(text: Localized | None, language: str) -> str:
+    if not text:
+        return ""
+    return text.get(language) or text.get("en") or next(iter(text.values()))
+
+
+def offered_questionnaire(catalog: Catalog) -> LoadedDefinition:
+    """The questionnaire a new visitor is offered: the bundled one, else the first by id."""
+    loaded = catalog.get(WEB_QUESTIONNAIRE)
+    if loaded is not None:
+        return loaded
+    return catalog.definitions[sorted(catalog.definitions)[0]]
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """A questionnaire in one language, cut into pages."""
+
+    loaded: LoadedDefinition
+    view: QuestionnaireView
+    pages: tuple[QuestionPage, ...]
+
+    @property
+    def definition(self) -> Definition:
+        return self.loaded.definition
+
+    @property
+    def required_pages(self) -> int:
+        return sum(1 for page in self.pages if not page.section.optional)
+
+    def page(self, step: int) -> QuestionPage | None:
+        return self.pages[step - 1] if 1 <= step <= len(self.pages) else None
+
+
+def layout(loaded: LoadedDefinition, language: str) -> Layout:
+    view = questionnaire_service.render(loaded, RequestLocale(header_languages=(language,)))
+    return Layout(loaded, view, plan(view))
+
+
+@dataclass(frozen=True, slots=True)
+class MissingDimension:
+    label: str
+    answered: int
+    of: int
+    needed: int
+
+
+def missing_dimensions(layout: Layout, answers: Mapping[str, int]) -> tuple[MissingDimension, ...]:
+    """Dimensions with too few answers for a score, in the engine's own terms."""
+    scores = score_dimensions(layout.definition, answers)
+    return tuple(
+        MissingDimension(
+            localized(dimension.label, layout.view.language),
+            scores[dimension.id].answered,
+            scores[dimension.id].of,
+            scores[dimension.id].needed,
+        )
+        for dimension in layout.definition.dimensions
+        if not scores[dimension.id].sufficient
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRow:
+    dimension: str
+    label: str
+    score: str | None
+    band: str | None
+    borderline: bool
+    answered: int
+    of: int
+
+
+@dataclass(frozen=True, slots=True)
+class TendencyLine:
+    label: str
+    elevated: bool
+    primary: bool
+    borderline: bool
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    title: str
+    blocks: tuple[Block, ...]
+    references: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ResultsPage:
+    result: ScoreResult
+    title: str
+    version: str
+    rows: tuple[ScoreRow, ...]
+    tendencies: tuple[TendencyLine, ...]
+    secure: bool
+    map: MapPicture | None
+    bar: BarPicture | None
+    map_description: str
+    bar_description: str
+    band_names: Mapping[str, str]
+    sections: tuple[Section, ...]
+
+
+def _number(value: float | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def results_page(
+    catalog: Catalog, layout: Layout, response: ResponseView, t: Translator
+) -> ResultsPage:
+    result = response.result
+    assert result is not None, "only a submitted response has results"
+    language = layout.view.language
+    definition = layout.definition
+    wording = catalog.content.wording(result.language) or catalog.content.wording("en")
+    band_names: Mapping[str, str] = wording.band_names if wording is not None else {}
+    descriptions = {d.id: localized(d.description, language) for d in definition.dimensions}
+
+    rows = tuple(
+        ScoreRow(
+            dimension=dimension_id,
+            label=score.label,
+            score=_number(score.mean),
+            band=band_names.get(score.band, score.band) if score.band else None,
+            borderline=score.borderline,
+            answered=score.answered,
+            of=score.of,
+        )
+        for dimension_id, score in result.scores.items()
+    )
+    tendencies = tuple(
+        TendencyLine(
+            label=tendency.label,
+            elevated=tendency.elevated,
+            primary=result.primary_tendency == tendency.id,
+            borderline=tendency.borderline,
+            description=descriptions.get(tendency.dimension, ""),
+        )
+        for tendency in result.tendencies
+    )
+    means = {dimension_id: score.mean for dimension_id, score in result.scores.items()}
+    elevated = {tendency.dimension: tendency.elevated for tendency in result.tendencies}
+    picture = anxiety_avoidance_map(definition, means, elevated)
+    bar = disorganization_bar(definition, means)
+
+    def band_of(dimension_id: str) -> str:
+        score = result.scores.get(dimension_id)
+        band = score.band if score is not None else None
+        return band_names.get(band, band) if band else t("results.no_score")
+
+    map_description = t("results.map_missing")
+    if picture is not None and picture.point is not None and picture.region is not None:
+        map_description = t(
+            "results.map_desc",
+            anxiety=_number(means[picture.y.dimension]),
+            anxiety_band=band_of(picture.y.dimension),
+            avoidance=_number(means[picture.x.dimension]),
+            avoidance_band=band_of(picture.x.dimension),
+            min=picture.x.low,
+            max=picture.x.high,
+            region=t(f"results.region_sentence.{picture.region}"),
+        )
+    bar_description = ""
+    if bar is not None and bar.marker is not None:
+        bar_description = t(
+            "results.bar_desc",
+            score=_number(means[bar.axis.dimension]),
+            band=band_of(bar.axis.dimension),
+            min=bar.axis.low,
+            max=bar.axis.high,
+        )
+    return ResultsPage(
+        result=result,
+        title=localized(definition.title, language),
+        version=result.questionnaire.version,
+        rows=rows,
+        tendencies=tendencies,
+        secure=result.primary_tendency == "secure",
+        map=picture,
+        bar=bar,
+        map_description=map_description,
+        bar_description=bar_description,
+        band_names=band_names,
+        sections=tuple(
+            Section(section.title, blocks(section.body), section.references)
+            for section in result.psychoeducation
+        ),
+    )

@@ -1,0 +1,524 @@
+"""The web pages over HTTP, on every database backend: flow, safety, privacy and security.
+
+These drive the pages exactly as a browser without scripts does (form posts, redirects,
+cookies) and check what is stored through the JSON API, so the web client is proven to use
+the same services and storage.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from webflow import (
+    ATTACHMENT_ITEMS,
+    STEPS,
+    answer_all,
+    api_read,
+    csrf_token,
+    notice_first,
+    page_text,
+    post_page,
+    radio_names,
+    session_cookie,
+    start,
+)
+
+from app.web.security import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    PAGE_CSP,
+    SESSION_COOKIE,
+    SHOW_CODE_COOKIE,
+)
+from app.web.strings import web_strings
+from scoring.catalog import Catalog
+
+S = web_strings()
+
+
+def t(key: str, **values: object) -> str:
+    return S.text("en", key, **values)
+
+
+def anxious_answers() -> dict[str, int]:
+    answers = dict.fromkeys(ATTACHMENT_ITEMS, 2)
+    answers.update({f"anx{n:02d}": 7 for n in range(1, 10)})
+    answers.update(anx03=1, anx07=1, avo02=6, avo05=6, avo08=6, dis04=6, dis08=6)
+    return answers
+
+
+def session_pages(web: TestClient) -> list[str]:
+    return [f"/questionnaire/{step}" for step in range(1, STEPS + 1)] + ["/delete"]
+
+
+def check_page(web: TestClient, path: str) -> str:
+    reply = web.get(path)
+    assert reply.status_code in {200, 404}, (path, reply.status_code)
+    headers = reply.headers
+    assert headers["content-type"].startswith("text/html")
+    assert headers["content-security-policy"] == PAGE_CSP
+    assert "unsafe-inline" not in PAGE_CSP
+    assert "unsafe-eval" not in PAGE_CSP
+    assert "frame-ancestors 'none'" in PAGE_CSP
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["cache-control"] == "no-store"
+    html = reply.text
+    assert re.search(r'<html lang="en">', html), path
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html), f"inline script on {path}"
+    assert "<style" not in html, f"style element on {path}"
+    assert not re.search(r"\sstyle=", html), f"style attribute on {path}"
+    assert not re.search(r"\son[a-z]+=", html), f"event handler attribute on {path}"
+    assert 'href="/help"' in html, f"no help link on {path}"
+    return html
+
+
+def test_every_page_sets_its_own_security_headers_and_has_no_inline_code(
+    web: TestClient,
+) -> None:
+    for path in ["/", "/?study=spring-study", "/help", "/resume", "/deleted", "/delete"]:
+        check_page(web, path)
+    start(web)
+    for path in session_pages(web):
+        check_page(web, path)
+    token = csrf_token(web.get("/questionnaire/1").text)
+    answer_all(web, token, anxious_answers())
+    check_page(web, "/results")
+
+
+def test_static_files_are_small_and_not_sniffed(web: TestClient) -> None:
+    for name, media in [("app.css", "text/css"), ("app.js", "text/javascript")]:
+        reply = web.get(f"/static/{name}")
+        assert reply.status_code == 200
+        assert reply.headers["content-type"].startswith(media)
+        assert reply.headers["x-content-type-options"] == "nosniff"
+        assert len(reply.content) < 20_000
+    assert "/static/app.js?v=" in web.get("/").text
+
+
+def test_web_pages_stay_out_of_the_api_contract(web: TestClient) -> None:
+    paths = web.get("/openapi.json").json()["paths"]
+    assert all(
+        path.startswith("/api/") or path in {"/healthz", "/readyz", "/metrics"} for path in paths
+    )
+
+
+def test_landing_says_what_it_is_and_asks_consent_unticked(
+    web: TestClient, catalog: Catalog
+) -> None:
+    html = web.get("/").text
+    text = " ".join(page_text(html).text)
+    definition = catalog.get("attachment-self-reflection")
+    assert definition is not None
+    assert t("landing.not_heading") in text
+    assert "not a diagnosis" in text
+    assert f"About {definition.definition.estimated_minutes} minutes" in text
+    assert t("landing.stored_heading") in text
+    assert "IP address" in text
+    assert t("landing.retention", days=30) in text
+    checkbox = re.search(r"<input[^>]*name=\"research_consent\"[^>]*>", html)
+    assert checkbox
+    assert "checked" not in checkbox.group(0)
+    assert '<a class="help-link" href="/help">' in html
+
+
+@pytest.mark.parametrize("consent", [True, False])
+def test_study_link_and_consent_are_stored_with_the_response(
+    web: TestClient, consent: bool
+) -> None:
+    landing = web.get("/", params={"study": "spring-study"}).text
+    assert 'name="study" value="spring-study"' in landing
+    assert t("landing.study_note", code="spring-study") in " ".join(page_text(landing).text)
+    start(web, study="spring-study", consent=consent)
+    stored = api_read(web).json()
+    assert stored["study"] == "spring-study"
+    assert stored["consent"] == {"research": consent}
+    assert stored["status"] == "in_progress"
+
+
+def test_a_malformed_study_code_is_neither_reflected_nor_stored(web: TestClient) -> None:
+    attack = '"><script>alert(1)</script>'
+    html = web.get("/", params={"study": attack}).text
+    assert "<script>alert" not in html
+    assert "alert(1)" not in html
+    assert t("landing.study_invalid") in " ".join(page_text(html).text)
+    token = csrf_token(html)
+    web.post("/start", data={CSRF_FIELD: token, "study": attack})
+    assert api_read(web).json()["study"] is None
+
+
+def test_session_cookie_is_secure_httponly_lax_and_host_only(web: TestClient) -> None:
+    landing = web.get("/")
+    csrf_cookie = landing.headers["set-cookie"]
+    assert csrf_cookie.startswith(f"{CSRF_COOKIE}=")
+    token = csrf_token(landing.text)
+    started = web.post("/start", data={CSRF_FIELD: token})
+    cookies = started.headers.get_list("set-cookie")
+    session = next(c for c in cookies if c.startswith(f"{SESSION_COOKIE}="))
+    flags = {part.strip().lower() for part in session.split(";")[1:]}
+    assert {"secure", "httponly", "samesite=lax", "path=/"} <= flags
+    assert not any(flag.startswith("domain") for flag in flags)
+    assert SESSION_COOKIE.startswith("__Host-")
+    # The token in the cookie is the API token: it opens the response through the API too.
+    assert api_read(web).status_code == 200
+
+
+def test_pressing_start_twice_opens_one_response(web: TestClient) -> None:
+    """A double click (same form, same attempt key) must not leave a second response behind."""
+    landing = web.get("/").text
+    attempt = re.search(r'name="attempt" value="([^"]+)"', landing)
+    assert attempt
+    form = {CSRF_FIELD: csrf_token(landing), "attempt": attempt.group(1)}
+    first = web.post("/start", data=form)
+    first_session = web.cookies.get(SESSION_COOKIE)
+    second = web.post("/start", data=form)
+    assert first.status_code == second.status_code == 303
+    assert web.cookies.get(SESSION_COOKIE) == first_session
+    fresh = csrf_token(web.get("/").text)
+    web.post("/start", data={CSRF_FIELD: fresh})
+    assert web.cookies.get(SESSION_COOKIE) != first_session  # without the key: a new one
+
+
+def test_forms_are_refused_without_a_matching_token_or_from_another_site(
+    web: TestClient,
+) -> None:
+    token = csrf_token(web.get("/").text)
+    refused = [
+        web.post("/start", data={}),
+        web.post("/start", data={CSRF_FIELD: "x" * 43}),
+        web.post("/start", data={CSRF_FIELD: token}, headers={"Sec-Fetch-Site": "cross-site"}),
+        web.post("/start", data={CSRF_FIELD: token}, headers={"Sec-Fetch-Site": "same-site"}),
+        web.post("/start", data={CSRF_FIELD: token}, headers={"Origin": "https://evil.example"}),
+    ]
+    for reply in refused:
+        assert reply.status_code == 403
+        assert SESSION_COOKIE not in reply.headers.get("set-cookie", "")
+        assert t("error.forbidden_title") in reply.text
+    assert web.cookies.get(SESSION_COOKIE) is None
+    # What a real browser sends for a same-origin form under no-referrer is accepted.
+    accepted = web.post(
+        "/start",
+        data={CSRF_FIELD: token},
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert accepted.status_code == 303
+    same_host = web.post(
+        "/start", data={CSRF_FIELD: token}, headers={"Origin": "https://testserver"}
+    )
+    assert same_host.status_code == 303
+
+
+def test_every_state_changing_endpoint_checks_the_token(web: TestClient) -> None:
+    token = start(web)
+    for path in ["/questionnaire/1", "/resume", "/delete"]:
+        assert web.post(path, data={CSRF_FIELD: "wrong-token-" * 4}).status_code == 403
+    assert web.post("/web/answers", json={"answers": {"anx01": 3}}).status_code == 403
+    assert api_read(web).json()["answers"] == {}
+    assert (
+        web.post(
+            "/web/answers", json={"answers": {"anx01": 3}}, headers={"X-CSRF-Token": token}
+        ).status_code
+        == 200
+    )
+
+
+def test_a_refused_form_with_a_risk_answer_still_shows_help(web: TestClient) -> None:
+    start(web)
+    refused = web.post("/questionnaire/5", data={CSRF_FIELD: "nope" * 10, "wb_now": "1"})
+    assert refused.status_code == 403
+    assert notice_first(refused.text)
+    assert 'data-level="acute"' in refused.text
+    # Nothing was stored by the refused form.
+    assert api_read(web).json()["crisis"] is None
+    # Once risk is stored, a refused form without any risk answer still shows the notice.
+    token = csrf_token(web.get("/questionnaire/5").text)
+    post_page(web, 5, token, {"wb_selfharm": 2})
+    plain = web.post("/questionnaire/5", data={CSRF_FIELD: "nope" * 10, "wb_substance": "0"})
+    assert plain.status_code == 403
+    assert notice_first(plain.text)
+    assert 'data-level="urgent"' in plain.text
+
+
+def test_a_risk_answer_without_a_session_still_shows_help(web: TestClient) -> None:
+    token = csrf_token(web.get("/").text)
+    reply = post_page(web, 5, token, {"wb_life": 2})
+    assert reply.status_code == 404
+    assert 'data-level="urgent"' in reply.text
+    assert notice_first(reply.text)
+    lost = web.post(
+        "/web/answers", json={"answers": {"wb_selfharm": 1}}, headers={"X-CSRF-Token": token}
+    )
+    assert lost.status_code == 404
+    assert lost.json()["level"] == "urgent"
+    assert "crisis-notice" in lost.json()["notice_html"]
+
+
+def test_pages_post_redirect_get_and_answers_reach_the_store(web: TestClient) -> None:
+    token = start(web)
+    first = web.get("/questionnaire/1").text
+    items = radio_names(first)
+    assert 5 <= len(items) <= 8
+    moved = post_page(web, 1, token, dict.fromkeys(items, 3))
+    assert (moved.status_code, moved.headers["location"]) == (303, "/questionnaire/2")
+    second_items = radio_names(web.get("/questionnaire/2").text)
+    back = post_page(web, 2, token, {second_items[0]: 6}, "back")
+    assert (back.status_code, back.headers["location"]) == (303, "/questionnaire/1")
+    stored = api_read(web).json()["answers"]
+    assert stored == {**dict.fromkeys(items, 3), second_items[0]: 6}
+    again = web.get("/questionnaire/1").text
+    assert again.count(" checked>") == len(items)
+    assert t("questionnaire.answered_of", answered=len(items) + 1, of=27) in again
+
+
+def test_pages_hold_five_to_eight_items_each_with_fieldset_legend_and_labels(
+    web: TestClient,
+) -> None:
+    start(web)
+    seen: list[str] = []
+    for step in range(1, STEPS + 1):
+        html = web.get(f"/questionnaire/{step}").text
+        items = radio_names(html)
+        assert 5 <= len(items) <= 8
+        seen += items
+        assert html.count("<fieldset") == len(items)
+        assert html.count("<legend>") == len(items)
+        # Every radio button sits inside its label, so clicking the words selects it.
+        assert len(re.findall(r'<label class="option">\s*<input type="radio"', html)) == html.count(
+            'type="radio"'
+        )
+        assert t("questionnaire.step_of", step=step, steps=STEPS) in html
+        assert "<progress" in html
+    assert seen[:27] == [item for item in seen if not item.startswith("wb_")]
+    assert len(seen) == 32
+
+
+def test_a_risk_answer_shows_the_notice_at_the_top_of_the_next_page(web: TestClient) -> None:
+    token = start(web)
+    assert not notice_first(web.get("/questionnaire/5").text)
+    back = post_page(web, 5, token, {"wb_life": 1}, "back")
+    assert back.headers["location"] == "/questionnaire/4"
+    next_page = web.get("/questionnaire/4").text
+    assert notice_first(next_page)
+    assert 'data-level="urgent"' in next_page
+    assert t("notice.heading.urgent") in next_page
+    # Answering "not at all" afterwards does not make it go away.
+    post_page(web, 5, token, {"wb_life": 0}, "back")
+    assert notice_first(web.get("/questionnaire/4").text)
+    for path in ["/", "/help", "/resume", "/delete", "/questionnaire/1"]:
+        assert notice_first(web.get(path).text), path
+
+
+def test_the_notice_has_no_control_that_hides_it(web: TestClient) -> None:
+    token = start(web)
+    post_page(web, 5, token, {"wb_now": 1}, "back")
+    html = web.get("/questionnaire/4").text
+    notice = html[
+        html.index('id="crisis-notice"') : html.index(
+            "</section>", html.index('id="crisis-notice"')
+        )
+    ]
+    assert "<button" not in notice
+    assert "<form" not in notice
+    assert "hidden" not in notice
+    assert 'href="tel:' in notice or "local emergency number" in notice
+    assert t("notice.heading.acute") in notice
+
+
+def test_too_few_answers_lead_back_to_the_first_open_page(web: TestClient) -> None:
+    token = start(web)
+    first = radio_names(web.get("/questionnaire/1").text)
+    post_page(web, 1, token, dict.fromkeys(first, 4))
+    finish = post_page(web, 5, token, {}, "finish")
+    assert finish.headers["location"] == "/questionnaire/2?missing=1"
+    html = web.get(finish.headers["location"]).text
+    assert t("questionnaire.missing_heading") in html
+    assert 'role="alert"' in html
+    assert html.count(t("questionnaire.not_answered")) == len(radio_names(html))
+    assert api_read(web).json()["status"] == "in_progress"
+
+
+def test_results_show_picture_words_sections_help_and_delete(
+    web: TestClient, catalog: Catalog
+) -> None:
+    token = start(web)
+    reply = answer_all(web, token, anxious_answers())
+    assert reply.headers["location"] == "/results"
+    stored = api_read(web).json()
+    result = stored["result"]
+    html = web.get("/results").text
+    text = " ".join(page_text(html).text)
+    assert re.search(
+        r'<svg class="chart chart-map"[^>]*role="img"[^>]*aria-labelledby="map-title map-desc"',
+        html,
+    )
+    assert re.search(r'<svg class="chart chart-bar"[^>]*role="img"', html)
+    assert 'id="map-point"' in html
+    assert 'id="bar-marker"' in html
+    anxiety = result["scores"]["anxiety"]["mean"]
+    avoidance = result["scores"]["avoidance"]["mean"]
+    # The point sits where the scores are: avoidance across (64..384), anxiety up (336..16).
+    point = re.search(r'<circle cx="([0-9.]+)" cy="([0-9.]+)" r="9" class="point"', html)
+    assert point
+    assert float(point.group(1)) == pytest.approx(64 + (avoidance - 1) / 6 * 320, abs=0.01)
+    assert float(point.group(2)) == pytest.approx(336 - (anxiety - 1) / 6 * 320, abs=0.01)
+    assert f"{anxiety:.2f}" in text
+    assert result["summary"].split()[0] in text
+    assert " ".join(result["summary"].split()) in text
+    assert " ".join(result["disclaimer"].split()) in text
+    for section in result["psychoeducation"]:
+        assert section["title"] in text
+        for reference in section["references"]:
+            assert " ".join(reference.split()) in text
+    assert t("results.help_heading") in text
+    assert " ".join(result["help"]["message"].split()) in text
+    assert t("results.tendency_elevated", label="Anxious tendency") in text
+    assert t("results.tendency_primary") in text
+    assert 'href="/delete"' in html
+    assert "data-print" in html
+    assert "@media print" in web.get("/static/app.css").text
+    assert not notice_first(html)
+
+
+def test_results_keep_the_notice_from_the_wellbeing_check(web: TestClient) -> None:
+    token = start(web)
+    answers = {**anxious_answers(), "wb_overwhelmed": 3}
+    answer_all(web, token, answers)
+    html = web.get("/results").text
+    assert notice_first(html)
+    assert 'data-level="support"' in html
+
+
+def test_autosave_saves_and_answers_with_the_notice_the_server_decides(
+    web: TestClient,
+) -> None:
+    token = start(web)
+    headers = {"X-CSRF-Token": token}
+    calm = web.post("/web/answers", json={"answers": {"anx01": 5, "wb_life": 0}}, headers=headers)
+    assert calm.status_code == 200
+    assert calm.json() | {"notice_html": None} == {
+        "saved": True,
+        "level": None,
+        "rank": 0,
+        "notice_html": None,
+        "answered": 1,
+        "of": 27,
+    }
+    risky = web.post("/web/answers", json={"answers": {"wb_selfharm": 1}}, headers=headers).json()
+    assert (risky["saved"], risky["level"], risky["rank"]) == (True, "urgent", 2)
+    assert 'id="crisis-notice"' in risky["notice_html"]
+    assert 'tabindex="-1"' in risky["notice_html"]
+    assert api_read(web).json()["answers"] == {"anx01": 5, "wb_life": 0, "wb_selfharm": 1}
+    invalid = web.post("/web/answers", json={"answers": {"wb_now": "Yes"}}, headers=headers)
+    assert invalid.status_code == 422
+    assert invalid.json()["level"] == "acute"
+    garbled = web.post(
+        "/web/answers",
+        content=b"{not json",
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert garbled.status_code == 200
+    assert garbled.json()["saved"] is True
+
+
+def test_the_resume_code_is_shown_once_and_opens_the_answers_elsewhere(web: TestClient) -> None:
+    token = start(web)
+    first = web.get("/questionnaire/1")
+    assert t("questionnaire.resume_heading") in first.text
+    cleared = [c for c in first.headers.get_list("set-cookie") if c.startswith(SHOW_CODE_COOKIE)]
+    assert cleared
+    assert "Max-Age=0" in cleared[0]
+    response_id, secret = session_cookie(web)
+    code = f"{response_id}.{secret}"
+    assert f"https://testserver/resume?code={code}" in first.text
+    assert t("questionnaire.resume_heading") not in web.get("/questionnaire/1").text
+    items = radio_names(first.text)
+    post_page(web, 1, token, dict.fromkeys(items, 2))
+
+    other = TestClient(web.app, base_url="https://testserver", follow_redirects=False)
+    with other:
+        found = other.get("/resume", params={"code": code})
+        assert found.status_code == 200
+        assert t("resume.found_progress", answered=len(items), of=27) in found.text
+        assert f'value="{code}"' in found.text
+        carried = other.post("/resume", data={CSRF_FIELD: csrf_token(found.text), "code": code})
+        assert (carried.status_code, carried.headers["location"]) == (303, "/questionnaire/2")
+        assert other.cookies.get(SESSION_COOKIE) == code
+        assert other.get("/questionnaire/1").text.count(" checked>") == len(items)
+
+
+def test_delete_asks_first_then_erases_and_the_link_says_the_answers_are_gone(
+    web: TestClient,
+) -> None:
+    token = start(web)
+    answer_all(web, token, anxious_answers())
+    response_id, secret = session_cookie(web)
+    code = f"{response_id}.{secret}"
+    confirm = web.get("/delete")
+    assert t("delete.body") in " ".join(page_text(confirm.text).text)
+    assert api_read(web).status_code == 200  # asking erased nothing
+    erased = web.post("/delete", data={CSRF_FIELD: token})
+    assert (erased.status_code, erased.headers["location"]) == (303, "/deleted")
+    assert web.cookies.get(SESSION_COOKIE) is None
+    gone = web.get(
+        f"/api/v1/responses/{response_id}", headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert gone.status_code == 404
+    done = web.get("/deleted").text
+    assert t("delete.done_title") in done
+    assert t("results.help_heading") in done
+    link = web.get("/resume", params={"code": code})
+    wrong = web.get("/resume", params={"code": f"{response_id}.{'A' * 43}"})
+    assert link.status_code == wrong.status_code == 404
+    assert t("resume.not_found") in " ".join(page_text(link.text).text)
+    assert page_text(link.text).text == page_text(wrong.text).text  # no way to tell them apart
+    assert web.get("/results").status_code == 404
+
+
+def test_request_values_are_escaped_everywhere(web: TestClient) -> None:
+    payload = '"><img src=x onerror=alert(1)>'
+    resume = web.get("/resume", params={"code": payload}).text
+    assert "<img src=x" not in resume
+    assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in resume
+    help_page = web.get("/help", params={"country": payload}).text
+    assert "<img src=x" not in help_page
+    token = csrf_token(resume)
+    posted = web.post("/resume", data={CSRF_FIELD: token, "code": payload})
+    assert posted.status_code == 404
+    assert "<img src=x" not in posted.text
+
+
+def test_help_is_reachable_without_a_session_and_offers_every_way_to_reach_help(
+    web: TestClient,
+) -> None:
+    html = web.get("/help", params={"country": "GB"}).text
+    text = " ".join(page_text(html).text)
+    assert t("help.emergency") in text
+    assert "Samaritans" in text
+    assert 'href="tel:116123"' in html
+    assert 'href="sms:85258"' in html
+    assert "Find A Helpline" in text
+    assert "Your local emergency number" in text
+    unknown = " ".join(page_text(web.get("/help", params={"country": "ZZ"}).text).text)
+    assert "Find A Helpline" in unknown
+    assert "Your local emergency number" in unknown
+    assert 'href="javascript:' not in html
+
+
+def test_unknown_step_and_lost_session_get_pages_not_errors(web: TestClient) -> None:
+    lost = web.get("/questionnaire/1")
+    assert lost.status_code == 404
+    assert t("landing.missing") in " ".join(page_text(lost.text).text)
+    start(web)
+    for step in ["0", "6", "abc", "99999"]:
+        reply = web.get(f"/questionnaire/{step}")
+        assert reply.status_code == 404
+        assert t("error.not_found_title") in reply.text
+    web.cookies.clear()
+    web.cookies.set(SESSION_COOKIE, f"{'A' * 22}.{'B' * 43}")
+    stale = web.get("/")
+    assert stale.status_code == 200
+    forgotten = [c for c in stale.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE)]
+    assert forgotten
+    assert "Max-Age=0" in forgotten[0]
