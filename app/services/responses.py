@@ -113,10 +113,13 @@ def _definition_of(ctx: ResponseContext, row: ResponseSession) -> LoadedDefiniti
 def _authorize(
     ctx: ResponseContext, response_id: str, token: str | None, *, for_update: bool = False
 ) -> ResponseSession:
-    """The same 404 for an unknown id, a missing token and a wrong token."""
+    """The same 404 for an unknown id, a missing token, a wrong token and an unfinished
+    response past its expiry (gone in all but the next ``securebase purge``)."""
     row = responses_repo.get(ctx.session, response_id, for_update=for_update)
     expected = row.token_hash if row is not None else digest("")
     if not token_matches(token or "", expected) or row is None or not token:
+        raise NotFound(NOT_FOUND)
+    if row.expires_at is not None and _utc(row.expires_at) <= ctx.now():
         raise NotFound(NOT_FOUND)
     return row
 

@@ -3,6 +3,7 @@ where answers are shown, security headers everywhere, the right country's crisis
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -327,3 +328,26 @@ def test_an_unmigrated_database_is_not_ready(
     with TestClient(app) as http:
         assert http.get("/healthz").status_code == 200
         assert_problem(http.get("/readyz"), 503)
+
+
+def test_an_unfinished_response_past_its_expiry_is_gone(
+    client: TestClient, settings: Settings
+) -> None:
+    created = client.post(
+        "/api/v1/responses",
+        json={"questionnaire_id": "attachment-self-reflection", "answers": {"anx01": 4}},
+    ).json()
+    engine = create_engine(settings.database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE response_session SET expires_at = :past WHERE id = :id"),
+            {"past": dt.datetime(2020, 1, 1, tzinfo=dt.UTC), "id": created["response_id"]},
+        )
+    engine.dispose()
+
+    read = client.get(
+        f"/api/v1/responses/{created['response_id']}",
+        headers={"Authorization": f"Bearer {created['token']}"},
+    )
+
+    assert read.status_code == 404
