@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 from sqlalchemy import create_engine, inspect, text
 
 QUESTIONNAIRE = "attachment-self-reflection"

@@ -19,7 +19,7 @@ from helpers import (
     create,
     row_counts,
 )
-from httpx import Response
+from httpx2 import Response
 
 from app.config import Settings
 from app.main import create_app
