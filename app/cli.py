@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import sys
 import tempfile
@@ -15,7 +17,10 @@ from sqlmodel import Session
 from app import migrations
 from app.config import get_settings
 from app.db import create_db_engine
+from app.errors import InvalidInput, NotFound
 from app.main import load_catalog
+from app.services.research import access as research_access
+from app.services.research import audit as research_audit
 from app.services.responses import ResponseContext
 from app.services.responses import purge as purge_expired
 from scoring.batch import write_scores
@@ -99,6 +104,107 @@ def score(questionnaire_id: str, csv_file: TextIO, output: TextIO) -> None:
         raise click.ClickException(f"no questionnaire {questionnaire_id!r}")
     count = write_scores(loaded.definition, csv_file, output)
     click.echo(f"scored {count} row(s) with {loaded.content_hash}", err=True)
+
+
+@main.group()
+def researchers() -> None:
+    """Researcher keys for the research exports."""
+
+
+@researchers.command("add")
+@click.argument("name")
+@click.option(
+    "--study",
+    "studies",
+    multiple=True,
+    metavar="CODE",
+    help="A study the key may see (repeat for several; none: every study).",
+)
+def researchers_add(name: str, studies: tuple[str, ...]) -> None:
+    """Create a key for NAME and print it (once: only its hash is stored)."""
+    settings = get_settings()
+    engine = create_db_engine(settings)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            record, key = research_access.create_key(
+                session, name, studies, dt.datetime.now(dt.UTC)
+            )
+            session.commit()
+    except InvalidInput as exc:
+        raise click.ClickException(
+            "; ".join(f"{p.item}: {p.message}" for p in exc.problems)
+        ) from exc
+    finally:
+        engine.dispose()
+    scope = ", ".join(record.studies) if record.studies else "every study"
+    click.echo(f"researcher key {record.id} for {record.name} ({scope}):", err=True)
+    click.echo(key)
+    click.echo("Store it now: it cannot be shown again.", err=True)
+
+
+@researchers.command("list")
+def researchers_list() -> None:
+    """List the keys (never the keys themselves)."""
+    engine = create_db_engine(get_settings())
+    with Session(engine) as session:
+        keys = research_access.list_keys(session)
+    engine.dispose()
+    click.echo(f"{'id':>4}  {'created':<20}  {'status':<20}  {'studies':<24}  name")
+    for key in keys:
+        status = "revoked " + _when(key.revoked_at) if key.revoked_at else "active"
+        studies = ", ".join(key.studies) if not key.all_studies else "(all)"
+        click.echo(
+            f"{key.id:>4}  {_when(key.created_at):<20}  {status:<20}  {studies:<24}  {key.name}"
+        )
+
+
+@researchers.command("revoke")
+@click.argument("key_id", type=int)
+def researchers_revoke(key_id: int) -> None:
+    """Revoke key KEY_ID: it stops working at once."""
+    engine = create_db_engine(get_settings())
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            record = research_access.revoke(session, key_id, dt.datetime.now(dt.UTC))
+            session.commit()
+    except NotFound as exc:
+        raise click.ClickException(exc.detail) from exc
+    finally:
+        engine.dispose()
+    click.echo(f"researcher key {record.id} ({record.name}) is revoked")
+
+
+@main.command()
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
+def audit(limit: int) -> None:
+    """List the latest research exports: key, endpoint, filters, time, N, cells withheld."""
+    engine = create_db_engine(get_settings())
+    with Session(engine) as session:
+        entries = research_audit.latest(session, limit)
+    engine.dispose()
+    click.echo(
+        f"{'id':>6}  {'time (UTC)':<20}  {'key':<24}  {'endpoint':<10}  {'privacy':<11}  "
+        f"{'N':>8}  {'withheld':>8}  filters"
+    )
+    for entry in entries:
+        privacy = entry.privacy + (f" {entry.epsilon:g}" if entry.epsilon is not None else "")
+        filters = json.dumps(
+            {k: v for k, v in entry.filters.items() if v is not None}, sort_keys=True
+        )
+        n = "" if entry.n is None else str(entry.n)
+        click.echo(
+            f"{entry.id:>6}  {_when(entry.created_at):<20}  "
+            f"{f'{entry.key_id} {entry.key_name}'[:24]:<24}  {entry.endpoint:<10}  "
+            f"{privacy:<11}  {n:>8}  {entry.cells_suppressed:>8}  {filters}"
+        )
+
+
+def _when(moment: dt.datetime | None) -> str:
+    if moment is None:
+        return ""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 @main.command()

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import crisis, health, metrics, questionnaires, responses
+from app.api import crisis, health, metrics, questionnaires, research, responses
 from app.config import Settings, get_settings
 from app.db import create_db_engine
 from app.errors import install_error_handlers
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     install_openapi(app)
     for router in (questionnaires.router, responses.router, crisis.router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(research.router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(web.router)

@@ -1,0 +1,236 @@
+"""Research exports: aggregated statistics of a study for holders of a researcher key."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.deps import CatalogDep, SessionDep, SettingsDep
+from app.schemas.common import StudyCode
+from app.schemas.problem import problem_responses
+from app.schemas.research import (
+    Codebook,
+    ExportFormat,
+    GroupByField,
+    HistogramsExport,
+    ItemsExport,
+    PeriodUnit,
+    PrivacyMode,
+    SummaryExport,
+)
+from app.services.research import access, csv_format
+from app.services.research.codebook import codebook as build_codebook
+from app.services.research.context import ResearchContext
+from app.services.research.histograms import histograms as build_histograms
+from app.services.research.items import items as build_items
+from app.services.research.request import ExportParameters, resolve
+from app.services.research.summary import summary as build_summary
+
+router = APIRouter(prefix="/research", tags=["research"])
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ResearcherKey",
+    description="A researcher key from `securebase researchers add`.",
+)
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="research"'}
+_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {
+        **problem_responses(401)[401],
+        "headers": {
+            "WWW-Authenticate": {
+                "description": "Bearer: send the researcher key.",
+                "schema": {"type": "string"},
+            }
+        },
+    }
+}
+_EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The export (CSV with format=csv or Accept: text/csv)",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    },
+    **_UNAUTHORIZED,
+    **problem_responses(403, 404, 422),
+}
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def get_context(session: SessionDep, catalog: CatalogDep, settings: SettingsDep) -> ResearchContext:
+    return ResearchContext(session, catalog, settings)
+
+
+ContextDep = Annotated[ResearchContext, Depends(get_context, scope="function")]
+
+
+def get_researcher(
+    ctx: ContextDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> access.Researcher:
+    """The key's holder; 401 for a missing, wrong or revoked key."""
+    researcher = access.authenticate(ctx.session, credentials.credentials if credentials else None)
+    if researcher is None:
+        raise HTTPException(401, "A valid researcher key is required.", headers=_CHALLENGE)
+    return researcher
+
+
+ResearcherDep = Annotated[access.Researcher, Depends(get_researcher)]
+QuestionnaireParam = Annotated[
+    str, Query(min_length=1, max_length=64, description="The questionnaire (required).")
+]
+StudyParam = Annotated[
+    StudyCode | None, Query(description="One study (default: every study the key may see).")
+]
+SinceParam = Annotated[
+    dt.date | None, Query(description="From this date (widened to the start of its period).")
+]
+UntilParam = Annotated[
+    dt.date | None, Query(description="Up to this date (widened to the end of its period).")
+]
+PeriodParam = Annotated[PeriodUnit, Query(description="The time resolution: week or month.")]
+PrivacyParam = Annotated[
+    PrivacyMode, Query(description="suppression (default) or dp (differential privacy).")
+]
+EpsilonParam = Annotated[
+    float | None, Query(gt=0, description="With privacy=dp: the epsilon this release spends.")
+]
+FormatParam = Annotated[
+    ExportFormat | None, Query(description="json (default) or csv; or send Accept: text/csv.")
+]
+
+
+def _media_quality(accept: str, media: str) -> float:
+    best = 0.0
+    for part in accept.split(","):
+        name, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if name.lower() in {media, "*/*", media.split("/")[0] + "/*"}:
+            exact = 0.001 if name.lower() == media else 0.0
+            best = max(best, quality + exact)
+    return best
+
+
+def _wants_csv(requested: ExportFormat | None, request: Request) -> bool:
+    if requested is not None:
+        return requested == "csv"
+    accept = request.headers.get("accept", "")
+    return "text/csv" in accept.lower() and _media_quality(accept, "text/csv") > _media_quality(
+        accept, "application/json"
+    )
+
+
+def _csv(text: str, name: str) -> Response:
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={**_NO_STORE, "Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+@router.get("/summary", response_model=SummaryExport, responses=_EXPORT_RESPONSES)
+def summary(
+    ctx: ContextDep,
+    researcher: ResearcherDep,
+    request: Request,
+    response: Response,
+    questionnaire_id: QuestionnaireParam,
+    study: StudyParam = None,
+    since: SinceParam = None,
+    until: UntilParam = None,
+    period: PeriodParam = "month",
+    group_by: Annotated[
+        GroupByField | None, Query(description="Also summarise each group of this field.")
+    ] = None,
+    privacy: PrivacyParam = "suppression",
+    epsilon: EpsilonParam = None,
+    format: FormatParam = None,
+) -> SummaryExport | Response:
+    """N, dimension statistics, tendencies, crisis rates and responses per period."""
+    parameters = ExportParameters(
+        questionnaire_id, study, since, until, period, group_by, privacy, epsilon
+    )
+    as_csv = _wants_csv(format, request)
+    export = build_summary(ctx, resolve(ctx, researcher, parameters), "csv" if as_csv else "json")
+    if as_csv:
+        return _csv(csv_format.summary_csv(export), "summary")
+    response.headers.update(_NO_STORE)
+    return export
+
+
+@router.get("/histograms", response_model=HistogramsExport, responses=_EXPORT_RESPONSES)
+def histograms(
+    ctx: ContextDep,
+    researcher: ResearcherDep,
+    request: Request,
+    response: Response,
+    questionnaire_id: QuestionnaireParam,
+    study: StudyParam = None,
+    since: SinceParam = None,
+    until: UntilParam = None,
+    period: PeriodParam = "month",
+    privacy: PrivacyParam = "suppression",
+    epsilon: EpsilonParam = None,
+    format: FormatParam = None,
+) -> HistogramsExport | Response:
+    """Each dimension's scores in fixed bins derived from the scale."""
+    parameters = ExportParameters(
+        questionnaire_id, study, since, until, period, None, privacy, epsilon
+    )
+    as_csv = _wants_csv(format, request)
+    export = build_histograms(
+        ctx, resolve(ctx, researcher, parameters), "csv" if as_csv else "json"
+    )
+    if as_csv:
+        return _csv(csv_format.histograms_csv(export), "histograms")
+    response.headers.update(_NO_STORE)
+    return export
+
+
+@router.get("/items", response_model=ItemsExport, responses=_EXPORT_RESPONSES)
+def items(
+    ctx: ContextDep,
+    researcher: ResearcherDep,
+    request: Request,
+    response: Response,
+    questionnaire_id: QuestionnaireParam,
+    study: StudyParam = None,
+    since: SinceParam = None,
+    until: UntilParam = None,
+    period: PeriodParam = "month",
+    privacy: PrivacyParam = "suppression",
+    epsilon: EpsilonParam = None,
+    format: FormatParam = None,
+) -> ItemsExport | Response:
+    """Item statistics, Cronbach's alpha per dimension and correlations of the scores."""
+    parameters = ExportParameters(
+        questionnaire_id, study, since, until, period, None, privacy, epsilon
+    )
+    as_csv = _wants_csv(format, request)
+    export = build_items(ctx, resolve(ctx, researcher, parameters), "csv" if as_csv else "json")
+    if as_csv:
+        return _csv(csv_format.items_csv(export), "items")
+    response.headers.update(_NO_STORE)
+    return export
+
+
+@router.get(
+    "/codebook",
+    response_model=Codebook,
+    response_model_exclude_none=True,
+    responses={**_UNAUTHORIZED, **problem_responses(404, 422)},
+)
+def codebook(
+    ctx: ContextDep, researcher: ResearcherDep, questionnaire_id: QuestionnaireParam
+) -> Codebook:
+    """The Frictionless Data Package (datapackage.json) describing every export."""
+    return build_codebook(ctx, resolve(ctx, researcher, ExportParameters(questionnaire_id)))

@@ -1,0 +1,335 @@
+"""The codebook: a Frictionless Data Package (``datapackage.json``) describing the CSV form of
+every export, with the questionnaire's identity, its scoring rules, the privacy rules and the
+definition of every statistic. Saved next to the CSV files of a study (``summary.csv``,
+``histograms.csv``, ``items.csv``), it lets the ``frictionless`` tools validate them.
+"""
+
+from __future__ import annotations
+
+from app.schemas.research import (
+    Codebook,
+    CsvDialect,
+    DataResource,
+    FieldConstraints,
+    PrivacyRules,
+    ScoringDimension,
+    ScoringItem,
+    ScoringRules,
+    StatisticDoc,
+    TableField,
+    TableSchema,
+)
+from app.services.research import audit
+from app.services.research.context import ResearchContext
+from app.services.research.csv_format import (
+    ALL_GROUP,
+    HEADER_ROW,
+    HISTOGRAM_COLUMNS,
+    ITEM_COLUMNS,
+    NO_VALUE_GROUP,
+    OTHER_GROUP,
+    SUMMARY_COLUMNS,
+)
+from app.services.research.meta import suppression_rule
+from app.services.research.request import Coverage
+from app.services.research.scores import elevation_threshold
+from app.services.research.summary import SECURE, STATISTICS
+from scoring.engine import needed_answers
+
+WITHHELD = TableField(
+    name="withheld",
+    type="boolean",
+    description="true when the value is withheld for privacy (the value cell is then empty).",
+    constraints=FieldConstraints(required=True),
+)
+
+
+def _text(name: str, description: str, enum: list[str] | None = None) -> TableField:
+    constraints = FieldConstraints(enum=enum) if enum else None
+    return TableField(name=name, type="string", description=description, constraints=constraints)
+
+
+STATISTIC_DOCS = [
+    StatisticDoc(
+        name="n",
+        formula="The number of responses the value describes.",
+        missing_data="Dimension n: responses with enough answers to be scored. Item n: "
+        "responses that answered the item. Reliability n: responses that answered every "
+        "item of the dimension. Correlation n: responses scored on every dimension.",
+        reference="Counts from 1 to k-1 are withheld: Centers for Medicare & Medicaid "
+        "Services, Cell Size Suppression Policy (counts of 1 to 10 are not released).",
+    ),
+    StatisticDoc(
+        name="mean",
+        formula="sum(x) / n.",
+        missing_data="Dimension scores: scored responses only. Items: the answers given "
+        "(before reverse keying).",
+        reference="-",
+    ),
+    StatisticDoc(
+        name="sd",
+        formula="Sample standard deviation sqrt(sum((x - mean)^2) / (n - 1)).",
+        missing_data="As for the mean; empty when n < 2.",
+        reference="Bessel's correction.",
+    ),
+    StatisticDoc(
+        name="median, q1, q3",
+        formula="Quantiles at 0.5, 0.25, 0.75: with sorted values x[0..n-1] and h = (n - 1) p, "
+        "x[floor(h)] + (h - floor(h)) (x[floor(h) + 1] - x[floor(h)]).",
+        missing_data="Scored responses only.",
+        reference="Hyndman, R. J., & Fan, Y. (1996). Sample quantiles in statistical "
+        "packages. The American Statistician, 50(4), 361-365 (definition 7).",
+    ),
+    StatisticDoc(
+        name="min, max",
+        formula="The lowest and highest score.",
+        missing_data="Scored responses only.",
+        reference="-",
+    ),
+    StatisticDoc(
+        name="share, rate",
+        formula="count / n of the same group.",
+        missing_data="All responses of the group.",
+        reference="-",
+    ),
+    StatisticDoc(
+        name="alpha",
+        formula="k / (k - 1) * (1 - sum(var(x_i)) / var(T)), T the sum of the k keyed items, "
+        "sample variances.",
+        missing_data="Listwise: responses that answered every item of the dimension.",
+        reference="Cronbach, L. J. (1951). Coefficient alpha and the internal structure of "
+        "tests. Psychometrika, 16(3), 297-334.",
+    ),
+    StatisticDoc(
+        name="alpha_if_deleted",
+        formula="alpha of the dimension's other k - 1 items.",
+        missing_data="As for alpha.",
+        reference="Cronbach (1951).",
+    ),
+    StatisticDoc(
+        name="corrected_item_total",
+        formula="Pearson r between the keyed item and the sum of the dimension's other keyed "
+        "items: (cov(x_i, T) - var(x_i)) / sqrt(var(x_i) var(T - x_i)).",
+        missing_data="As for alpha.",
+        reference="Nunnally, J. C., & Bernstein, I. H. (1994). Psychometric theory (3rd "
+        "ed.). McGraw-Hill, ch. 8.",
+    ),
+    StatisticDoc(
+        name="r",
+        formula="Pearson r between two dimensions' scores: (n sxy - sx sy) / sqrt((n sxx - "
+        "sx^2)(n syy - sy^2)).",
+        missing_data="Responses scored on every dimension.",
+        reference="Pearson, K. (1895). Proceedings of the Royal Society of London, 58, 240-242.",
+    ),
+    StatisticDoc(
+        name="count (histogram)",
+        formula="Scores with lower <= score < upper (the last bin: <= upper). Bins are half a "
+        "scale point wide (a twentieth of the range for scales wider than ten points), with "
+        "the band thresholds as edges.",
+        missing_data="Scored responses only.",
+        reference="-",
+    ),
+]
+
+
+def _resources(coverage: Coverage) -> list[DataResource]:
+    definition = coverage.definition
+    dimensions = [d.id for d in definition.dimensions]
+    tendencies = [t.id for t in definition.tendencies]
+    items = [i.id for i in definition.items]
+    value = TableField(
+        name="value",
+        type="number",
+        description="The value; empty when withheld or when it does not exist for the data.",
+    )
+    summary_fields = [
+        _text("group_by", "The field the groups are formed by; empty without group_by."),
+        _text(
+            "group",
+            f"The group: {ALL_GROUP} for everyone covered, its value, {NO_VALUE_GROUP} for "
+            f"responses without one, {OTHER_GROUP} for the pooled groups smaller than k.",
+        ),
+        _text(
+            "section",
+            "n: responses covered; dimension: score statistics; tendency_primary: the primary "
+            "tendency; tendency_elevated: tendencies elevated (several per response "
+            "possible); crisis: responses whose answers called for a crisis notice, by "
+            "level; period: responses submitted per ISO week or month.",
+            ["n", "dimension", "tendency_primary", "tendency_elevated", "crisis", "period"],
+        ),
+        _text(
+            "category",
+            f"The dimension ({', '.join(dimensions)}), tendency "
+            f"({', '.join([*tendencies, SECURE])}), crisis level (acute, urgent, support) "
+            "or period (YYYY-Www or YYYY-MM); empty for n.",
+        ),
+        _text(
+            "statistic",
+            "Which statistic the value is.",
+            ["n", *STATISTICS, "count", "share", "rate"],
+        ),
+        value,
+        WITHHELD,
+    ]
+    histogram_fields = [
+        _text("dimension", "The dimension.", dimensions),
+        _text("statistic", "n: scored responses; count: responses in the bin.", ["n", "count"]),
+        TableField(name="bin", type="integer", description="The bin's position, from 0."),
+        TableField(name="lower", type="number", description="The bin's lower edge."),
+        TableField(name="upper", type="number", description="The bin's upper edge."),
+        _text(
+            "closed", "left: lower <= score < upper; both: also score = upper.", ["left", "both"]
+        ),
+        value,
+        WITHHELD,
+    ]
+    item_fields = [
+        _text(
+            "section",
+            "n: responses covered; item: one item; reliability: one dimension's internal "
+            "consistency; correlation: correlations of the dimension scores.",
+            ["n", "item", "reliability", "correlation"],
+        ),
+        _text("dimension", "The dimension (for correlations, the row's).", dimensions),
+        _text("item", "The item.", items),
+        TableField(
+            name="reverse",
+            type="boolean",
+            description="Whether the scoring reverses the item (min + max - answer).",
+        ),
+        _text(
+            "statistic",
+            "Which statistic the value is (count: how many chose the point in category).",
+            [
+                "n",
+                "items",
+                "mean",
+                "sd",
+                "count",
+                "alpha",
+                "alpha_if_deleted",
+                "corrected_item_total",
+                "r",
+            ],
+        ),
+        _text(
+            "category",
+            "For count, the point of the scale chosen; for r, the column's dimension.",
+        ),
+        value,
+        WITHHELD,
+    ]
+    assert [f.name for f in summary_fields] == list(SUMMARY_COLUMNS)
+    assert [f.name for f in histogram_fields] == list(HISTOGRAM_COLUMNS)
+    assert [f.name for f in item_fields] == list(ITEM_COLUMNS)
+    base = "/api/v1/research"
+    return [
+        DataResource(
+            name="summary",
+            path="summary.csv",
+            title="Summary",
+            description=f"GET {base}/summary?format=csv: N, dimension score statistics, "
+            "tendencies, crisis-notice rates, responses per period, optionally by group.",
+            dialect=CsvDialect(headerRows=[HEADER_ROW]),
+            table_schema=TableSchema(fields=summary_fields),
+        ),
+        DataResource(
+            name="histograms",
+            path="histograms.csv",
+            title="Histograms of dimension scores",
+            description=f"GET {base}/histograms?format=csv: each dimension's scores in "
+            "fixed bins derived from the scale.",
+            dialect=CsvDialect(headerRows=[HEADER_ROW]),
+            table_schema=TableSchema(fields=histogram_fields),
+        ),
+        DataResource(
+            name="items",
+            path="items.csv",
+            title="Items, reliability and correlations",
+            description=f"GET {base}/items?format=csv: per item N, mean, SD and answer "
+            "distribution; Cronbach's alpha per dimension with alpha if item deleted and "
+            "corrected item-total correlations; correlations of dimension scores.",
+            dialect=CsvDialect(headerRows=[HEADER_ROW]),
+            table_schema=TableSchema(fields=item_fields),
+        ),
+    ]
+
+
+def _scoring(coverage: Coverage) -> ScoringRules:
+    definition = coverage.definition
+    tendencies: dict[str, str] = {}
+    for rule in definition.tendencies:
+        threshold = elevation_threshold(definition, rule.id)
+        tendencies[rule.id] = (
+            f"elevated when the {rule.dimension} score is at least {threshold:g} "
+            f"(band {rule.elevated_band} or higher)"
+            if threshold is not None
+            else f"elevated whenever {rule.dimension} is scored"
+        )
+    tendencies[SECURE] = (
+        "primary tendency when every dimension is scored and none is elevated; otherwise the "
+        "primary tendency is the elevated one furthest above its threshold"
+    )
+    return ScoringRules(
+        description="A reverse-keyed answer x counts as min + max - x. A dimension's score is "
+        "the mean of its answered items, given only when at least min_answered_fraction of "
+        "them are answered (needed_answers). Bands: low below moderate_from, moderate from "
+        "there, elevated from elevated_from. Wellbeing items never enter the scores.",
+        scales={
+            name: {"min": scale.min, "max": scale.max} for name, scale in definition.scales.items()
+        },
+        dimensions=[
+            ScoringDimension(
+                id=d.id,
+                items=[i.id for i in definition.items_of(d.id)],
+                rule=d.rule,
+                min_answered_fraction=d.min_answered_fraction,
+                needed_answers=needed_answers(
+                    len(definition.items_of(d.id)), d.min_answered_fraction
+                ),
+                moderate_from=d.bands.moderate_from,
+                elevated_from=d.bands.elevated_from,
+            )
+            for d in definition.dimensions
+        ],
+        items=[
+            ScoringItem(id=i.id, dimension=i.dimension, scale=i.scale, reverse=i.reverse)
+            for i in definition.items
+        ],
+        tendencies=tendencies,
+    )
+
+
+def codebook(ctx: ResearchContext, coverage: Coverage) -> Codebook:
+    """The data package for a questionnaire's exports."""
+    definition = coverage.definition
+    k = ctx.settings.min_cell_size
+    result = Codebook(
+        name=f"securebase-{definition.id}-research".lower(),
+        title=f"Secure Base research exports: {definition.title.get('en', definition.id)}",
+        description="Aggregated statistics of submitted responses whose respondents opted in "
+        "to research. Only counts and statistics of groups are published, never a response.",
+        version=definition.version,
+        created=ctx.now(),
+        keywords=["attachment", "self-report", "aggregate statistics"],
+        questionnaire=coverage.questionnaire,
+        scoring=_scoring(coverage),
+        privacy=PrivacyRules(
+            unit="one response",
+            consent="Only submitted responses whose respondent answered yes to research use; "
+            "an erased response is gone from every later export.",
+            timestamps="Only the ISO week or calendar month of submission (UTC) is shown; "
+            "since and until are widened to whole periods.",
+            suppression=suppression_rule(k),
+            differential_privacy="With privacy=dp&epsilon=e (and a study): counts, means and "
+            "histograms are released with OpenDP's Laplace mechanism (discrete for counts), "
+            "the export's epsilon shared equally by its released quantities, bounds from the "
+            "scale; quantiles, SDs, reliability and correlations are not released. Each "
+            "study's releases together may spend at most the total below.",
+            dp_total_epsilon_per_study=ctx.settings.dp_total_epsilon,
+        ),
+        statistics=STATISTIC_DOCS,
+        resources=_resources(coverage),
+    )
+    audit.record(ctx, "codebook", coverage, export_format="json", n=None, withheld=0, epsilon=None)
+    return result

@@ -1,0 +1,195 @@
+"""What an export covers: the questionnaire, the studies the key may see, the dates.
+
+``since`` and ``until`` are widened to whole ISO weeks or months (the export's ``period``), so
+that no export can be cut at a finer time than it shows; the applied range is in ``meta``.
+Only responses scored with the questionnaire's current content hash are covered, so that the
+codebook's scoring rules are exactly those behind every number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+from app.errors import FieldProblem, InvalidInput, NotFound
+from app.repositories.research_data import GroupBy, PackedDimension, ResponseFilter, ScoredItem
+from app.schemas.research import ExportFilters
+from app.services.research import periods
+from app.services.research.access import Researcher
+from app.services.research.context import ResearchContext
+from app.services.research.periods import PeriodUnit
+from scoring.definition import Definition
+from scoring.loading import LoadedDefinition
+from scoring.result import QuestionnaireRef
+
+PrivacyMode = Literal["suppression", "dp"]
+MAX_PERIODS = 520
+"""The longest time series an export lists (ten years of weeks)."""
+MIN_EPSILON = 0.001
+"""Below this a release would be pure noise (and the noise scale too large to compute)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportParameters:
+    questionnaire_id: str
+    study: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    period: PeriodUnit = "month"
+    group_by: GroupBy | None = None
+    privacy: PrivacyMode = "suppression"
+    epsilon: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """An export's resolved scope."""
+
+    loaded: LoadedDefinition
+    parameters: ExportParameters
+    researcher: Researcher
+    since: dt.date | None
+    until: dt.date | None
+    where: ResponseFilter
+    dimensions: tuple[PackedDimension, ...]
+
+    @property
+    def definition(self) -> Definition:
+        return self.loaded.definition
+
+    @property
+    def questionnaire(self) -> QuestionnaireRef:
+        d = self.loaded.definition
+        return QuestionnaireRef(id=d.id, version=d.version, hash=self.loaded.content_hash)
+
+    def private_budget(self) -> tuple[str, float] | None:
+        """``(study, epsilon)`` of a differentially private export; None with suppression."""
+        p = self.parameters
+        if p.privacy != "dp":
+            return None
+        if p.study is None or p.epsilon is None:
+            raise ValueError("resolve() lets privacy=dp through only with a study and epsilon")
+        return p.study, p.epsilon
+
+    def filters(self) -> ExportFilters:
+        p = self.parameters
+        return ExportFilters(
+            questionnaire_id=p.questionnaire_id,
+            study=p.study,
+            studies_in_scope=list(self.researcher.studies) if self.researcher.studies else None,
+            since=self.since,
+            until=self.until,
+            period=p.period,
+            group_by=p.group_by,
+        )
+
+    def description(self) -> str:
+        d = self.loaded.definition
+        parts = [
+            f"Submitted responses with research consent to {d.id} version {d.version} "
+            f"({self.loaded.content_hash})"
+        ]
+        if self.parameters.study is not None:
+            parts.append(f"in study {self.parameters.study}")
+        elif self.researcher.studies is not None:
+            parts.append(f"in the studies {', '.join(self.researcher.studies)}")
+        if self.since is not None:
+            parts.append(f"submitted from {self.since.isoformat()}")
+        if self.until is not None:
+            parts.append(f"up to and including {self.until.isoformat()} (UTC)")
+        return " ".join(parts) + "."
+
+
+def packed_dimensions(definition: Definition) -> tuple[PackedDimension, ...]:
+    """The scoring rules as the queries need them."""
+    return tuple(
+        PackedDimension(
+            id=dimension.id,
+            items=tuple(
+                ScoredItem(
+                    id=item.id,
+                    reverse=item.reverse,
+                    low=definition.scales[item.scale].min,
+                    high=definition.scales[item.scale].max,
+                )
+                for item in definition.items_of(dimension.id)
+            ),
+        )
+        for dimension in definition.dimensions
+    )
+
+
+def _utc_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def resolve(ctx: ResearchContext, researcher: Researcher, parameters: ExportParameters) -> Coverage:
+    """Check the parameters against the catalog, the key's scope and each other."""
+    loaded = ctx.catalog.get(parameters.questionnaire_id)
+    if loaded is None:
+        raise InvalidInput(
+            "Unknown questionnaire.",
+            [FieldProblem("questionnaire_id", f"no questionnaire {parameters.questionnaire_id!r}")],
+        )
+    if parameters.study is not None and not researcher.may_see(parameters.study):
+        raise NotFound(
+            "No such study for this key.",
+            [FieldProblem("study", "not a study this key may see")],
+        )
+    problems = _privacy_problems(ctx, parameters)
+    unit = parameters.period
+    since = periods.start_of(parameters.since, unit) if parameters.since else None
+    until = periods.end_of(parameters.until, unit) if parameters.until else None
+    if since is not None and until is not None:
+        if since > until:
+            problems.append(FieldProblem("until", "must not be before since"))
+        elif periods.count_between(since, until, unit) > MAX_PERIODS:
+            problems.append(
+                FieldProblem("since", f"the range spans more than {MAX_PERIODS} {unit}s")
+            )
+    if problems:
+        raise InvalidInput("Some of the export's parameters are not valid.", problems)
+
+    if parameters.study is not None:
+        studies: tuple[str, ...] | None = (parameters.study,)
+    else:
+        studies = researcher.studies
+    where = ResponseFilter(
+        questionnaire_id=loaded.definition.id,
+        questionnaire_hash=loaded.content_hash,
+        studies=studies,
+        submitted_from=_utc_midnight(since) if since else None,
+        submitted_before=_utc_midnight(until + dt.timedelta(days=1)) if until else None,
+    )
+    return Coverage(
+        loaded=loaded,
+        parameters=parameters,
+        researcher=researcher,
+        since=since,
+        until=until,
+        where=where,
+        dimensions=packed_dimensions(loaded.definition),
+    )
+
+
+def _privacy_problems(ctx: ResearchContext, p: ExportParameters) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    if p.privacy == "suppression":
+        if p.epsilon is not None:
+            problems.append(FieldProblem("epsilon", "only with privacy=dp"))
+        return problems
+    total = ctx.settings.dp_total_epsilon
+    if p.epsilon is None:
+        problems.append(FieldProblem("epsilon", "required with privacy=dp"))
+    elif not MIN_EPSILON <= p.epsilon <= total:
+        problems.append(
+            FieldProblem("epsilon", f"must be from {MIN_EPSILON} to the study's total of {total}")
+        )
+    if p.study is None:
+        problems.append(
+            FieldProblem("study", "required with privacy=dp: the budget is kept per study")
+        )
+    if p.group_by is not None:
+        problems.append(FieldProblem("group_by", "not available with privacy=dp"))
+    return problems

@@ -1,0 +1,8 @@
+"""``make bench``: run every benchmark, print its table, write its results file."""
+
+from __future__ import annotations
+
+from bench import research_exports
+
+if __name__ == "__main__":
+    research_exports.main()

@@ -1,0 +1,72 @@
+"""Fixtures for the research export tests.
+
+The shared ``database_url`` fixture empties only the core tables between PostgreSQL tests, so
+the research tables (keys, audit log, budget ledger) are emptied here, before and after every
+test that uses a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from app.config import Settings
+from app.main import create_app
+from scoring.catalog import Catalog
+
+RESEARCH_TABLES = ("research_export_audit", "privacy_budget", "researcher_key")
+
+
+def _empty_research_tables(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        return  # each SQLite test has its own copy of the migrated database
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {', '.join(RESEARCH_TABLES)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _research_tables_emptied(request: pytest.FixtureRequest) -> Iterator[None]:
+    if "database_url" not in request.fixturenames:
+        yield
+        return
+    database_url: str = request.getfixturevalue("database_url")
+    _empty_research_tables(database_url)
+    yield
+    _empty_research_tables(database_url)
+
+
+AppFactory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client(database_url: str, catalog: Catalog) -> Iterator[AppFactory]:
+    """Clients of apps on the test's database, with settings overridden as asked."""
+    opened: list[tuple[TestClient, FastAPI]] = []
+
+    def make(**overrides: Any) -> TestClient:
+        settings = Settings(
+            environment="test", database_url=database_url, default_country=None, **overrides
+        )
+        app = create_app(settings, catalog)
+        client = TestClient(app)
+        client.__enter__()
+        opened.append((client, app))
+        return client
+
+    yield make
+    for client, app in opened:
+        client.__exit__(None, None, None)
+        app.state.engine.dispose()
+
+
+@pytest.fixture
+def research_client(make_client: AppFactory) -> TestClient:
+    """A client with the default settings (k = 11, total epsilon 1 per study)."""
+    return make_client()

@@ -1,0 +1,198 @@
+"""Helpers for the research export tests: generated respondents, storing them, keys, and
+reading the stored rows back directly (not through the research code) for reference values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fastapi.testclient import TestClient
+from httpx2 import Response
+from sqlalchemy import Engine, create_engine, text
+from sqlmodel import Session
+
+from app.models import ResponseSession
+from app.security import digest, new_response_id, new_token
+from app.services.research.access import create_key
+from scoring.catalog import Catalog
+from scoring.engine import score
+from scoring.result import compose_result
+from scoring.risk import assess_risk
+
+QUESTIONNAIRE = "attachment-self-reflection"
+RESEARCH = "/api/v1/research"
+PROBLEM_JSON = "application/problem+json"
+DIMENSIONS = ("anxiety", "avoidance", "disorganization")
+PREFIX = {"anxiety": "anx", "avoidance": "avo", "disorganization": "dis"}
+NOW = dt.datetime(2026, 3, 18, 12, 0, tzinfo=dt.UTC)
+
+
+@dataclass
+class Respondent:
+    answers: dict[str, int]
+    study: str | None = "alpha"
+    country: str | None = "DE"
+    language: str = "en"
+    consent: bool = True
+    submitted: bool = True
+    submitted_at: dt.datetime = NOW
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def latent_answers(
+    rng: np.random.Generator,
+    n: int,
+    catalog: Catalog,
+    *,
+    missing: float = 0.05,
+    correlation: float = 0.4,
+) -> list[dict[str, int]]:
+    """Answers with a known structure: three correlated latent traits (one per dimension),
+    each item = 4 + 1.3 * trait + noise, rounded and clipped to 1..7, reverse-keyed items
+    answered reversed; a few answers missing (never so many that a dimension is unscored)."""
+    definition = catalog.definitions[QUESTIONNAIRE].definition
+    cov = np.full((3, 3), correlation) + np.eye(3) * (1 - correlation)
+    traits = rng.multivariate_normal(np.zeros(3), cov, size=n)
+    people = []
+    for person in range(n):
+        answers: dict[str, int] = {}
+        for d_index, dimension in enumerate(DIMENSIONS):
+            items = definition.items_of(dimension)
+            skipped = 0
+            for item in items:
+                if skipped < 2 and rng.random() < missing:
+                    skipped += 1
+                    continue
+                value = 4 + 1.3 * traits[person, d_index] + rng.normal(0, 1.0)
+                value = int(np.clip(np.rint(value), 1, 7))
+                answers[item.id] = 8 - value if item.reverse else value
+        people.append(answers)
+    return people
+
+
+def insert(engine: Engine, catalog: Catalog, respondents: Iterable[Respondent]) -> list[str]:
+    """Store respondents as the service would have stored them (same scoring, same columns)."""
+    loaded = catalog.definitions[QUESTIONNAIRE]
+    definition = loaded.definition
+    ids = []
+    with Session(engine) as session:
+        for person in respondents:
+            risk = assess_risk(definition, person.answers)
+            row = ResponseSession(
+                id=new_response_id(),
+                token_hash=digest(new_token()),
+                questionnaire_id=definition.id,
+                questionnaire_version=definition.version,
+                questionnaire_hash=loaded.content_hash,
+                language=person.language,
+                country=person.country,
+                study=person.study,
+                research_consent=person.consent,
+                status="in_progress",
+                answers=dict(person.answers),
+                crisis_level=risk.level,
+                crisis_items=list(risk.triggered_by),
+                created_at=person.submitted_at,
+                updated_at=person.submitted_at,
+                expires_at=person.submitted_at + dt.timedelta(days=30),
+            )
+            if person.submitted:
+                result = compose_result(
+                    definition=definition,
+                    definition_hash=loaded.content_hash,
+                    scoring=score(definition, person.answers),
+                    risk=risk,
+                    language=person.language,
+                    country=person.country,
+                    content=catalog.content,
+                    crisis=catalog.crisis,
+                )
+                row.status = "submitted"
+                row.scores = result.model_dump(mode="json", exclude={"crisis", "help"})
+                row.primary_tendency = result.primary_tendency
+                row.submitted_at = person.submitted_at
+                row.expires_at = None
+            for name, value in person.extra.items():
+                setattr(row, name, value)
+            session.add(row)
+            ids.append(row.id)
+        session.commit()
+    return ids
+
+
+def new_key(engine: Engine, studies: Sequence[str] = (), name: str = "Test Researcher") -> str:
+    with Session(engine) as session:
+        _, key = create_key(session, name, studies, dt.datetime.now(dt.UTC))
+        session.commit()
+    return key
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def export(client: TestClient, endpoint: str, key: str | None, **params: Any) -> Response:
+    params.setdefault("questionnaire_id", QUESTIONNAIRE)
+    headers = bearer(key) if key else {}
+    return client.get(f"{RESEARCH}/{endpoint}", params=params, headers=headers)
+
+
+def ok(response: Response) -> dict[str, Any]:
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def eligible_rows(database_url: str) -> pd.DataFrame:
+    """Submitted, consenting responses, read with plain SQL; scores parsed from the stored
+    result documents (what the scoring engine produced at submission)."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT id, study, country, language, primary_tendency, crisis_level, "
+                    "submitted_at, answers, scores, research_consent, status "
+                    "FROM response_session"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    records = []
+    for row in rows:
+        if row.status != "submitted" or not row.research_consent:
+            continue
+        answers = row.answers if isinstance(row.answers, dict) else json.loads(row.answers)
+        scores = row.scores if isinstance(row.scores, dict) else json.loads(row.scores)
+        record: dict[str, Any] = {
+            "id": row.id,
+            "study": row.study,
+            "country": row.country,
+            "language": row.language,
+            "primary": row.primary_tendency,
+            "crisis": row.crisis_level,
+            "submitted_at": pd.Timestamp(row.submitted_at),
+        }
+        for dimension in DIMENSIONS:
+            record[dimension] = scores["scores"][dimension]["mean"]
+        for tendency in scores["tendencies"]:
+            record[f"elevated_{tendency['id']}"] = tendency["elevated"]
+        for item, value in answers.items():
+            record[item] = value
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def table_rows(database_url: str, table: str) -> list[dict[str, Any]]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            result = connection.execute(text(f"SELECT * FROM {table} ORDER BY 1"))  # noqa: S608
+            return [dict(row._mapping) for row in result]
+    finally:
+        engine.dispose()
