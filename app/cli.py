@@ -26,6 +26,8 @@ from app.services.responses import purge as purge_expired
 from scoring.batch import write_scores
 from scoring.loading import DefinitionError, load_definitions
 
+WORKER_HEALTHCHECK_SECONDS = 30
+
 
 @click.group()
 def main() -> None:
@@ -57,6 +59,10 @@ def serve(host: str, port: int, workers: int) -> None:
         access_log=False,
         proxy_headers=False,
         server_header=False,
+        # The supervisor replaces a worker that does not answer its ping in time. Five seconds
+        # (the default) can pass on a saturated host without anything being wrong, and every
+        # replacement drops that worker's open connections; 30 s matches common practice.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 
