@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import Integer, Select, case, func, literal_column, select
@@ -32,6 +32,8 @@ from app.repositories.research_sql import (
     answer_columns,
     as_date,
     dialect_of,
+    grouping_key,
+    groups_in_database,
     period_start,
     stream,
 )
@@ -111,6 +113,8 @@ class PackedDimension:
 
     id: str
     items: tuple[ScoredItem, ...]
+    needed: int
+    """The fewest items answered for the dimension to be scored."""
 
     @property
     def floor(self) -> int:
@@ -155,26 +159,27 @@ class CompleteCaseSums:
 
 
 @dataclass(frozen=True, slots=True)
-class DimensionSums:
-    """Sums of the dimensions' keyed sums ``S_d`` over the responses that answered the same
-    number of items ``C_d`` of every dimension (``answered``): exact integers, from which the
-    moments of the scores ``S_d / C_d`` follow exactly."""
+class ScoreSums:
+    """Exact integer sums behind the correlations of the dimension scores, over the responses
+    scored on every dimension. A score is ``S_d / C_d`` (keyed sum over items answered), so
+    the sums are kept per number answered: ``sums[d][c] = (sum S_d, sum S_d^2)`` over those
+    with ``C_d = c``, and ``products[(a, b)][(ca, cb)] = sum S_a S_b`` over those with
+    ``C_a = ca`` and ``C_b = cb``."""
 
-    answered: tuple[int, ...]
     n: int
-    sums: tuple[int, ...]
-    products: dict[tuple[int, int], int]
-    """``(a, b) -> sum S_a S_b`` for ``a <= b`` (``a == b``: the sum of squares)."""
+    sums: tuple[dict[int, tuple[int, int]], ...]
+    products: dict[tuple[int, int], dict[tuple[int, int], int]]
 
 
 @dataclass(frozen=True, slots=True)
 class ItemTallies:
     """Per item, how often each point of its scale was chosen (the raw answer, not keyed); per
-    dimension, the complete-case sums; and the dimension sums per answered-count combination."""
+    dimension, the complete-case sums; and the sums for the correlations of the scores."""
 
-    answers: dict[str, dict[int, int]] = field(default_factory=dict)
-    complete: dict[str, CompleteCaseSums] = field(default_factory=dict)
-    dimensions: list[DimensionSums] = field(default_factory=list)
+    n: int
+    answers: dict[str, dict[int, int]]
+    complete: dict[str, CompleteCaseSums]
+    scores: ScoreSums
 
 
 def _dialect(session: Session) -> Dialect:
@@ -183,6 +188,11 @@ def _dialect(session: Session) -> Dialect:
 
 def _group_column(group: GroupBy | None) -> ColumnElement[Any]:
     return _GROUP_COLUMNS[group] if group is not None else literal_column("NULL")
+
+
+def _group_key(group: GroupBy | None) -> ColumnElement[Any]:
+    """The group column as the counting queries group by it."""
+    return grouping_key(_GROUP_COLUMNS[group]) if group is not None else literal_column("NULL")
 
 
 def _rows(session: Session, statement: Select[Any]) -> Iterator[tuple[Any, ...]]:
@@ -195,7 +205,7 @@ def count_by(
     """Responses per (group, value of ``counted``)."""
     value = _table.primary_tendency if counted == "primary_tendency" else _table.crisis_level
     statement = (
-        select(_group_column(group).label("grp"), value.label("val"), func.count().label("n"))
+        select(_group_key(group).label("grp"), grouping_key(value).label("val"), func.count())
         .where(*where.conditions())
         .group_by(literal_column("grp"), literal_column("val"))
     )
@@ -208,7 +218,7 @@ def count_by_period(
     """Responses per (group, first day of the ISO week or month of submission)."""
     statement = (
         select(
-            _group_column(group).label("grp"),
+            _group_key(group).label("grp"),
             period_start(_dialect(session), unit).label("period"),
             func.count().label("n"),
         )
@@ -231,19 +241,32 @@ def dimension_codes(
     """How many responses (per group) have each packed code on each dimension:
     ``(group, dimension index, code) -> count``.
 
-    The database computes one code per dimension and response; the counting happens here, as
-    the codes stream past, because SQLite can only group by sorting, which costs more than
-    reading the answers. The counter holds at most one entry per group, dimension and possible
-    (sum, answered) pair, however many responses there are.
+    The database computes one code per dimension and response. It also groups equal codes
+    where it does that well (see :func:`groups_in_database`); otherwise the codes stream out
+    and are counted here as they pass. Either way the counter holds at most one entry per
+    group, dimension and possible (sum, answered) pair, however many responses there are.
     """
-    answers = answer_columns(_dialect(session), [item.id for d in dimensions for item in d.items])
-    statement = answers.join_into(
-        select(
-            _group_column(group).label("grp"),
-            *(d.expression(answers).label(f"d{index}") for index, d in enumerate(dimensions)),
-        ).select_from(ResponseSession)
-    ).where(*where.conditions())
+    dialect = _dialect(session)
+    answers = answer_columns(dialect, [item.id for d in dimensions for item in d.items])
+    labels = [f"d{index}" for index in range(len(dimensions))]
+    columns = [
+        _group_column(group).label("grp"),
+        *(d.expression(answers).label(label) for d, label in zip(dimensions, labels, strict=True)),
+    ]
     counts: Counter[tuple[GroupKey, int, int]] = Counter()
+    if groups_in_database(dialect):
+        statement = (
+            answers.join_into(select(*columns, func.count()).select_from(ResponseSession))
+            .where(*where.conditions())
+            .group_by(literal_column("grp"), *(literal_column(label) for label in labels))
+        )
+        for group_key, *codes, n in _rows(session, statement):
+            for index, code in enumerate(codes):
+                counts[(group_key, index, int(code))] += int(n)
+        return counts
+    statement = answers.join_into(select(*columns).select_from(ResponseSession)).where(
+        *where.conditions()
+    )
     batch: list[tuple[Any, ...]] = []
     for row in _rows(session, statement):
         batch.append(row)
@@ -296,18 +319,15 @@ def item_tallies(
             case((raw[raw_name[item.id]].is_(None), _int(0)), else_=_int(1))
             for item in dimension.items
         ]
-        keyed_or_zero = [func.coalesce(value, _int(0)) for value in keyed]
         derived.append(_added(answered).label(f"a{d_index}"))
-        derived.append(_added(keyed_or_zero).label(f"s{d_index}"))
+        derived.append(_added([func.coalesce(v, _int(0)) for v in keyed]).label(f"s{d_index}"))
     c = select(*derived).select_from(read_once).offset(0).subquery("per_response").c
 
-    group_keys = [c[f"a{d_index}"] for d_index in range(len(dimensions))]
     aggregates: list[ColumnElement[Any]] = [func.count()]
     answer_slots: list[tuple[str, int]] = []
     for item in items:
         for point in range(item.low, item.high + 1):
-            hit = c[raw_name[item.id]] == _int(point)
-            aggregates.append(func.sum(case((hit, _int(1)), else_=_int(0))))
+            aggregates.append(func.count().filter(c[raw_name[item.id]] == _int(point)))
             answer_slots.append((item.id, point))
     for d_index, dimension in enumerate(dimensions):
         t = c[f"t{d_index}"]
@@ -315,37 +335,41 @@ def item_tallies(
         for i_index in range(len(dimension.items)):
             k = c[f"k{d_index}_{i_index}"]
             aggregates += [func.sum(k), func.sum(k * k), func.sum(k * t)]
-    pairs = [(a, b) for a in range(len(dimensions)) for b in range(a, len(dimensions))]
-    aggregates += [func.sum(c[f"s{a}"]) for a in range(len(dimensions))]
-    aggregates += [func.sum(c[f"s{a}"] * c[f"s{b}"]) for a, b in pairs]
-    statement = select(*group_keys, *aggregates).group_by(*group_keys)
+    # Scores: conditional sums per number of items answered (a GROUP BY on those numbers
+    # would make SQLite sort every row and keep PostgreSQL from a parallel plan).
+    scored_all = _all_true(
+        [c[f"a{d}"] >= _int(dimension.needed) for d, dimension in enumerate(dimensions)]
+    )
+    answered_counts = [range(d.needed, len(d.items) + 1) for d in dimensions]
+    aggregates.append(func.count().filter(scored_all))
+    score_slots: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = []
+    for d, counts in enumerate(answered_counts):
+        for count in counts:
+            when = scored_all & (c[f"a{d}"] == _int(count))
+            s_d = c[f"s{d}"]
+            aggregates += [func.sum(s_d).filter(when), func.sum(s_d * s_d).filter(when)]
+            score_slots.append(("sums", (d,), (count,)))
+    pairs = [(a, b) for a in range(len(dimensions)) for b in range(a + 1, len(dimensions))]
+    for a, b in pairs:
+        for ca in answered_counts[a]:
+            for cb in answered_counts[b]:
+                when = scored_all & (c[f"a{a}"] == _int(ca)) & (c[f"a{b}"] == _int(cb))
+                aggregates.append(func.sum(c[f"s{a}"] * c[f"s{b}"]).filter(when))
+                score_slots.append(("products", (a, b), (ca, cb)))
 
-    answer_totals = [0] * len(answer_slots)
-    complete_totals: list[list[int]] = [[0] * (3 + 3 * len(d.items)) for d in dimensions]
-    tallies = ItemTallies()
-    for row in session.connection().execute(statement):
-        values = [int(v) if v is not None else 0 for v in row]
-        keys, values = values[: len(dimensions)], values[len(dimensions) :]
-        n, values = values[0], values[1:]
-        for index in range(len(answer_slots)):
-            answer_totals[index] += values[index]
-        position = len(answer_slots)
-        for d_index, dimension in enumerate(dimensions):
-            width = 3 + 3 * len(dimension.items)
-            block = values[position : position + width]
-            position += width
-            complete_totals[d_index] = [
-                a + b for a, b in zip(complete_totals[d_index], block, strict=True)
-            ]
-        sums = tuple(values[position : position + len(dimensions)])
-        position += len(dimensions)
-        products = dict(zip(pairs, values[position : position + len(pairs)], strict=True))
-        tallies.dimensions.append(DimensionSums(tuple(keys), n, sums, products))
-
-    for (item_id, point), count in zip(answer_slots, answer_totals, strict=True):
-        tallies.answers.setdefault(item_id, {})[point] = count
-    for dimension, block in zip(dimensions, complete_totals, strict=True):
-        tallies.complete[dimension.id] = CompleteCaseSums(
+    row = session.connection().execute(select(*aggregates)).one()
+    values = [int(v) if v is not None else 0 for v in row]
+    n, values = values[0], values[1:]
+    answers_by_item: dict[str, dict[int, int]] = {}
+    for (item_id, point), count in zip(answer_slots, values, strict=False):
+        answers_by_item.setdefault(item_id, {})[point] = count
+    position = len(answer_slots)
+    complete_cases: dict[str, CompleteCaseSums] = {}
+    for dimension in dimensions:
+        width = 3 + 3 * len(dimension.items)
+        block = values[position : position + width]
+        position += width
+        complete_cases[dimension.id] = CompleteCaseSums(
             n=block[0],
             total=block[1],
             total_squares=block[2],
@@ -353,7 +377,25 @@ def item_tallies(
             item_squares=tuple(block[4::3]),
             item_total=tuple(block[5::3]),
         )
-    return tallies
+    scored_n = values[position]
+    position += 1
+    sums: tuple[dict[int, tuple[int, int]], ...] = tuple({} for _ in dimensions)
+    products: dict[tuple[int, int], dict[tuple[int, int], int]] = {pair: {} for pair in pairs}
+    for kind, where_in, answered_in in score_slots:
+        if kind == "sums":
+            sums[where_in[0]][answered_in[0]] = (values[position], values[position + 1])
+            position += 2
+        else:
+            products[(where_in[0], where_in[1])][(answered_in[0], answered_in[1])] = values[
+                position
+            ]
+            position += 1
+    return ItemTallies(
+        n=n,
+        answers=answers_by_item,
+        complete=complete_cases,
+        scores=ScoreSums(n=scored_n, sums=sums, products=products),
+    )
 
 
 def _added(terms: Sequence[ColumnElement[Any]]) -> ColumnElement[Any]:
@@ -361,6 +403,13 @@ def _added(terms: Sequence[ColumnElement[Any]]) -> ColumnElement[Any]:
     for term in terms[1:]:
         total = total + term
     return total
+
+
+def _all_true(conditions: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined = combined & condition
+    return combined
 
 
 def _all_answered(values: Sequence[ColumnElement[Any]]) -> ColumnElement[bool]:

@@ -16,11 +16,10 @@ reveal a small one, and if that is impossible the mean and SD are withheld inste
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from fractions import Fraction
 
 from app.repositories import research_data
-from app.repositories.research_data import DimensionSums, ItemTallies, PackedDimension
+from app.repositories.research_data import ItemTallies, PackedDimension, ScoreSums
 from app.schemas.research import Correlations, DimensionReliability, ItemsExport, ItemSummary
 from app.services.research import audit, budget, tables
 from app.services.research.context import ResearchContext
@@ -38,7 +37,6 @@ from app.services.research.statistics import (
 )
 from app.services.research.suppression import CountTable, determined, protect
 from app.services.research.tables import Block, Category, Partition, escape, n_key
-from scoring.engine import needed_answers
 
 
 def item_table(item_id: str, n: int, counts: dict[int, int]) -> CountTable:
@@ -107,25 +105,20 @@ def protect_item(item_id: str, n: int, counts: dict[int, int], k: int) -> tuple[
     return withheld, True
 
 
-def _dimension_moments(
-    sums: Sequence[DimensionSums], a: int, b: int, needed: Sequence[int]
-) -> Moments:
-    """Exact sums of the scores of dimensions a and b over responses scored on all."""
-    total = Moments()
-    for group in sums:
-        if any(answered < need for answered, need in zip(group.answered, needed, strict=True)):
-            continue
-        ca, cb = group.answered[a], group.answered[b]
-        sa, sb = group.sums[a], group.sums[b]
-        total += Moments(
-            n=group.n,
-            sx=Fraction(sa, ca),
-            sy=Fraction(sb, cb),
-            sxx=Fraction(group.products[(a, a)], ca * ca),
-            syy=Fraction(group.products[(b, b)], cb * cb),
-            sxy=Fraction(group.products[(min(a, b), max(a, b))], ca * cb),
-        )
-    return total
+def _score_moments(scores: ScoreSums, a: int, b: int) -> Moments:
+    """Exact sums of the scores of dimensions a and b (over responses scored on every
+    dimension), from the integer sums kept per number of items answered."""
+    if a == b:
+        sx = sum((Fraction(s, c) for c, (s, _) in scores.sums[a].items()), Fraction(0))
+        sxx = sum((Fraction(q, c * c) for c, (_, q) in scores.sums[a].items()), Fraction(0))
+        return Moments(scores.n, sx, sx, sxx, sxx, sxx)
+    first, second = min(a, b), max(a, b)
+    cross = sum(
+        (Fraction(p, ca * cb) for (ca, cb), p in scores.products[(first, second)].items()),
+        Fraction(0),
+    )
+    x, y = _score_moments(scores, a, a), _score_moments(scores, b, b)
+    return Moments(scores.n, x.sx, y.sx, x.sxx, y.sxx, cross)
 
 
 def items(ctx: ResearchContext, coverage: Coverage, export_format: str) -> ItemsExport:
@@ -140,7 +133,7 @@ def items(ctx: ResearchContext, coverage: Coverage, export_format: str) -> Items
         item_count = sum(len(d.items) for d in coverage.dimensions)
         release = PrivateRelease(epsilon, 1 + item_count)
     tallies = research_data.item_tallies(ctx.session, coverage.where, coverage.dimensions)
-    true_n = sum(group.n for group in tallies.dimensions)
+    true_n = tallies.n
     k = ctx.settings.min_cell_size
     too_few = release is None and 0 < true_n < k
     shown = Withholding(everything=too_few)
@@ -170,15 +163,6 @@ def items(ctx: ResearchContext, coverage: Coverage, export_format: str) -> Items
 
 
 _Parts = tuple[int | None, dict[str, ItemSummary], dict[str, DimensionReliability], Correlations]
-
-
-def _needed(coverage: Coverage) -> list[int]:
-    return [
-        needed_answers(len(packed.items), dimension.min_answered_fraction)
-        for packed, dimension in zip(
-            coverage.dimensions, coverage.definition.dimensions, strict=True
-        )
-    ]
 
 
 def _suppressed(
@@ -283,13 +267,8 @@ def _correlations(
     k: int,
     too_few: bool,
 ) -> Correlations:
-    needed = _needed(coverage)
     ids = [d.id for d in coverage.dimensions]
-    scored_all = sum(
-        group.n
-        for group in tallies.dimensions
-        if all(a >= need for a, need in zip(group.answered, needed, strict=True))
-    )
+    scored_all = tallies.scores.n
     partition = Partition("/correlations/{}", (Category("n"), Category("rest", False)))
     withheld = (
         set()
@@ -301,7 +280,7 @@ def _correlations(
     for a, first in enumerate(ids):
         matrix[first] = {}
         for b, second in enumerate(ids):
-            r = pearson(_dimension_moments(tallies.dimensions, a, b, needed))
+            r = pearson(_score_moments(tallies.scores, a, b))
             pointer = f"/correlations/matrix/{escape(first)}/{escape(second)}"
             matrix[first][second] = shown.show(pointer, r, few)
     return Correlations(
@@ -314,7 +293,7 @@ def _private(
 ) -> _Parts:
     """Item distributions with OpenDP noise; N, means and SDs follow from them (post-processing);
     reliability and correlations are not released."""
-    n = max(0, release.count(sum(group.n for group in tallies.dimensions)))
+    n = max(0, release.count(tallies.n))
     item_values: dict[str, ItemSummary] = {}
     reliabilities: dict[str, DimensionReliability] = {}
     for packed in coverage.dimensions:

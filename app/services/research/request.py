@@ -20,6 +20,7 @@ from app.services.research.access import Researcher
 from app.services.research.context import ResearchContext
 from app.services.research.periods import PeriodUnit
 from scoring.definition import Definition
+from scoring.engine import needed_answers
 from scoring.loading import LoadedDefinition
 from scoring.result import QuestionnaireRef
 
@@ -106,6 +107,9 @@ def packed_dimensions(definition: Definition) -> tuple[PackedDimension, ...]:
     return tuple(
         PackedDimension(
             id=dimension.id,
+            needed=needed_answers(
+                len(definition.items_of(dimension.id)), dimension.min_answered_fraction
+            ),
             items=tuple(
                 ScoredItem(
                     id=item.id,

@@ -14,7 +14,6 @@ from typing import get_args
 
 from app.repositories.research_data import PackedDimension
 from scoring.definition import BandId, Definition
-from scoring.engine import needed_answers
 
 _BAND_RANK = {band: rank for rank, band in enumerate(get_args(BandId))}
 
@@ -31,10 +30,6 @@ class ScoreReader:
     def __init__(self, definition: Definition, dimensions: tuple[PackedDimension, ...]) -> None:
         self.definition = definition
         self.dimensions = dimensions
-        self._needed = [
-            needed_answers(len(packed.items), dimension.min_answered_fraction)
-            for packed, dimension in zip(dimensions, definition.dimensions, strict=True)
-        ]
         self._cache: list[dict[int, Reading]] = [{} for _ in dimensions]
 
     def read(self, index: int, code: int) -> Reading:
@@ -45,7 +40,7 @@ class ScoreReader:
 
     def _read(self, index: int, code: int) -> Reading:
         keyed_sum, answered = self.dimensions[index].decode(code)
-        if answered < self._needed[index]:
+        if answered < self.dimensions[index].needed:
             return Reading(None, ())
         dimension = self.definition.dimensions[index]
         band = dimension.bands.band_of(keyed_sum / answered)
