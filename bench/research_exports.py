@@ -49,12 +49,14 @@ BATCH = 20_000
 COLUMNS = (
     "id, token_hash, questionnaire_id, questionnaire_version, questionnaire_hash, language, "
     "country, study, research_consent, status, answers, scores, primary_tendency, "
-    "crisis_level, crisis_items, created_at, updated_at, submitted_at, expires_at"
+    "crisis_level, crisis_items, created_at, updated_at, submitted_at, expires_at, "
+    "research_answers"
 )
 
 
 def rows(size: int, seed: int = 2026) -> Iterator[tuple[Any, ...]]:
     """Synthetic submitted responses, ``BATCH`` at a time in memory at most."""
+    from app.services.research import answer_bytes
     from scoring.catalog import Catalog
     from scoring.engine import score
     from scoring.result import compose_result
@@ -128,6 +130,7 @@ def rows(size: int, seed: int = 2026) -> Iterator[tuple[Any, ...]]:
                 moment,
                 moment,
                 None,
+                answer_bytes.encode(definition, answers),
             )
         made += count
 
@@ -142,14 +145,15 @@ def build_sqlite(size: int) -> str:
     path = _sqlite_path(size)
     marker = path.with_suffix(".ready")
     url = f"sqlite:///{path}"
-    if marker.exists() and path.exists():
+    built_for = f"{size} {' '.join(sorted(migrations.head_revisions(url)))}"
+    if marker.exists() and path.exists() and marker.read_text() == built_for:
         return url
     DATA.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     migrations.upgrade(url)
     connection = sqlite3.connect(path)
     connection.execute("PRAGMA synchronous=OFF")
-    placeholders = ", ".join("?" * 19)
+    placeholders = ", ".join("?" * 20)
     insert = f"INSERT INTO response_session ({COLUMNS}) VALUES ({placeholders})"  # noqa: S608
     batch: list[tuple[Any, ...]] = []
     for row in rows(size):
@@ -166,7 +170,7 @@ def build_sqlite(size: int) -> str:
     connection.commit()
     connection.execute("ANALYZE")
     connection.close()
-    marker.write_text(str(size))
+    marker.write_text(built_for)
     return url
 
 
@@ -187,7 +191,9 @@ def build_postgres(server: str, size: int) -> str:
     if exists:
         with psycopg.connect(target_url) as connection:
             found = connection.execute("SELECT count(*) FROM response_session").fetchone()
-            if found is not None and found[0] == size:
+            version = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+            current = {row[0] for row in version} == migrations.head_revisions(url)
+            if found is not None and found[0] == size and current:
                 return url
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -39,6 +39,10 @@ class DefinitionModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
+MAX_SCALE_POINTS = 255
+"""More points than anyone can tell apart; and the research copy of an answer is one byte."""
+
+
 class ResponseScale(DefinitionModel):
     """A closed range of integer answers with a label for every point."""
 
@@ -51,6 +55,8 @@ class ResponseScale(DefinitionModel):
         if self.max <= self.min:
             raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
         points = self.max - self.min + 1
+        if points > MAX_SCALE_POINTS:
+            raise ValueError(f"the scale has {points} points; at most {MAX_SCALE_POINTS} are allowed")
         for language, labels in self.labels.items():
             if len(labels) != points:
                 raise ValueError(

@@ -8,6 +8,7 @@ server of ``SECUREBASE_TEST_POSTGRES_URL`` and dropped afterwards. The backends 
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from app import migrations
 from app.config import Settings
 from app.db import create_db_engine
 from app.main import create_app
+from app.services.research import answer_bytes
 from scoring.catalog import Catalog
 
 # The same backend selection as tests/conftest.py (which is not importable as a module).
@@ -199,3 +201,56 @@ def test_readyz_is_unavailable_until_the_database_is_migrated(
             assert http.get("/readyz").status_code == 503
     finally:
         application.state.engine.dispose()
+
+
+def test_upgrading_gives_consented_submitted_responses_their_research_copy(
+    empty_database_url: str, engine: Engine, catalog: Catalog
+) -> None:
+    """Responses submitted before the research copy existed are exported after the upgrade,
+    with exactly the copy a submission makes now; nothing is copied without consent."""
+    loaded = catalog.definitions["attachment-self-reflection"]
+    answers = {item.id: 1 + index % 7 for index, item in enumerate(loaded.definition.items)}
+    del answers[loaded.definition.items[3].id]
+    migrations.upgrade(empty_database_url, "0002")
+    rows = [
+        ("consented", True, "submitted", loaded.content_hash),
+        ("declined", False, "submitted", loaded.content_hash),
+        ("unfinished", True, "in_progress", loaded.content_hash),
+        ("older-version", True, "submitted", "sha256:" + "0" * 64),
+    ]
+    moment = "2026-01-05 10:00:00"
+    with engine.begin() as connection:
+        for response_id, consent, status, content_hash in rows:
+            connection.execute(
+                text(
+                    "INSERT INTO response_session (id, token_hash, questionnaire_id, "
+                    "questionnaire_version, questionnaire_hash, language, research_consent, "
+                    "status, answers, crisis_items, created_at, updated_at) VALUES "
+                    "(:id, 'x', :questionnaire, '1', :hash, 'en', :consent, :status, :answers, "
+                    "'[]', :at, :at)"
+                ),
+                {
+                    "id": response_id,
+                    "questionnaire": loaded.definition.id,
+                    "hash": content_hash,
+                    "consent": consent,
+                    "status": status,
+                    "answers": json.dumps(answers),
+                    "at": moment,
+                },
+            )
+
+    migrations.upgrade(empty_database_url)
+
+    with engine.connect() as connection:
+        copies = dict(
+            connection.execute(text("SELECT id, research_answers FROM response_session")).all()
+        )
+    assert bytes(copies["consented"]) == answer_bytes.encode(loaded.definition, answers)
+    assert copies["declined"] is None
+    assert copies["unfinished"] is None
+    assert copies["older-version"] is None
+    migrations.downgrade(empty_database_url, "0002")
+    with engine.connect() as connection:
+        columns = {c["name"] for c in inspect(connection).get_columns("response_session")}
+    assert "research_answers" not in columns

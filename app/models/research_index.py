@@ -2,8 +2,8 @@
 
 Every research query filters on questionnaire, content hash, consent and status (and often a
 time range), then counts by study, language, country, tendency, crisis level or period. With
-all of those in one index, the counting queries read only the index, never the wide rows with
-their answers and stored results. The answers themselves are read in the table.
+all of those in one index, and the compact research copy of the answers last, every research
+query reads only the index, never the wide rows with their JSON answers and stored results.
 """
 
 from __future__ import annotations
@@ -26,4 +26,5 @@ RESEARCH_INDEX = Index(
     _columns.country,
     _columns.primary_tendency,
     _columns.crisis_level,
+    _columns.research_answers,
 )

@@ -11,7 +11,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column, DateTime, LargeBinary
 from sqlmodel import Field, SQLModel
 
 
@@ -39,6 +39,11 @@ class ResponseSession(SQLModel, table=True):
     # The highest crisis level this session has ever indicated, and the items behind it:
     # changing an answer back does not make the notice disappear for good.
     crisis_level: str | None = Field(default=None, max_length=16)
+    research_answers: bytes | None = Field(
+        default=None, sa_column=Column(LargeBinary, nullable=True)
+    )
+    """Set when a response with research consent is submitted: the attachment answers in the
+    compact layout of :mod:`app.services.research.answer_bytes`, which the exports read."""
     crisis_items: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -1,13 +1,14 @@
-"""Queries for the research exports: the database counts and sums, Python never sees a row.
+"""Queries for the research exports: counts from the database, sums from research copies.
 
 Only responses that are submitted, whose respondent opted in to research, that belong to the
 questionnaire with exactly the content hash being described, and (when asked) to the given
 studies and submission dates are counted; an erased response is a deleted row, so it is gone
-from every later export. Every query returns aggregates: counts per category, sums of answers
-and of their products, or, for the dimension scores, how many responses share each exact
-(keyed sum, items answered) pair. The size of every result is bounded by the questionnaire
-and the number of groups and periods, not by the number of responses; where rows do pass
-through (the dimension codes), they stream in batches and are counted as they go.
+from every later export. Counts per category and period are grouped in the database. The
+statistics of the answers come from each response's research copy (one byte per item, see
+:mod:`app.services.research.answer_bytes`): the copies stream out of the research index in
+batches and are added up with numpy, so memory holds one batch and the running sums, never
+every response. Every result is bounded by the questionnaire and the number of groups and
+periods, not by the number of responses, and every sum is an exact integer.
 
 What differs between SQLite and PostgreSQL lives in :mod:`app.repositories.research_sql`.
 """
@@ -20,20 +21,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Integer, Select, case, func, literal_column, select
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from app.models import ResponseSession, ResponseStatus
 from app.repositories.research_sql import (
-    AnswerColumns,
     Dialect,
     PeriodUnit,
-    answer_columns,
     as_date,
     dialect_of,
     grouping_key,
-    groups_in_database,
     period_start,
     stream,
 )
@@ -43,6 +43,8 @@ CountedField = Literal["primary_tendency", "crisis_level"]
 GroupKey = str | None
 
 _BATCH = 10_000
+_ANSWER_BATCH = 5_000
+"""Research copies decoded at a time: what bounds the memory an export needs."""
 _table = ResponseSession.__table__.c  # type: ignore[attr-defined]
 _GROUP_COLUMNS: dict[GroupBy, ColumnElement[Any]] = {
     "study": _table.study,
@@ -50,11 +52,6 @@ _GROUP_COLUMNS: dict[GroupBy, ColumnElement[Any]] = {
     "country": _table.country,
     "tendency": _table.primary_tendency,
 }
-
-
-def _int(value: int) -> ColumnElement[int]:
-    """An integer written into the SQL text, so that grouped expressions carry no parameters."""
-    return literal_column(str(int(value)), Integer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +73,7 @@ class ResponseFilter:
             _table.questionnaire_hash == self.questionnaire_hash,
             _table.research_consent.is_(True),
             _table.status == ResponseStatus.submitted.value,
+            _table.research_answers.is_not(None),
         ]
         if self.studies is not None:
             conditions.append(_table.study.in_(self.studies))
@@ -88,27 +86,25 @@ class ResponseFilter:
 
 @dataclass(frozen=True, slots=True)
 class ScoredItem:
-    """An item as the scoring rules see it: its scale and whether it is reverse-keyed."""
+    """An item as the scoring rules see it: where its byte is in the research copy, its
+    scale and whether it is reverse-keyed."""
 
     id: str
+    position: int
     reverse: bool
     low: int
     high: int
 
-    def keyed(self, raw: ColumnElement[Any]) -> ColumnElement[Any]:
-        """Reverse keying, ``low + high - x``, as in the scoring engine."""
-        return (_int(self.low + self.high) - raw) if self.reverse else raw
-
 
 @dataclass(frozen=True, slots=True)
 class PackedDimension:
-    """One dimension's answers packed into one integer per response.
+    """One dimension, and its answers packed into one integer per response.
 
     Each answered item adds ``keyed - floor + base``, an unanswered item adds 0, where
     ``floor`` is the lowest point of any of the dimension's scales and ``base`` exceeds the
     largest possible sum of ``keyed - floor``. So ``code // base`` is the number of items
-    answered and ``code % base + floor * answered`` the sum of the keyed answers: one
-    expression per dimension carries both, and grouping by it is exact.
+    answered and ``code % base + floor * answered`` the sum of the keyed answers: one integer
+    carries both, and counting equal codes is exact.
     """
 
     id: str
@@ -124,17 +120,11 @@ class PackedDimension:
     def base(self) -> int:
         return sum(item.high - self.floor for item in self.items) + 1
 
-    def expression(self, answers: AnswerColumns) -> ColumnElement[Any]:
-        terms = [
-            func.coalesce(
-                item.keyed(answers.items[item.id]) + _int(self.base - self.floor), _int(0)
-            )
-            for item in self.items
-        ]
-        total: ColumnElement[Any] = terms[0]
-        for term in terms[1:]:
-            total = total + term
-        return total
+    def code(
+        self, keyed_sum: npt.NDArray[np.int64], answered: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int64]:
+        """The codes of many responses at once."""
+        return answered * self.base + keyed_sum - self.floor * answered
 
     def decode(self, code: int) -> tuple[int, int]:
         """``(sum of keyed answers, number of items answered)`` of a packed code."""
@@ -232,6 +222,57 @@ def count_by_period(
     return counts
 
 
+def _answer_batches(
+    session: Session, where: ResponseFilter, group: GroupBy | None
+) -> Iterator[tuple[list[GroupKey], npt.NDArray[np.uint8]]]:
+    """The covered responses' research copies of their answers, a batch at a time: the
+    group of each row, and a matrix with a row per response and a column per item byte."""
+    statement = select(_group_column(group).label("grp"), _table.research_answers).where(
+        *where.conditions()
+    )
+    groups: list[GroupKey] = []
+    copies: list[bytes] = []
+    for group_key, copy in _rows(session, statement):
+        groups.append(group_key)
+        copies.append(bytes(copy))
+        if len(copies) == _ANSWER_BATCH:
+            yield groups, _matrix(copies)
+            groups, copies = [], []
+    if copies:
+        yield groups, _matrix(copies)
+
+
+def _matrix(copies: list[bytes]) -> npt.NDArray[np.uint8]:
+    width = len(copies[0])
+    joined = b"".join(copies)
+    if len(joined) != width * len(copies):
+        raise ValueError("research copies of different layouts under one content hash")
+    return np.frombuffer(joined, dtype=np.uint8).reshape(len(copies), width)
+
+
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    """One dimension of a batch: which items were answered, their keyed values (0 where not
+    answered), and per response the number answered and the sum of the keyed values."""
+
+    answered: npt.NDArray[np.bool_]
+    keyed: npt.NDArray[np.int64]
+    count: npt.NDArray[np.int64]
+    total: npt.NDArray[np.int64]
+
+
+def _decode(matrix: npt.NDArray[np.uint8], dimension: PackedDimension) -> _Decoded:
+    places = matrix[:, [item.position for item in dimension.items]].astype(np.int64)
+    low = np.array([item.low for item in dimension.items], dtype=np.int64)
+    high = np.array([item.high for item in dimension.items], dtype=np.int64)
+    reverse = np.array([item.reverse for item in dimension.items], dtype=np.bool_)
+    answered = places > 0
+    value = places - 1 + low
+    # Reverse keying as in the scoring engine: low + high - x.
+    keyed = np.where(answered, np.where(reverse, low + high - value, value), 0)
+    return _Decoded(answered, keyed, answered.sum(axis=1), keyed.sum(axis=1))
+
+
 def dimension_codes(
     session: Session,
     where: ResponseFilter,
@@ -241,179 +282,122 @@ def dimension_codes(
     """How many responses (per group) have each packed code on each dimension:
     ``(group, dimension index, code) -> count``.
 
-    The database computes one code per dimension and response. It also groups equal codes
-    where it does that well (see :func:`groups_in_database`); otherwise the codes stream out
-    and are counted here as they pass. Either way the counter holds at most one entry per
-    group, dimension and possible (sum, answered) pair, however many responses there are.
+    The research copies stream past in batches and are decoded and counted batch by batch;
+    the counter holds at most one entry per group, dimension and possible (sum, answered)
+    pair, however many responses there are.
     """
-    dialect = _dialect(session)
-    answers = answer_columns(dialect, [item.id for d in dimensions for item in d.items])
-    labels = [f"d{index}" for index in range(len(dimensions))]
-    columns = [
-        _group_column(group).label("grp"),
-        *(d.expression(answers).label(label) for d, label in zip(dimensions, labels, strict=True)),
-    ]
     counts: Counter[tuple[GroupKey, int, int]] = Counter()
-    if groups_in_database(dialect):
-        statement = (
-            answers.join_into(select(*columns, func.count()).select_from(ResponseSession))
-            .where(*where.conditions())
-            .group_by(literal_column("grp"), *(literal_column(label) for label in labels))
+    numbering: dict[GroupKey, int] = {}
+    for groups, matrix in _answer_batches(session, where, group):
+        group_index = np.fromiter(
+            (numbering.setdefault(g, len(numbering)) for g in groups), np.int64, len(groups)
         )
-        for group_key, *codes, n in _rows(session, statement):
-            for index, code in enumerate(codes):
-                counts[(group_key, index, int(code))] += int(n)
-        return counts
-    statement = answers.join_into(select(*columns).select_from(ResponseSession)).where(
-        *where.conditions()
-    )
-    batch: list[tuple[Any, ...]] = []
-    for row in _rows(session, statement):
-        batch.append(row)
-        if len(batch) == _BATCH:
-            _count_codes(counts, batch, len(dimensions))
-            batch = []
-    _count_codes(counts, batch, len(dimensions))
+        names = list(numbering)
+        for index, dimension in enumerate(dimensions):
+            decoded = _decode(matrix, dimension)
+            codes = dimension.code(decoded.total, decoded.count)
+            span = dimension.base * (len(dimension.items) + 1)
+            keys, tallies = np.unique(group_index * span + codes, return_counts=True)
+            for key, tally in zip(keys.tolist(), tallies.tolist(), strict=True):
+                counts[(names[key // span], index, key % span)] += tally
     return counts
 
 
-def _count_codes(
-    counts: Counter[tuple[GroupKey, int, int]], batch: list[tuple[Any, ...]], dimensions: int
-) -> None:
-    for index in range(dimensions):
-        counts.update((row[0], index, row[index + 1]) for row in batch)
+class _Sums:
+    """Running exact integer sums for :func:`item_tallies`."""
+
+    def __init__(self, dimensions: Sequence[PackedDimension]) -> None:
+        self.dimensions = dimensions
+        self.n = 0
+        self.answers = [[0] * (item.high - item.low + 1) for d in dimensions for item in d.items]
+        self.complete = [[0] * (3 + 3 * len(d.items)) for d in dimensions]
+        self.scored = 0
+        self.sums = [{c: [0, 0] for c in range(d.needed, len(d.items) + 1)} for d in dimensions]
+        self.pairs = [(a, b) for a in range(len(dimensions)) for b in range(a + 1, len(dimensions))]
+        self.products = {
+            (a, b): {
+                (ca, cb): 0
+                for ca in range(dimensions[a].needed, len(dimensions[a].items) + 1)
+                for cb in range(dimensions[b].needed, len(dimensions[b].items) + 1)
+            }
+            for a, b in self.pairs
+        }
+
+    def add(self, matrix: npt.NDArray[np.uint8]) -> None:
+        self.n += len(matrix)
+        slot = 0
+        for dimension in self.dimensions:
+            for item in dimension.items:
+                points = item.high - item.low + 1
+                chosen = np.bincount(matrix[:, item.position], minlength=points + 1)[1:]
+                self.answers[slot] = [
+                    a + int(b) for a, b in zip(self.answers[slot], chosen, strict=True)
+                ]
+                slot += 1
+        decoded = [_decode(matrix, dimension) for dimension in self.dimensions]
+        for index, part in enumerate(decoded):
+            self._add_complete(index, part)
+        scored = np.logical_and.reduce(
+            [part.count >= d.needed for part, d in zip(decoded, self.dimensions, strict=True)]
+        )
+        self.scored += int(scored.sum())
+        for index, part in enumerate(decoded):
+            for c, pair in self.sums[index].items():
+                chosen_rows = part.total[scored & (part.count == c)]
+                pair[0] += int(chosen_rows.sum())
+                pair[1] += int((chosen_rows * chosen_rows).sum())
+        for a, b in self.pairs:
+            first, second = decoded[a], decoded[b]
+            product = first.total * second.total
+            for ca, cb in self.products[(a, b)]:
+                rows = scored & (first.count == ca) & (second.count == cb)
+                self.products[(a, b)][(ca, cb)] += int(product[rows].sum())
+
+    def _add_complete(self, index: int, part: _Decoded) -> None:
+        keyed = part.keyed[part.answered.all(axis=1)]
+        total = keyed.sum(axis=1)
+        block = [len(keyed), int(total.sum()), int((total * total).sum())]
+        item_sums = keyed.sum(axis=0)
+        item_squares = (keyed * keyed).sum(axis=0)
+        item_total = (keyed * total[:, None]).sum(axis=0)
+        for i in range(keyed.shape[1]):
+            block += [int(item_sums[i]), int(item_squares[i]), int(item_total[i])]
+        self.complete[index] = [a + b for a, b in zip(self.complete[index], block, strict=True)]
+
+    def tallies(self) -> ItemTallies:
+        answers: dict[str, dict[int, int]] = {}
+        slot = 0
+        for dimension in self.dimensions:
+            for item in dimension.items:
+                answers[item.id] = {
+                    item.low + offset: count for offset, count in enumerate(self.answers[slot])
+                }
+                slot += 1
+        complete = {
+            dimension.id: CompleteCaseSums(
+                n=block[0],
+                total=block[1],
+                total_squares=block[2],
+                item_sums=tuple(block[3::3]),
+                item_squares=tuple(block[4::3]),
+                item_total=tuple(block[5::3]),
+            )
+            for dimension, block in zip(self.dimensions, self.complete, strict=True)
+        }
+        scores = ScoreSums(
+            n=self.scored,
+            sums=tuple({c: (s, q) for c, (s, q) in by_count.items()} for by_count in self.sums),
+            products=self.products,
+        )
+        return ItemTallies(n=self.n, answers=answers, complete=complete, scores=scores)
 
 
 def item_tallies(
     session: Session, where: ResponseFilter, dimensions: Sequence[PackedDimension]
 ) -> ItemTallies:
-    """Answer counts per item and point, and complete-case sums per dimension, in one pass."""
-    items = [item for d in dimensions for item in d.items]
-    answers = answer_columns(_dialect(session), [item.id for item in items])
-    raw_name = {item.id: f"x{index}" for index, item in enumerate(items)}
-    # Two inner queries, each fenced with OFFSET 0 so that neither database merges it into the
-    # query above it: the first reads each answer out of the JSON once per row, the second
-    # derives the keyed values and complete-case flags once per row, and the outer query only
-    # adds up columns. Merged, every aggregate would read the JSON again.
-    read_once = (
-        answers.join_into(
-            select(
-                *(answers.items[item.id].label(raw_name[item.id]) for item in items)
-            ).select_from(ResponseSession)
-        )
-        .where(*where.conditions())
-        .offset(0)
-        .subquery("answered")
-    )
-    raw = read_once.c
-    derived: list[ColumnElement[Any]] = [raw[raw_name[item.id]] for item in items]
-    for d_index, dimension in enumerate(dimensions):
-        complete = _all_answered([raw[raw_name[item.id]] for item in dimension.items])
-        keyed = [item.keyed(raw[raw_name[item.id]]) for item in dimension.items]
-        total = _added(keyed)
-        derived.append(case((complete, _int(1)), else_=_int(0)).label(f"c{d_index}"))
-        derived.append(case((complete, total)).label(f"t{d_index}"))
-        for i_index, value in enumerate(keyed):
-            derived.append(case((complete, value)).label(f"k{d_index}_{i_index}"))
-        answered = [
-            case((raw[raw_name[item.id]].is_(None), _int(0)), else_=_int(1))
-            for item in dimension.items
-        ]
-        derived.append(_added(answered).label(f"a{d_index}"))
-        derived.append(_added([func.coalesce(v, _int(0)) for v in keyed]).label(f"s{d_index}"))
-    c = select(*derived).select_from(read_once).offset(0).subquery("per_response").c
-
-    aggregates: list[ColumnElement[Any]] = [func.count()]
-    answer_slots: list[tuple[str, int]] = []
-    for item in items:
-        for point in range(item.low, item.high + 1):
-            aggregates.append(func.count().filter(c[raw_name[item.id]] == _int(point)))
-            answer_slots.append((item.id, point))
-    for d_index, dimension in enumerate(dimensions):
-        t = c[f"t{d_index}"]
-        aggregates += [func.sum(c[f"c{d_index}"]), func.sum(t), func.sum(t * t)]
-        for i_index in range(len(dimension.items)):
-            k = c[f"k{d_index}_{i_index}"]
-            aggregates += [func.sum(k), func.sum(k * k), func.sum(k * t)]
-    # Scores: conditional sums per number of items answered (a GROUP BY on those numbers
-    # would make SQLite sort every row and keep PostgreSQL from a parallel plan).
-    scored_all = _all_true(
-        [c[f"a{d}"] >= _int(dimension.needed) for d, dimension in enumerate(dimensions)]
-    )
-    answered_counts = [range(d.needed, len(d.items) + 1) for d in dimensions]
-    aggregates.append(func.count().filter(scored_all))
-    score_slots: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = []
-    for d, counts in enumerate(answered_counts):
-        for count in counts:
-            when = scored_all & (c[f"a{d}"] == _int(count))
-            s_d = c[f"s{d}"]
-            aggregates += [func.sum(s_d).filter(when), func.sum(s_d * s_d).filter(when)]
-            score_slots.append(("sums", (d,), (count,)))
-    pairs = [(a, b) for a in range(len(dimensions)) for b in range(a + 1, len(dimensions))]
-    for a, b in pairs:
-        for ca in answered_counts[a]:
-            for cb in answered_counts[b]:
-                when = scored_all & (c[f"a{a}"] == _int(ca)) & (c[f"a{b}"] == _int(cb))
-                aggregates.append(func.sum(c[f"s{a}"] * c[f"s{b}"]).filter(when))
-                score_slots.append(("products", (a, b), (ca, cb)))
-
-    row = session.connection().execute(select(*aggregates)).one()
-    values = [int(v) if v is not None else 0 for v in row]
-    n, values = values[0], values[1:]
-    answers_by_item: dict[str, dict[int, int]] = {}
-    for (item_id, point), count in zip(answer_slots, values, strict=False):
-        answers_by_item.setdefault(item_id, {})[point] = count
-    position = len(answer_slots)
-    complete_cases: dict[str, CompleteCaseSums] = {}
-    for dimension in dimensions:
-        width = 3 + 3 * len(dimension.items)
-        block = values[position : position + width]
-        position += width
-        complete_cases[dimension.id] = CompleteCaseSums(
-            n=block[0],
-            total=block[1],
-            total_squares=block[2],
-            item_sums=tuple(block[3::3]),
-            item_squares=tuple(block[4::3]),
-            item_total=tuple(block[5::3]),
-        )
-    scored_n = values[position]
-    position += 1
-    sums: tuple[dict[int, tuple[int, int]], ...] = tuple({} for _ in dimensions)
-    products: dict[tuple[int, int], dict[tuple[int, int], int]] = {pair: {} for pair in pairs}
-    for kind, where_in, answered_in in score_slots:
-        if kind == "sums":
-            sums[where_in[0]][answered_in[0]] = (values[position], values[position + 1])
-            position += 2
-        else:
-            products[(where_in[0], where_in[1])][(answered_in[0], answered_in[1])] = values[
-                position
-            ]
-            position += 1
-    return ItemTallies(
-        n=n,
-        answers=answers_by_item,
-        complete=complete_cases,
-        scores=ScoreSums(n=scored_n, sums=sums, products=products),
-    )
-
-
-def _added(terms: Sequence[ColumnElement[Any]]) -> ColumnElement[Any]:
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
-    return total
-
-
-def _all_true(conditions: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
-    combined = conditions[0]
-    for condition in conditions[1:]:
-        combined = combined & condition
-    return combined
-
-
-def _all_answered(values: Sequence[ColumnElement[Any]]) -> ColumnElement[bool]:
-    condition: ColumnElement[bool] = values[0].is_not(None)
-    for value in values[1:]:
-        condition = condition & value.is_not(None)
-    return condition
+    """Answer counts per item and point, complete-case sums per dimension and the sums behind
+    the score correlations, in one pass over the research copies, batch by batch."""
+    sums = _Sums(dimensions)
+    for _groups, matrix in _answer_batches(session, where, None):
+        sums.add(matrix)
+    return sums.tallies()

@@ -35,6 +35,7 @@ from app.security import digest, new_response_id, new_token, seal, token_matches
 from app.services.locale import RequestLocale
 from app.services.notices import counted, crisis_notice
 from app.services.progress import progress_of
+from app.services.research import answer_bytes
 from scoring.answers import AnswerProblem, check_answers
 from scoring.catalog import Catalog
 from scoring.crisis import CrisisNotice
@@ -270,6 +271,8 @@ def _mark_submitted(
     row.primary_tendency = result.primary_tendency
     row.questionnaire_version = loaded.definition.version
     row.questionnaire_hash = loaded.content_hash
+    if row.research_consent:
+        row.research_answers = answer_bytes.encode(loaded.definition, row.answers)
     row.submitted_at = now
     row.updated_at = now
     row.expires_at = None

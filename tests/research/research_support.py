@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from app.models import ResponseSession
 from app.security import digest, new_response_id, new_token
+from app.services.research import answer_bytes
 from app.services.research.access import create_key
 from scoring.catalog import Catalog
 from scoring.engine import score
@@ -117,6 +118,8 @@ def insert(engine: Engine, catalog: Catalog, respondents: Iterable[Respondent]) 
                 row.primary_tendency = result.primary_tendency
                 row.submitted_at = person.submitted_at
                 row.expires_at = None
+                if person.consent:
+                    row.research_answers = answer_bytes.encode(definition, person.answers)
             for name, value in person.extra.items():
                 setattr(row, name, value)
             session.add(row)

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from research_support import QUESTIONNAIRE, export, new_key, ok
 from sqlalchemy import Engine, text
 
+from app.services.research import answer_bytes
 from scoring.catalog import Catalog
 
 ITEMS = [f"{p}{n:02d}" for p in ("anx", "avo", "dis") for n in range(1, 10)]
@@ -37,6 +38,7 @@ def bulk_insert(engine: Engine, catalog: Catalog, start: int, count: int) -> Non
                 "hash": loaded.content_hash,
                 "study": rng.choice(["a", "b", "c"]),
                 "answers": json.dumps(answers),
+                "copy": answer_bytes.encode(loaded.definition, answers),
                 "primary": rng.choice(["anxious", "avoidant", "disorganized", "secure"]),
                 "at": moment + dt.timedelta(minutes=index),
             }
@@ -47,9 +49,9 @@ def bulk_insert(engine: Engine, catalog: Catalog, start: int, count: int) -> Non
                 "INSERT INTO response_session (id, token_hash, questionnaire_id, "
                 "questionnaire_version, questionnaire_hash, language, country, study, "
                 "research_consent, status, answers, scores, primary_tendency, crisis_level, "
-                "crisis_items, created_at, updated_at, submitted_at, expires_at) VALUES "
-                "(:id, 'x', :questionnaire, '1.0.0', :hash, 'en', 'DE', :study, true, "
-                "'submitted', :answers, '{}', :primary, NULL, '[]', :at, :at, :at, NULL)"
+                "crisis_items, created_at, updated_at, submitted_at, expires_at, research_answers) "
+                "VALUES (:id, 'x', :questionnaire, '1.0.0', :hash, 'en', 'DE', :study, true, "
+                "'submitted', :answers, '{}', :primary, NULL, '[]', :at, :at, :at, NULL, :copy)"
             ),
             rows,
         )

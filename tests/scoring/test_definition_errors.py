@@ -236,3 +236,18 @@ def test_catalog_reports_an_id_clash_with_the_bundled_questionnaire(
     problems = problems_of(Catalog.load, [extra])
 
     assert reported(problems, file, "id", "'attachment-self-reflection' also defined in")
+
+
+def test_a_scale_with_more_points_than_anyone_can_tell_apart_is_refused(
+    tmp_path: Path, minimal_definition: dict[str, Any]
+) -> None:
+    minimal_definition["scales"]["agree"] = {
+        "min": 0,
+        "max": 255,
+        "labels": {"en": [f"point {n}" for n in range(256)]},
+    }
+    file = write(tmp_path / "wide.yaml", minimal_definition)
+
+    problems = problems_of(load_definition, file)
+
+    assert reported(problems, file, "scales.agree", "256 points; at most 255")

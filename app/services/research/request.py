@@ -15,7 +15,7 @@ from typing import Literal
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.repositories.research_data import GroupBy, PackedDimension, ResponseFilter, ScoredItem
 from app.schemas.research import ExportFilters
-from app.services.research import periods
+from app.services.research import answer_bytes, periods
 from app.services.research.access import Researcher
 from app.services.research.context import ResearchContext
 from app.services.research.periods import PeriodUnit
@@ -113,6 +113,7 @@ def packed_dimensions(definition: Definition) -> tuple[PackedDimension, ...]:
             items=tuple(
                 ScoredItem(
                     id=item.id,
+                    position=answer_bytes.position_of(definition, item.id),
                     reverse=item.reverse,
                     low=definition.scales[item.scale].min,
                     high=definition.scales[item.scale].max,
