@@ -40,7 +40,9 @@ class Section(ContentModel):
 class ResultWording(ContentModel):
     """Sentences the result is composed of. Placeholders in braces are filled by the report:
 
-    - ``how_scored``: ``{title}``, ``{version}``, ``{scale_min}``, ``{scale_max}``
+    - ``how_scored``: ``{title}``, ``{version}``, ``{scale_min}``, ``{scale_max}`` (of the
+      attachment statements), ``{min_answered}`` (the share of a dimension's statements that
+      must be answered, e.g. ``75%``)
     - ``dimension_line``: ``{dimension}``, ``{answered}``, ``{of}``, ``{score}``, ``{band}``,
       ``{moderate_from}``, ``{elevated_from}``
     - ``summary_elevated``: ``{primary}``; ``also_elevated``: ``{others}``

@@ -56,7 +56,9 @@ class ResponseScale(DefinitionModel):
             raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
         points = self.max - self.min + 1
         if points > MAX_SCALE_POINTS:
-            raise ValueError(f"the scale has {points} points; at most {MAX_SCALE_POINTS} are allowed")
+            raise ValueError(
+                f"the scale has {points} points; at most {MAX_SCALE_POINTS} are allowed"
+            )
         for language, labels in self.labels.items():
             if len(labels) != points:
                 raise ValueError(

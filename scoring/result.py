@@ -83,6 +83,15 @@ def _number(value: float) -> str:
     return f"{value:.2f}"
 
 
+def _percentages(definition: Definition, labels: dict[str, str]) -> str:
+    """The least share of a dimension's statements that must be answered, as a percentage;
+    one per dimension (with its name) when the dimensions differ."""
+    shares = {d.id: f"{d.min_answered_fraction * 100:g}%" for d in definition.dimensions}
+    if len(set(shares.values())) == 1:
+        return next(iter(shares.values()))
+    return ", ".join(f"{share} ({labels[d_id]})" for d_id, share in shares.items())
+
+
 def compose_result(
     *,
     definition: Definition,
@@ -101,12 +110,15 @@ def compose_result(
     assert wording is not None, "the content library always has English wording"
     labels = {d.id: _localized(d.label, language) for d in definition.dimensions}
 
+    # The scales of the attachment statements only: the wellbeing check's scales feed no score.
+    item_scales = [definition.scales[item.scale] for item in definition.items]
     lines = [
         wording.how_scored.format(
             title=_localized(definition.title, language),
             version=definition.version,
-            scale_min=min(s.min for s in definition.scales.values()),
-            scale_max=max(s.max for s in definition.scales.values()),
+            scale_min=min(s.min for s in item_scales),
+            scale_max=max(s.max for s in item_scales),
+            min_answered=_percentages(definition, labels),
         )
     ]
     notes: list[str] = []
