@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     dp_total_epsilon: float = Field(default=1.0, gt=0, le=100)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     db_pool_size: int = Field(default=5, ge=1, le=100)
+    # Where people reach the service, e.g. https://securebase.example.org: links the service
+    # hands out (the resume link) start with it. Unset, they follow the request's own address,
+    # which behind a proxy or load balancer may be an inside one.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
 
     @field_validator("database_url")
     @classmethod
@@ -41,6 +45,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return value.strip().upper() or None
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _without_trailing_slash(cls, url: str | None) -> str | None:
+        return url.rstrip("/") if url else None
 
     @property
     def is_sqlite(self) -> bool:

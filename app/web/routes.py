@@ -232,8 +232,9 @@ def _step_number(raw: str, pages: int) -> int | None:
     return step if 1 <= step <= pages else None
 
 
-def _resume_url(request: Request, session: BrowserSession) -> str:
-    return f"{str(request.base_url).rstrip('/')}/resume?code={session.code}"
+def _resume_url(request: Request, ctx: ResponseContext, session: BrowserSession) -> str:
+    base = ctx.settings.public_url or str(request.base_url).rstrip("/")
+    return f"{base}/resume?code={session.code}"
 
 
 # Landing, start ------------------------------------------------------------------------------
@@ -347,7 +348,7 @@ def questionnaire_page(
             "progress": view.progress,
             "notice": view.crisis,
             "has_session": True,
-            "resume_url": _resume_url(request, session) if show_code else None,
+            "resume_url": _resume_url(request, ctx, session) if show_code else None,
             "resume_code": session.code if show_code else None,
             "missing": missing_dimensions(shape, view.answers) if show_missing else (),
             "unanswered": current.unanswered(view.answers) if show_missing else (),

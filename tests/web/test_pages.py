@@ -11,6 +11,7 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from webflow import (
     ATTACHMENT_ITEMS,
     STEPS,
@@ -25,6 +26,8 @@ from webflow import (
     start,
 )
 
+from app.config import Settings
+from app.main import create_app
 from app.web.security import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -420,6 +423,26 @@ def test_autosave_saves_and_answers_with_the_notice_the_server_decides(
     )
     assert garbled.status_code == 200
     assert garbled.json()["saved"] is True
+
+
+def test_behind_a_proxy_the_resume_link_uses_the_public_address(
+    settings: Settings, catalog: Catalog
+) -> None:
+    public = Settings(**{**settings.model_dump(), "public_url": "https://reflect.example.org/"})
+    app = create_app(public, catalog)
+    with TestClient(app, base_url="https://10.0.0.7", follow_redirects=False) as inside:
+        start(inside)
+        first = inside.get("/questionnaire/1")
+        response_id, secret = session_cookie(inside)
+    app.state.engine.dispose()
+    assert f"https://reflect.example.org/resume?code={response_id}.{secret}" in first.text
+    assert "10.0.0.7" not in first.text
+
+
+@pytest.mark.parametrize("url", ["reflect.example.org", "https://a.example/?next=x", "ftp://a"])
+def test_a_public_address_that_is_not_a_plain_web_address_is_refused(url: str) -> None:
+    with pytest.raises(ValidationError, match="public_url"):
+        Settings(public_url=url)
 
 
 def test_the_resume_code_is_shown_once_and_opens_the_answers_elsewhere(web: TestClient) -> None:
