@@ -9,14 +9,14 @@ the error body when they indicate it: a rejected request still shows help.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.headers import SECURITY_HEADERS
@@ -171,8 +171,16 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     )
 
 
-async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+BrowserPage = Callable[[Request, int], Response | None]
+"""Given a request and an error status, the page a browser should see instead of
+problem+json, or ``None`` when problem+json is right (an API call, a status without a page)."""
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    browser_page: BrowserPage | None = getattr(request.app.state, "browser_page", None)
+    if browser_page is not None and (shown := browser_page(request, exc.status_code)) is not None:
+        return shown
     if exc.status_code == 400:
         # The framework's only 400: a body it could not decode (e.g. not UTF-8).
         return problem_response(
@@ -204,7 +212,8 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, browser_page: BrowserPage | None = None) -> None:
+    app.state.browser_page = browser_page
     app.add_exception_handler(SecureBaseError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

@@ -12,7 +12,11 @@ from app.config import Settings, get_settings
 from app.db import create_db_engine
 from app.errors import install_error_handlers
 from app.logs import configure_logging
-from app.middleware import BodyLimitMiddleware, SecurityHeadersAndAccessLogMiddleware
+from app.middleware import (
+    BodyLimitMiddleware,
+    HeadAsGetMiddleware,
+    SecurityHeadersAndAccessLogMiddleware,
+)
 from app.openapi import install_openapi
 from app.web import routes as web
 from app.web.rendering import STATIC_PREFIX, static_files
@@ -49,7 +53,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.state.settings = settings
     app.state.catalog = catalog or load_catalog(settings)
     app.state.engine = engine
-    install_error_handlers(app)
+    install_error_handlers(app, browser_page=web.browser_error_page)
     install_openapi(app)
     for router in (questionnaires.router, responses.router, crisis.router):
         app.include_router(router, prefix=API_PREFIX)
@@ -59,6 +63,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.include_router(web.router)
     app.mount(STATIC_PREFIX, static_files(), name="static")
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(SecurityHeadersAndAccessLogMiddleware)
     return app
 

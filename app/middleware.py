@@ -1,4 +1,4 @@
-"""ASGI middleware: the body-size limit, security headers and the access log.
+"""ASGI middleware: the body-size limit, security headers, the access log, and HEAD.
 
 The body limit reads the body once (refusing it with 413 as soon as it passes
 ``SECUREBASE_MAX_BODY_BYTES``) and keeps it in the request state, where the error handlers
@@ -144,3 +144,23 @@ class SecurityHeadersAndAccessLogMiddleware:
                 status=status,
                 duration_ms=round(elapsed * 1000, 2),
             )
+
+
+class HeadAsGetMiddleware:
+    """HEAD is answered as GET would be, headers only (RFC 9110 §9.3.2): uptime monitors and
+    link checkers use it. The routes declare GET alone, so without this HEAD would get 405."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)

@@ -24,6 +24,7 @@ from starlette.datastructures import FormData
 
 from app.deps import CatalogDep, ContextDep, LocaleDep, SettingsDep
 from app.errors import Conflict, InvalidInput, NotFound, SecureBaseError
+from app.locale import accept_language_tags
 from app.schemas.responses import (
     Consent,
     CreateResponseRequest,
@@ -216,6 +217,20 @@ def _not_found(request: Request, locale: RequestLocale, view: ResponseView | Non
         status_code=404,
         has_session=view is not None,
     )
+
+
+_NOT_PAGES = ("/api/", "/static/", "/healthz", "/readyz", "/metrics")
+
+
+def browser_error_page(request: Request, status_code: int) -> Response | None:
+    """A page, not problem+json, for a browser that asks for an address that does not exist:
+    with the way home and the help link every page has."""
+    if status_code != 404 or request.url.path.startswith(_NOT_PAGES):
+        return None
+    if "text/html" not in request.headers.get("accept", ""):
+        return None
+    tags = accept_language_tags(request.headers.get("accept-language", ""))
+    return _not_found(request, RequestLocale(header_languages=tuple(t for t, _ in tags)), None)
 
 
 def _layout_of(ctx: ResponseContext, view: ResponseView) -> Layout:

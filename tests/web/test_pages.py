@@ -529,6 +529,31 @@ def test_help_is_reachable_without_a_session_and_offers_every_way_to_reach_help(
     assert 'href="javascript:' not in html
 
 
+def test_a_mistyped_address_gets_a_page_with_the_way_to_help(web: TestClient) -> None:
+    browser = {"accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
+    lost = web.get("/reslts", headers=browser)
+    assert lost.status_code == 404
+    assert lost.headers["content-type"].startswith("text/html")
+    assert t("error.not_found_title") in lost.text
+    assert 'href="/help"' in lost.text
+    assert "default-src" in lost.headers["content-security-policy"]
+    # Programs still get problem+json, and so does every address under the API.
+    assert web.get("/reslts").headers["content-type"] == "application/problem+json"
+    api = web.get("/api/v1/nothing-here", headers=browser)
+    assert api.status_code == 404
+    assert api.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("address", ["/", "/help", "/healthz", "/api/v1/questionnaires"])
+def test_head_answers_like_get_without_a_body(web: TestClient, address: str) -> None:
+    got = web.get(address)
+    head = web.head(address)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers["content-security-policy"] == got.headers["content-security-policy"]
+
+
 def test_unknown_step_and_lost_session_get_pages_not_errors(web: TestClient) -> None:
     lost = web.get("/questionnaire/1")
     assert lost.status_code == 404
