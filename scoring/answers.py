@@ -1,7 +1,8 @@
 """Checking a set of answers against a definition.
 
 Answers arrive as JSON: ``{"anx01": 5, "wb_now": 0, ...}``. An answer is valid only when
-its item exists and its value is an integer on the item's scale. JSON booleans, floats (even
+its item exists and its value is an integer on the item's scale; the answer to a demographic
+item is the chosen option's position counted from 1. JSON booleans, floats (even
 ``5.0``), strings (even ``"5"``) and ``null`` are refused rather than coerced: a value the
 respondent did not clearly give must never be scored.
 """
@@ -34,26 +35,35 @@ def check_answers(
     valid: dict[str, int] = {}
     problems: list[AnswerProblem] = []
     for item_id, value in raw.items():
-        scale = definition.scale_of(item_id)
-        if scale is None:
+        accepted = _accepted(definition, item_id)
+        if accepted is None:
             problems.append(AnswerProblem(item_id, f"unknown item {item_id!r} in {definition.id}"))
-        elif not is_answer_value(value):
+            continue
+        low, high, off = accepted
+        if not is_answer_value(value):
             problems.append(
                 AnswerProblem(
-                    item_id,
-                    f"must be a whole number from {scale.min} to {scale.max}, "
-                    f"not {_json_type(value)}",
+                    item_id, f"must be a whole number from {low} to {high}, not {_json_type(value)}"
                 )
             )
         else:
             assert isinstance(value, int)
-            if not scale.contains(value):
-                problems.append(
-                    AnswerProblem(item_id, f"{value} is off the scale ({scale.min} to {scale.max})")
-                )
+            if not low <= value <= high:
+                problems.append(AnswerProblem(item_id, f"{value} is {off} ({low} to {high})"))
             else:
                 valid[item_id] = value
     return valid, problems
+
+
+def _accepted(definition: Definition, item_id: str) -> tuple[int, int, str] | None:
+    """The lowest and highest answer an item takes and what a value outside them is."""
+    scale = definition.scale_of(item_id)
+    if scale is not None:
+        return scale.min, scale.max, "off the scale"
+    demographic = definition.demographic(item_id)
+    if demographic is not None:
+        return 1, len(demographic.options), f"not one of the {len(demographic.options)} options"
+    return None
 
 
 def _json_type(value: object) -> str:

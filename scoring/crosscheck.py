@@ -1,17 +1,21 @@
 """Rules that span a whole definition, checked on the raw document.
 
 Model validation sees one field at a time; these rules relate fields to each other: an item
-names a dimension and a scale that exist, ids are unique, every language has its text, a risk
-rule names a wellbeing item and never fires on its lowest answer ("not at all"), the content
-plan names defined tendencies. They run on the plain data, not on a validated model, so that a
-file with both kinds of mistakes gets all of them reported in one go. Parts too malformed to
-read are skipped here: model validation reports those.
+names a dimension and a scale that exist, ids are unique (items, wellbeing items and
+demographic items share one answer namespace; a demographic item's options have unique ids),
+every language has its text, a risk rule names a wellbeing item and never fires on its lowest
+answer ("not at all"), the content plan names defined tendencies, a demographic item does not
+take a name the research exports already group by. They run on the plain data, not on a
+validated model, so that a file with both kinds of mistakes gets all of them reported in one
+go. Parts too malformed to read are skipped here: model validation reports those.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+
+from scoring.definition import RESERVED_DEMOGRAPHIC_IDS
 
 Path = tuple[str | int, ...]
 Problem = tuple[Path, str]
@@ -69,10 +73,11 @@ def cross_check(document: object) -> list[Problem]:
     wellbeing = _mapping(doc.get("wellbeing"))
     wellbeing_items = list(_entries(wellbeing.get("items"), ("wellbeing", "items")))
     tendencies = list(_entries(doc.get("tendencies"), ("tendencies",)))
+    demographics = list(_entries(doc.get("demographics"), ("demographics",)))
     dimension_ids = {d.get("id") for _, d in dimensions}
 
     problems += _duplicates(dimensions)
-    problems += _duplicates(items + wellbeing_items)  # one answer namespace for both
+    problems += _duplicates(items + wellbeing_items + demographics)  # one answer namespace
     problems += _duplicates(tendencies)
 
     for path, item in items:
@@ -113,6 +118,22 @@ def cross_check(document: object) -> list[Problem]:
                     "so that 'not at all' never triggers",
                 )
             )
+
+    for path, d_item in demographics:
+        localized((*path, "text"), d_item.get("text"))
+        identifier = d_item.get("id")
+        if isinstance(identifier, str) and identifier in RESERVED_DEMOGRAPHIC_IDS:
+            problems.append(
+                (
+                    (*path, "id"),
+                    f"{identifier!r} is reserved: research exports already group by "
+                    f"{', '.join(sorted(RESERVED_DEMOGRAPHIC_IDS))}",
+                )
+            )
+        options = list(_entries(d_item.get("options"), (*path, "options")))
+        problems += _duplicates(options)
+        for option_path, option in options:
+            localized((*option_path, "label"), option.get("label"))
 
     tendency_ids = {t.get("id") for _, t in tendencies}
     for tendency_id in _mapping(_mapping(doc.get("content")).get("tendencies")):

@@ -3,8 +3,9 @@
 A definition is data, not code. Everything the engine needs to score a questionnaire lives
 here: the response scales, the items and the dimension each feeds, which items are
 reverse-keyed, how many answers a dimension needs, the bands and their thresholds, which
-tendency each dimension stands for, the wellbeing items with their risk rules, and which
-psychoeducation sections go with which tendency.
+tendency each dimension stands for, the wellbeing items with their risk rules, the coarse
+demographic items research exports may group by, and which psychoeducation sections go with
+which tendency.
 
 Models only check what one model can see; rules that span the whole definition (an item
 naming a dimension that exists, a risk rule naming a wellbeing item, ...) are checked in
@@ -159,6 +160,35 @@ class WellbeingCheck(DefinitionModel):
     risk_rules: tuple[RiskRule, ...] = Field(min_length=1)
 
 
+MAX_DEMOGRAPHIC_OPTIONS = 255
+"""The research copy of a demographic answer is one byte, as for an item."""
+
+RESERVED_DEMOGRAPHIC_IDS = frozenset({"study", "language", "country", "tendency"})
+"""What research exports already group by: a demographic item of the same name would be
+ambiguous there."""
+
+
+class DemographicOption(DefinitionModel):
+    """One answer to a demographic item, e.g. an age band."""
+
+    id: Identifier
+    label: Localized
+
+
+class DemographicItem(DefinitionModel):
+    """A coarse demographic question, answered by choosing one option; the answer is the
+    option's position counted from 1. It never feeds a score or a risk rule: research exports
+    may group by it, nothing else reads it."""
+
+    id: Identifier
+    text: Localized
+    options: tuple[DemographicOption, ...] = Field(min_length=2, max_length=MAX_DEMOGRAPHIC_OPTIONS)
+
+    def option_at(self, place: int) -> DemographicOption | None:
+        """The option chosen by the answer ``place`` (1 for the first); None off the list."""
+        return self.options[place - 1] if 1 <= place <= len(self.options) else None
+
+
 class ContentPlan(DefinitionModel):
     """Which psychoeducation sections a result carries: those of its elevated tendencies
     (primary first), then the general ones; ``secure`` replaces the tendency sections when no
@@ -184,6 +214,7 @@ class Definition(DefinitionModel):
     items: tuple[Item, ...] = Field(min_length=1)
     tendencies: tuple[TendencyRule, ...] = ()
     wellbeing: WellbeingCheck | None = None
+    demographics: tuple[DemographicItem, ...] = ()
     content: ContentPlan = ContentPlan()
 
     # Convenience views used by the engine and the API.
@@ -203,6 +234,12 @@ class Definition(DefinitionModel):
         for w_item in self.wellbeing_items:
             if w_item.id == item_id:
                 return self.scales[w_item.scale]
+        return None
+
+    def demographic(self, item_id: str) -> DemographicItem | None:
+        for d_item in self.demographics:
+            if d_item.id == item_id:
+                return d_item
         return None
 
     def items_of(self, dimension_id: str) -> tuple[Item, ...]:

@@ -7,7 +7,8 @@ the tuples the frozen models hold.
 The definition's identity includes its *content hash*: SHA-256 over the canonical JSON of the
 parsed definition (sorted keys, no insignificant whitespace). Comments and formatting do not
 change it; any change to wording, keys or thresholds does, so a stored response scored with an
-older file can always be told apart from one scored with the current file.
+older file can always be told apart from one scored with the current file. A definition without
+demographic items hashes as it did before the format had them.
 """
 
 from __future__ import annotations
@@ -68,8 +69,11 @@ def dotted(path: Iterable[str | int]) -> str:
 
 
 def content_hash(definition: Definition) -> str:
+    document = definition.model_dump(mode="json")
+    if not definition.demographics:
+        del document["demographics"]  # so that existing definitions keep their hash
     canonical = json.dumps(
-        definition.model_dump(mode="json"),
+        document,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,

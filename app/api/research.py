@@ -14,7 +14,6 @@ from app.schemas.problem import problem_responses
 from app.schemas.research import (
     Codebook,
     ExportFormat,
-    GroupByField,
     HistogramsExport,
     ItemsExport,
     PeriodUnit,
@@ -149,7 +148,12 @@ def summary(
     until: UntilParam = None,
     period: PeriodParam = "month",
     group_by: Annotated[
-        GroupByField | None, Query(description="Also summarise each group of this field.")
+        str | None,
+        Query(
+            max_length=64,
+            description="Also summarise each group of this field: study, language, country, "
+            "tendency, or a demographic item the questionnaire declares.",
+        ),
     ] = None,
     privacy: PrivacyParam = "suppression",
     epsilon: EpsilonParam = None,

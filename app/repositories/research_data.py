@@ -10,6 +10,10 @@ batches and are added up with numpy, so memory holds one batch and the running s
 every response. Every result is bounded by the questionnaire and the number of groups and
 periods, not by the number of responses, and every sum is an exact integer.
 
+Groups are a column of the response (study, language, country, primary tendency) or the answer
+to a demographic item, read from its byte in the research copy: in the database when counting,
+from the decoded batch when adding up answers.
+
 What differs between SQLite and PostgreSQL lives in :mod:`app.repositories.research_sql`.
 """
 
@@ -31,7 +35,9 @@ from app.models import ResponseSession, ResponseStatus
 from app.repositories.research_sql import (
     Dialect,
     PeriodUnit,
+    answer_byte,
     as_date,
+    as_place,
     dialect_of,
     grouping_key,
     period_start,
@@ -39,6 +45,7 @@ from app.repositories.research_sql import (
 )
 
 GroupBy = Literal["study", "language", "country", "tendency"]
+"""The columns of a response an export can group by."""
 CountedField = Literal["primary_tendency", "crisis_level"]
 GroupKey = str | None
 
@@ -52,6 +59,28 @@ _GROUP_COLUMNS: dict[GroupBy, ColumnElement[Any]] = {
     "country": _table.country,
     "tendency": _table.primary_tendency,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class DemographicGroups:
+    """Grouping by the answer to a demographic item: its byte in the research copy is 0 when
+    it was not answered (the group without a value), otherwise the chosen option's position
+    counted from 1; each group is named by its option's id."""
+
+    item_id: str
+    position: int
+    option_ids: tuple[str, ...]
+
+    def key(self, place: int) -> GroupKey:
+        if place == 0:
+            return None
+        if not 1 <= place <= len(self.option_ids):
+            raise ValueError(f"{self.item_id}: no option {place} in a research copy")
+        return self.option_ids[place - 1]
+
+
+Grouping = GroupBy | DemographicGroups
+"""What an export's groups are formed by."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,13 +205,20 @@ def _dialect(session: Session) -> Dialect:
     return dialect_of(session.get_bind().dialect.name)
 
 
-def _group_column(group: GroupBy | None) -> ColumnElement[Any]:
-    return _GROUP_COLUMNS[group] if group is not None else literal_column("NULL")
-
-
-def _group_key(group: GroupBy | None) -> ColumnElement[Any]:
+def _group_key(dialect: Dialect, group: Grouping | None) -> ColumnElement[Any]:
     """The group column as the counting queries group by it."""
-    return grouping_key(_GROUP_COLUMNS[group]) if group is not None else literal_column("NULL")
+    if group is None:
+        return literal_column("NULL")
+    if isinstance(group, DemographicGroups):
+        return answer_byte(dialect, group.position)
+    return grouping_key(_GROUP_COLUMNS[group])
+
+
+def _group_name(group: Grouping | None, value: Any) -> GroupKey:
+    """A group as the counting queries return it, named as the exports show it."""
+    if isinstance(group, DemographicGroups):
+        return group.key(as_place(value))
+    return None if value is None else str(value)
 
 
 def _rows(session: Session, statement: Select[Any]) -> Iterator[tuple[Any, ...]]:
@@ -190,25 +226,32 @@ def _rows(session: Session, statement: Select[Any]) -> Iterator[tuple[Any, ...]]
 
 
 def count_by(
-    session: Session, where: ResponseFilter, group: GroupBy | None, counted: CountedField
+    session: Session, where: ResponseFilter, group: Grouping | None, counted: CountedField
 ) -> dict[tuple[GroupKey, str | None], int]:
     """Responses per (group, value of ``counted``)."""
     value = _table.primary_tendency if counted == "primary_tendency" else _table.crisis_level
     statement = (
-        select(_group_key(group).label("grp"), grouping_key(value).label("val"), func.count())
+        select(
+            _group_key(_dialect(session), group).label("grp"),
+            grouping_key(value).label("val"),
+            func.count(),
+        )
         .where(*where.conditions())
         .group_by(literal_column("grp"), literal_column("val"))
     )
-    return {(group_key, value): int(n) for group_key, value, n in _rows(session, statement)}
+    return {
+        (_group_name(group, group_value), value): int(n)
+        for group_value, value, n in _rows(session, statement)
+    }
 
 
 def count_by_period(
-    session: Session, where: ResponseFilter, group: GroupBy | None, unit: PeriodUnit
+    session: Session, where: ResponseFilter, group: Grouping | None, unit: PeriodUnit
 ) -> dict[tuple[GroupKey, dt.date], int]:
     """Responses per (group, first day of the ISO week or month of submission)."""
     statement = (
         select(
-            _group_key(group).label("grp"),
+            _group_key(_dialect(session), group).label("grp"),
             period_start(_dialect(session), unit).label("period"),
             func.count().label("n"),
         )
@@ -216,30 +259,40 @@ def count_by_period(
         .group_by(literal_column("grp"), literal_column("period"))
     )
     counts: dict[tuple[GroupKey, dt.date], int] = {}
-    for group_key, period, n in _rows(session, statement):
-        key = (group_key, as_date(period))
+    for group_value, period, n in _rows(session, statement):
+        key = (_group_name(group, group_value), as_date(period))
         counts[key] = counts.get(key, 0) + int(n)
     return counts
 
 
 def _answer_batches(
-    session: Session, where: ResponseFilter, group: GroupBy | None
+    session: Session, where: ResponseFilter, group: Grouping | None
 ) -> Iterator[tuple[list[GroupKey], npt.NDArray[np.uint8]]]:
     """The covered responses' research copies of their answers, a batch at a time: the
-    group of each row, and a matrix with a row per response and a column per item byte."""
-    statement = select(_group_column(group).label("grp"), _table.research_answers).where(
-        *where.conditions()
-    )
+    group of each row, and a matrix with a row per response and a column per byte."""
+    column = _GROUP_COLUMNS[group] if isinstance(group, str) else literal_column("NULL")
+    statement = select(column.label("grp"), _table.research_answers).where(*where.conditions())
     groups: list[GroupKey] = []
     copies: list[bytes] = []
     for group_key, copy in _rows(session, statement):
         groups.append(group_key)
         copies.append(bytes(copy))
         if len(copies) == _ANSWER_BATCH:
-            yield groups, _matrix(copies)
+            yield _batch(group, groups, copies)
             groups, copies = [], []
     if copies:
-        yield groups, _matrix(copies)
+        yield _batch(group, groups, copies)
+
+
+def _batch(
+    group: Grouping | None, groups: list[GroupKey], copies: list[bytes]
+) -> tuple[list[GroupKey], npt.NDArray[np.uint8]]:
+    """A batch as a matrix, with its groups read from the matrix when they are a
+    demographic item's answers."""
+    matrix = _matrix(copies)
+    if isinstance(group, DemographicGroups):
+        groups = [group.key(place) for place in matrix[:, group.position].tolist()]
+    return groups, matrix
 
 
 def _matrix(copies: list[bytes]) -> npt.NDArray[np.uint8]:
@@ -276,7 +329,7 @@ def _decode(matrix: npt.NDArray[np.uint8], dimension: PackedDimension) -> _Decod
 def dimension_codes(
     session: Session,
     where: ResponseFilter,
-    group: GroupBy | None,
+    group: Grouping | None,
     dimensions: Sequence[PackedDimension],
 ) -> Counter[tuple[GroupKey, int, int]]:
     """How many responses (per group) have each packed code on each dimension:

@@ -12,8 +12,9 @@ StudyCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]
 RawAnswers = Annotated[
     dict[str, JsonValue],
     Field(
-        description="Item id -> the point chosen on the item's scale (a whole number). "
-        "Every answer is checked against the questionnaire; see the errors of a 422.",
+        description="Item id -> the point chosen on the item's scale (a whole number); for a "
+        "demographic item, the chosen option's position from 1. Every answer is checked "
+        "against the questionnaire; see the errors of a 422.",
         examples=[{"anx01": 5, "avo01": 2}],
     ),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from app.schemas.common import ResponseModel
 
 
@@ -27,6 +29,20 @@ class ItemView(ResponseModel):
     scale: str
 
 
+class DemographicOptionView(ResponseModel):
+    id: str
+    label: str
+
+
+class DemographicView(ResponseModel):
+    """A coarse demographic question: answer it with the chosen option's position counted
+    from 1 (the first option is 1). It is never scored; research exports can group by it."""
+
+    id: str
+    text: str
+    options: list[DemographicOptionView]
+
+
 class SectionView(ResponseModel):
     id: str
     title: str
@@ -48,3 +64,8 @@ class QuestionnaireView(ResponseModel):
     sections: list[SectionView]
     items: list[ItemView]
     wellbeing_items: list[ItemView]
+    demographics: list[DemographicView] = Field(
+        default_factory=list,
+        description="Optional demographic items, none of them scored (empty when the "
+        "questionnaire declares none).",
+    )

@@ -9,14 +9,21 @@ quantile of nothing) is also ``null`` but is not listed in ``suppressed``.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
 from app.schemas.common import ResponseModel
 from scoring.result import QuestionnaireRef
 
-GroupByField = Literal["study", "language", "country", "tendency"]
+GroupByField = Annotated[
+    str,
+    Field(
+        max_length=64,
+        description="study, language, country, tendency, or the id of a demographic item the "
+        "questionnaire declares (its groups are named by the option ids).",
+    ),
+]
 PeriodUnit = Literal["week", "month"]
 PrivacyMode = Literal["suppression", "dp"]
 ExportFormat = Literal["json", "csv"]
@@ -257,6 +264,21 @@ class ScoringRules(ResponseModel):
     tendencies: dict[str, str]
 
 
+class DemographicOptionDoc(ResponseModel):
+    id: str = Field(description="The group's name in a grouped export.")
+    label: str
+    answer: int = Field(description="The answer that chooses it: its position, from 1.")
+
+
+class DemographicDoc(ResponseModel):
+    """A demographic item an export can be grouped by (``group_by`` = its id)."""
+
+    id: str
+    text: str
+    options: list[DemographicOptionDoc]
+    unanswered: str = Field(description="How the group of those who did not answer is shown.")
+
+
 class PrivacyRules(ResponseModel):
     unit: str
     consent: str
@@ -278,6 +300,9 @@ class Codebook(ResponseModel):
     keywords: list[str]
     questionnaire: QuestionnaireRef
     scoring: ScoringRules
+    demographics: list[DemographicDoc] | None = Field(
+        default=None, description="The demographic items exports can be grouped by, if any."
+    )
     privacy: PrivacyRules
     statistics: list[StatisticDoc]
     resources: list[DataResource]

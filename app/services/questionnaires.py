@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from app.errors import FieldProblem, InvalidInput, NotFound
 from app.schemas.questionnaires import (
+    DemographicOptionView,
+    DemographicView,
     ItemView,
     QuestionnaireSummary,
     QuestionnaireView,
@@ -46,7 +48,8 @@ def find(catalog: Catalog, questionnaire_id: str) -> LoadedDefinition:
 
 
 def render(loaded: LoadedDefinition, locale: RequestLocale) -> QuestionnaireView:
-    """The definition in one language, without the scoring key (dimensions, reverse keying)."""
+    """The definition in one language, without the scoring key (dimensions, reverse keying).
+    Demographic items are listed on their own, in no section: a client may offer them."""
     definition = loaded.definition
     language = locale.language(definition.languages)
     items = [
@@ -95,6 +98,17 @@ def render(loaded: LoadedDefinition, locale: RequestLocale) -> QuestionnaireView
         sections=sections,
         items=items,
         wellbeing_items=wellbeing_items,
+        demographics=[
+            DemographicView(
+                id=d.id,
+                text=_text(d.text, language),
+                options=[
+                    DemographicOptionView(id=o.id, label=_text(o.label, language))
+                    for o in d.options
+                ],
+            )
+            for d in definition.demographics
+        ],
     )
 
 

@@ -1,5 +1,8 @@
 """Fixtures for the research export tests.
 
+The catalog holds the bundled questionnaire and the test definitions in ``fixtures/`` (one of
+them declares demographic items), loaded as ``SECUREBASE_QUESTIONNAIRES_DIR`` would load them.
+
 The shared ``database_url`` fixture empties only the core tables between PostgreSQL tests, so
 the research tables (keys, audit log, budget ledger) are emptied here, before and after every
 test that uses a database.
@@ -8,6 +11,7 @@ test that uses a database.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +24,12 @@ from app.main import create_app
 from scoring.catalog import Catalog
 
 RESEARCH_TABLES = ("research_export_audit", "privacy_budget", "researcher_key")
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return Catalog.load([FIXTURES])
 
 
 def _empty_research_tables(database_url: str) -> None:

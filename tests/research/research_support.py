@@ -26,6 +26,8 @@ from scoring.result import compose_result
 from scoring.risk import assess_risk
 
 QUESTIONNAIRE = "attachment-self-reflection"
+WITH_DEMOGRAPHICS = "attachment-demographics-test"
+"""fixtures/attachment-demographics.yaml: the bundled items, plus age_band and living_area."""
 RESEARCH = "/api/v1/research"
 PROBLEM_JSON = "application/problem+json"
 DIMENSIONS = ("anxiety", "avoidance", "disorganization")
@@ -43,6 +45,7 @@ class Respondent:
     submitted: bool = True
     submitted_at: dt.datetime = NOW
     extra: dict[str, Any] = field(default_factory=dict)
+    questionnaire: str = QUESTIONNAIRE
 
 
 def latent_answers(
@@ -78,11 +81,11 @@ def latent_answers(
 
 def insert(engine: Engine, catalog: Catalog, respondents: Iterable[Respondent]) -> list[str]:
     """Store respondents as the service would have stored them (same scoring, same columns)."""
-    loaded = catalog.definitions[QUESTIONNAIRE]
-    definition = loaded.definition
     ids = []
     with Session(engine) as session:
         for person in respondents:
+            loaded = catalog.definitions[person.questionnaire]
+            definition = loaded.definition
             risk = assess_risk(definition, person.answers)
             row = ResponseSession(
                 id=new_response_id(),
@@ -159,8 +162,8 @@ def eligible_rows(database_url: str) -> pd.DataFrame:
         with engine.connect() as connection:
             rows = connection.execute(
                 text(
-                    "SELECT id, study, country, language, primary_tendency, crisis_level, "
-                    "submitted_at, answers, scores, research_consent, status "
+                    "SELECT id, questionnaire_id, study, country, language, primary_tendency, "
+                    "crisis_level, submitted_at, answers, scores, research_consent, status "
                     "FROM response_session"
                 )
             ).all()
@@ -174,6 +177,7 @@ def eligible_rows(database_url: str) -> pd.DataFrame:
         scores = row.scores if isinstance(row.scores, dict) else json.loads(row.scores)
         record: dict[str, Any] = {
             "id": row.id,
+            "questionnaire": row.questionnaire_id,
             "study": row.study,
             "country": row.country,
             "language": row.language,

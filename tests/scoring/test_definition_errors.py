@@ -127,6 +127,38 @@ def test_duplicate_wellbeing_item_points_at_the_wellbeing_item(
     ]
 
 
+def test_demographic_item_problems_are_all_reported_together(
+    tmp_path: Path, minimal_definition: dict[str, Any]
+) -> None:
+    minimal_definition["demographics"] = [
+        {
+            "id": "c1",  # already an item's id: answers share one namespace
+            "text": {"fr": "Âge"},
+            "options": [
+                {"id": "young", "label": {"en": "Under 40"}},
+                {"id": "young", "label": {"fr": "40 ou plus"}},
+            ],
+        },
+        {
+            "id": "country",  # what research exports already group by
+            "text": {"en": "Where do you live?"},
+            "options": [{"id": "here", "label": {"en": "Here"}}],
+            "weight": 1,
+        },
+    ]
+    file = write(tmp_path / "demographics.yaml", minimal_definition)
+
+    problems = problems_of(load_definition, file)
+
+    assert reported(problems, file, "demographics[0].id", "duplicate id 'c1'")
+    assert reported(problems, file, "demographics[0].text", "en")
+    assert reported(problems, file, "demographics[0].options[1].id", "duplicate id 'young'")
+    assert reported(problems, file, "demographics[0].options[1].label", "en")
+    assert reported(problems, file, "demographics[1].id", "'country' is reserved")
+    assert reported(problems, file, "demographics[1].options", "at least 2")
+    assert reported(problems, file, "demographics[1].weight", "Extra inputs")
+
+
 def test_problem_text_names_file_and_path(
     tmp_path: Path, minimal_definition: dict[str, Any]
 ) -> None:

@@ -1,7 +1,8 @@
 """The codebook: a Frictionless Data Package (``datapackage.json``) describing the CSV form of
 every export, with the questionnaire's identity, its scoring rules, the privacy rules and the
-definition of every statistic. Saved next to the CSV files of a study (``summary.csv``,
-``histograms.csv``, ``items.csv``), it lets the ``frictionless`` tools validate them.
+definition of every statistic, and the demographic items exports can be grouped by with their
+option ids. Saved next to the CSV files of a study (``summary.csv``, ``histograms.csv``,
+``items.csv``), it lets the ``frictionless`` tools validate them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from app.schemas.research import (
     Codebook,
     CsvDialect,
     DataResource,
+    DemographicDoc,
+    DemographicOptionDoc,
     FieldConstraints,
     PrivacyRules,
     ScoringDimension,
@@ -31,7 +34,7 @@ from app.services.research.csv_format import (
     SUMMARY_COLUMNS,
 )
 from app.services.research.meta import suppression_rule
-from app.services.research.request import Coverage
+from app.services.research.request import Coverage, groupings
 from app.services.research.scores import elevation_threshold
 from app.services.research.summary import SECURE, STATISTICS
 from scoring.engine import needed_answers
@@ -143,11 +146,19 @@ def _resources(coverage: Coverage) -> list[DataResource]:
         description="The value; empty when withheld or when it does not exist for the data.",
     )
     summary_fields = [
-        _text("group_by", "The field the groups are formed by; empty without group_by."),
+        _text(
+            "group_by",
+            "The field the groups are formed by (a response's study, language, country or "
+            "primary tendency, or a demographic item listed under demographics); empty "
+            "without group_by.",
+            groupings(definition),
+        ),
         _text(
             "group",
-            f"The group: {ALL_GROUP} for everyone covered, its value, {NO_VALUE_GROUP} for "
-            f"responses without one, {OTHER_GROUP} for the pooled groups smaller than k.",
+            f"The group: {ALL_GROUP} for everyone covered, its value (for a demographic item, "
+            f"the chosen option's id), {NO_VALUE_GROUP} for responses without one (for a "
+            f"demographic item: not answered), {OTHER_GROUP} for the pooled groups smaller "
+            "than k.",
         ),
         _text(
             "section",
@@ -255,6 +266,29 @@ def _resources(coverage: Coverage) -> list[DataResource]:
     ]
 
 
+def _demographics(coverage: Coverage) -> list[DemographicDoc] | None:
+    definition = coverage.definition
+    if not definition.demographics:
+        return None
+    language = definition.languages[0]
+    return [
+        DemographicDoc(
+            id=item.id,
+            text=item.text.get(language) or next(iter(item.text.values())),
+            options=[
+                DemographicOptionDoc(
+                    id=option.id,
+                    label=option.label.get(language) or next(iter(option.label.values())),
+                    answer=place,
+                )
+                for place, option in enumerate(item.options, start=1)
+            ],
+            unanswered=f"group {NO_VALUE_GROUP} in CSV, null in JSON",
+        )
+        for item in definition.demographics
+    ]
+
+
 def _scoring(coverage: Coverage) -> ScoringRules:
     definition = coverage.definition
     tendencies: dict[str, str] = {}
@@ -274,7 +308,8 @@ def _scoring(coverage: Coverage) -> ScoringRules:
         description="A reverse-keyed answer x counts as min + max - x. A dimension's score is "
         "the mean of its answered items, given only when at least min_answered_fraction of "
         "them are answered (needed_answers). Bands: low below moderate_from, moderate from "
-        "there, elevated from elevated_from. Wellbeing items never enter the scores.",
+        "there, elevated from elevated_from. Wellbeing and demographic items never enter the "
+        "scores.",
         scales={
             name: {"min": scale.min, "max": scale.max} for name, scale in definition.scales.items()
         },
@@ -314,6 +349,7 @@ def codebook(ctx: ResearchContext, coverage: Coverage) -> Codebook:
         keywords=["attachment", "self-report", "aggregate statistics"],
         questionnaire=coverage.questionnaire,
         scoring=_scoring(coverage),
+        demographics=_demographics(coverage),
         privacy=PrivacyRules(
             unit="one response",
             consent="Only submitted responses whose respondent answered yes to research use; "

@@ -3,17 +3,26 @@
 ``since`` and ``until`` are widened to whole ISO weeks or months (the export's ``period``), so
 that no export can be cut at a finer time than it shows; the applied range is in ``meta``.
 Only responses scored with the questionnaire's current content hash are covered, so that the
-codebook's scoring rules are exactly those behind every number.
+codebook's scoring rules are exactly those behind every number. ``group_by`` names a column of
+the response (study, language, country, tendency) or a demographic item the questionnaire
+declares.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from app.errors import FieldProblem, InvalidInput, NotFound
-from app.repositories.research_data import GroupBy, PackedDimension, ResponseFilter, ScoredItem
+from app.repositories.research_data import (
+    DemographicGroups,
+    GroupBy,
+    Grouping,
+    PackedDimension,
+    ResponseFilter,
+    ScoredItem,
+)
 from app.schemas.research import ExportFilters
 from app.services.research import answer_bytes, periods
 from app.services.research.access import Researcher
@@ -29,6 +38,8 @@ MAX_PERIODS = 520
 """The longest time series an export lists (ten years of weeks)."""
 MIN_EPSILON = 0.001
 """Below this a release would be pure noise (and the noise scale too large to compute)."""
+RESPONSE_GROUPINGS: tuple[GroupBy, ...] = get_args(GroupBy)
+"""The columns of a response any export can group by; demographic items come after them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +49,7 @@ class ExportParameters:
     since: dt.date | None = None
     until: dt.date | None = None
     period: PeriodUnit = "month"
-    group_by: GroupBy | None = None
+    group_by: str | None = None
     privacy: PrivacyMode = "suppression"
     epsilon: float | None = None
 
@@ -54,6 +65,7 @@ class Coverage:
     until: dt.date | None
     where: ResponseFilter
     dimensions: tuple[PackedDimension, ...]
+    grouping: Grouping | None = None
 
     @property
     def definition(self) -> Definition:
@@ -125,6 +137,26 @@ def packed_dimensions(definition: Definition) -> tuple[PackedDimension, ...]:
     )
 
 
+def groupings(definition: Definition) -> list[str]:
+    """Every ``group_by`` an export of the questionnaire accepts."""
+    return [*RESPONSE_GROUPINGS, *(d.id for d in definition.demographics)]
+
+
+def grouping_of(definition: Definition, group_by: str) -> Grouping | None:
+    """What ``group_by`` groups by; None when the questionnaire has no such field."""
+    for field in RESPONSE_GROUPINGS:
+        if field == group_by:
+            return field
+    demographic = definition.demographic(group_by)
+    if demographic is None:
+        return None
+    return DemographicGroups(
+        item_id=demographic.id,
+        position=answer_bytes.position_of(definition, demographic.id),
+        option_ids=tuple(option.id for option in demographic.options),
+    )
+
+
 def _utc_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
@@ -143,6 +175,14 @@ def resolve(ctx: ResearchContext, researcher: Researcher, parameters: ExportPara
             [FieldProblem("study", "not a study this key may see")],
         )
     problems = _privacy_problems(ctx, parameters)
+    grouping = None
+    if parameters.group_by is not None:
+        grouping = grouping_of(loaded.definition, parameters.group_by)
+        if grouping is None:
+            allowed = ", ".join(groupings(loaded.definition))
+            problems.append(
+                FieldProblem("group_by", f"{parameters.group_by!r} is not one of: {allowed}")
+            )
     unit = parameters.period
     since = periods.start_of(parameters.since, unit) if parameters.since else None
     until = periods.end_of(parameters.until, unit) if parameters.until else None
@@ -175,6 +215,7 @@ def resolve(ctx: ResearchContext, researcher: Researcher, parameters: ExportPara
         until=until,
         where=where,
         dimensions=packed_dimensions(loaded.definition),
+        grouping=grouping,
     )
 
 

@@ -76,7 +76,7 @@ class BlockTally:
 def tally(ctx: ResearchContext, coverage: Coverage) -> dict[GroupKey, BlockTally]:
     """Exact counts per group (a single group keyed None without ``group_by``)."""
     definition = coverage.definition
-    group = coverage.parameters.group_by
+    group = coverage.grouping
     where = coverage.where
     known = {rule.id for rule in definition.tendencies} | {SECURE}
     blocks: dict[GroupKey, BlockTally] = {}
