@@ -131,6 +131,27 @@ def insert(engine: Engine, catalog: Catalog, respondents: Iterable[Respondent]) 
     return ids
 
 
+def submit_through_api(
+    client: TestClient,
+    answers: dict[str, int],
+    research: bool,
+    questionnaire_id: str = QUESTIONNAIRE,
+) -> str:
+    """Answer and submit in one call, as an integrator would; returns the response id."""
+    created = client.post(
+        "/api/v1/responses",
+        json={
+            "questionnaire_id": questionnaire_id,
+            "answers": answers,
+            "submit": True,
+            "consent": {"research": research},
+        },
+    )
+    assert created.status_code == 201, created.text
+    response_id: str = created.json()["response_id"]
+    return response_id
+
+
 def new_key(engine: Engine, studies: Sequence[str] = (), name: str = "Test Researcher") -> str:
     with Session(engine) as session:
         _, key = create_key(session, name, studies, dt.datetime.now(dt.UTC))

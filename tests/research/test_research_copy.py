@@ -9,7 +9,14 @@ from typing import Any
 
 import pandas as pd
 from fastapi.testclient import TestClient
-from research_support import QUESTIONNAIRE, eligible_rows, export, new_key, ok
+from research_support import (
+    QUESTIONNAIRE,
+    eligible_rows,
+    export,
+    new_key,
+    ok,
+    submit_through_api,
+)
 from sqlalchemy import create_engine, text
 
 from scoring.catalog import Catalog
@@ -27,21 +34,6 @@ def answer_sets(catalog: Catalog, count: int) -> list[dict[str, int]]:
             del answers[item.id]
         sets.append(answers)
     return [answers for answers in sets for _ in range(2)]
-
-
-def submit_in_one_call(client: TestClient, answers: dict[str, int], research: bool) -> str:
-    created = client.post(
-        "/api/v1/responses",
-        json={
-            "questionnaire_id": QUESTIONNAIRE,
-            "answers": answers,
-            "submit": True,
-            "consent": {"research": research},
-        },
-    )
-    assert created.status_code == 201, created.text
-    response_id: str = created.json()["response_id"]
-    return response_id
 
 
 def submit_in_steps(client: TestClient, answers: dict[str, int]) -> str:
@@ -74,10 +66,10 @@ def test_the_exports_see_exactly_the_answers_given_however_they_were_submitted(
     given = answer_sets(catalog, 8)
     for index, answers in enumerate(given):
         if index % 2:
-            submit_in_one_call(client, answers, research=True)
+            submit_through_api(client, answers, research=True)
         else:
             submit_in_steps(client, answers)
-    declined = submit_in_one_call(client, {**given[0], "anx01": 7}, research=False)
+    declined = submit_through_api(client, {**given[0], "anx01": 7}, research=False)
     key = new_key(client.app.state.engine)  # type: ignore[attr-defined]
 
     items = ok(export(client, "items", key))

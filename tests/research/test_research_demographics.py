@@ -32,6 +32,7 @@ from research_support import (
     latent_answers,
     new_key,
     ok,
+    submit_through_api,
     table_rows,
 )
 
@@ -314,21 +315,6 @@ def test_the_questionnaire_view_lists_the_demographic_items(client: TestClient) 
     assert client.get(f"/api/v1/questionnaires/{QUESTIONNAIRE}").json()["demographics"] == []
 
 
-def submit(client: TestClient, answers: dict[str, int], research: bool) -> str:
-    created = client.post(
-        "/api/v1/responses",
-        json={
-            "questionnaire_id": WITH_DEMOGRAPHICS,
-            "answers": answers,
-            "submit": True,
-            "consent": {"research": research},
-        },
-    )
-    assert created.status_code == 201, created.text
-    response_id: str = created.json()["response_id"]
-    return response_id
-
-
 def test_the_research_copy_carries_the_demographic_answers_into_the_exports(
     make_client: Any, catalog: Catalog, database_url: str
 ) -> None:
@@ -340,8 +326,13 @@ def test_the_research_copy_carries_the_demographic_answers_into_the_exports(
         answers = full_answers(catalog, seed)
         answers.update({"age_band": age_band} if age_band else {})
         answers.update({"living_area": living_area} if living_area else {})
-        given[submit(client, answers, True)] = (age_band, living_area)
-    refused = submit(client, {**full_answers(catalog, 8), "age_band": 1}, False)
+        given[submit_through_api(client, answers, True, WITH_DEMOGRAPHICS)] = (
+            age_band,
+            living_area,
+        )
+    refused = submit_through_api(
+        client, {**full_answers(catalog, 8), "age_band": 1}, False, WITH_DEMOGRAPHICS
+    )
 
     stored = {
         row["id"]: row["research_answers"] for row in table_rows(database_url, "response_session")
