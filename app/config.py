@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     incomplete_ttl_days: int = Field(default=30, ge=1, le=3650)
     idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
     min_cell_size: int = Field(default=11, ge=2)
+    research_exports_per_hour: int = Field(default=120, ge=1, le=100_000)
     # Differential privacy: the total epsilon each study may spend on research releases.
     dp_total_epsilon: float = Field(default=1.0, gt=0, le=100)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

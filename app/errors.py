@@ -45,6 +45,7 @@ class SecureBaseError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.problems = tuple(problems)
+        self.headers: dict[str, str] = {}
 
 
 class InvalidInput(SecureBaseError):
@@ -69,6 +70,16 @@ class PayloadTooLarge(SecureBaseError):
     status_code = 413
     slug = "payload-too-large"
     title = "The request body is too large"
+
+
+class TooManyRequests(SecureBaseError):
+    status_code = 429
+    slug = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after_seconds)}
 
 
 class ServiceUnavailable(SecureBaseError):
@@ -157,7 +168,9 @@ def _location(loc: Sequence[int | str]) -> str:
 
 async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SecureBaseError)
-    return problem_response(request, exc.status_code, exc.slug, exc.title, exc.detail, exc.problems)
+    return problem_response(
+        request, exc.status_code, exc.slug, exc.title, exc.detail, exc.problems, exc.headers
+    )
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -20,7 +20,7 @@ from app.schemas.research import (
     PrivacyMode,
     SummaryExport,
 )
-from app.services.research import access, csv_format
+from app.services.research import access, csv_format, quota
 from app.services.research.codebook import codebook as build_codebook
 from app.services.research.context import ResearchContext
 from app.services.research.histograms import histograms as build_histograms
@@ -53,7 +53,7 @@ _EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {"text/csv": {"schema": {"type": "string"}}},
     },
     **_UNAUTHORIZED,
-    **problem_responses(403, 404, 422),
+    **problem_responses(403, 404, 422, 429),
 }
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -69,10 +69,12 @@ def get_researcher(
     ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> access.Researcher:
-    """The key's holder; 401 for a missing, wrong or revoked key."""
+    """The key's holder; 401 for a missing, wrong or revoked key, 429 when it has had its
+    exports for the hour."""
     researcher = access.authenticate(ctx.session, credentials.credentials if credentials else None)
     if researcher is None:
         raise HTTPException(401, "A valid researcher key is required.", headers=_CHALLENGE)
+    quota.check(ctx, researcher)
     return researcher
 
 
@@ -231,7 +233,7 @@ def items(
     "/codebook",
     response_model=Codebook,
     response_model_exclude_none=True,
-    responses={**_UNAUTHORIZED, **problem_responses(404, 422)},
+    responses={**_UNAUTHORIZED, **problem_responses(404, 422, 429)},
 )
 def codebook(
     ctx: ContextDep, researcher: ResearcherDep, questionnaire_id: QuestionnaireParam

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.models import ExportAudit, ResearcherKey
@@ -21,3 +24,14 @@ def latest(session: Session, limit: int) -> list[tuple[ExportAudit, ResearcherKe
         .limit(limit)
     )
     return list(reversed(list(session.exec(statement))))
+
+
+def exports_since(
+    session: Session, key_id: int, since: dt.datetime
+) -> tuple[int, dt.datetime | None]:
+    """How many exports the key has had from ``since`` on, and when the first of them was."""
+    statement = select(func.count(), func.min(col(ExportAudit.created_at))).where(
+        col(ExportAudit.researcher_key_id) == key_id, col(ExportAudit.created_at) >= since
+    )
+    count, first = session.exec(statement).one()
+    return int(count), first
