@@ -36,6 +36,7 @@ from research_support import (
     table_rows,
 )
 
+from app.services.research.summary import BlockTally, pooled
 from scoring.catalog import Catalog
 
 AGE_BANDS = ("18-24", "25-39", "40-59", "60-plus")
@@ -405,3 +406,23 @@ def test_the_codebook_describes_the_demographic_groupings_and_validates_the_csv(
     assert set(table["group"]) == {"(all)", "18-24", "25-39", "(none)"}
     report = frictionless.validate(str(tmp_path / "datapackage.json"))
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+
+
+def test_demographic_groups_are_listed_in_the_definitions_option_order() -> None:
+    """Option ids need not sort the way the options are meant to be read (``under_25`` would
+    come after ``60-plus``), so a demographic item's groups follow the definition."""
+    blocks = {
+        "single": BlockTally(n=20),
+        "partnered": BlockTally(n=30),
+        "widowed": BlockTally(n=2),
+        None: BlockTally(n=15),
+    }
+    by_definition = pooled(blocks, 11, {"single": 0, "partnered": 1, "widowed": 2})
+    by_name = pooled(blocks, 11)
+    # widowed (2) is under k; the pool takes the smallest named group (15 unanswered) along.
+    assert [(g.key, g.other, g.tally.n) for g in by_definition] == [
+        ("single", False, 20),
+        ("partnered", False, 30),
+        (None, True, 17),
+    ]
+    assert [g.key for g in by_name] == ["partnered", "single", None]

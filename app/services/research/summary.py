@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from app.repositories import research_data
-from app.repositories.research_data import GroupKey
+from app.repositories.research_data import DemographicGroups, GroupKey
 from app.schemas.research import (
     CountRate,
     CountShare,
@@ -130,11 +130,15 @@ class Group:
     tally: BlockTally
 
 
-def pooled(blocks: dict[GroupKey, BlockTally], k: int) -> list[Group]:
-    """Groups of at least k, in key order (no value last), then the pooled ``other``."""
+def pooled(
+    blocks: dict[GroupKey, BlockTally], k: int, rank: Mapping[str, int] | None = None
+) -> list[Group]:
+    """Groups of at least k, in ``rank`` order when given (a demographic item's options as
+    the definition lists them), otherwise in key order; no value last; then the pooled
+    ``other``."""
 
-    def order(key: GroupKey) -> tuple[bool, str]:
-        return (key is None, key or "")
+    def order(key: GroupKey) -> tuple[bool, int, str]:
+        return (key is None, (rank or {}).get(key or "", 0), key or "")
 
     named = sorted((key for key, b in blocks.items() if b.n >= k), key=order)
     pool = [key for key, b in blocks.items() if 0 < b.n < k]
@@ -321,7 +325,12 @@ def summary(ctx: ResearchContext, coverage: Coverage, export_format: str) -> Sum
     k = ctx.settings.min_cell_size
     layout = SummaryLayout(coverage, period_starts(coverage, overall.periods))
     too_few = 0 < overall.n < k
-    groups = pooled(blocks, k) if coverage.parameters.group_by and not too_few else []
+    rank = (
+        {option: place for place, option in enumerate(coverage.grouping.option_ids)}
+        if isinstance(coverage.grouping, DemographicGroups)
+        else None
+    )
+    groups = pooled(blocks, k, rank) if coverage.parameters.group_by and not too_few else []
     withheld = set() if too_few else withheld_cells(layout, overall, groups, k)
     shown = Withholding(everything=too_few)
     values = render(layout, coverage, "", overall, withheld, shown, k)
