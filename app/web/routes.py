@@ -224,8 +224,12 @@ _NOT_PAGES = ("/api/", "/static/", "/healthz", "/readyz", "/metrics")
 
 def browser_error_page(request: Request, status_code: int) -> Response | None:
     """A page, not problem+json, for a browser that asks for an address that does not exist:
-    with the way home and the help link every page has."""
-    if status_code != 404 or request.url.path.startswith(_NOT_PAGES):
+    with the way home and the help link every page has. Only for reading a page: a request that
+    sends something keeps the problem+json answer, which carries the crisis notice its body
+    calls for."""
+    if status_code != 404 or request.method not in ("GET", "HEAD"):
+        return None
+    if request.url.path.startswith(_NOT_PAGES):
         return None
     if "text/html" not in request.headers.get("accept", ""):
         return None

@@ -542,6 +542,12 @@ def test_a_mistyped_address_gets_a_page_with_the_way_to_help(web: TestClient) ->
     api = web.get("/api/v1/nothing-here", headers=browser)
     assert api.status_code == 404
     assert api.headers["content-type"] == "application/problem+json"
+    # Answers sent to a wrong address are still screened: the reply carries the crisis notice.
+    risky = {"questionnaire_id": "attachment-self-reflection", "answers": {"wb_now": 1}}
+    sent = web.post("/reslts", json=risky, headers=browser)
+    assert sent.status_code == 404
+    assert sent.headers["content-type"] == "application/problem+json"
+    assert sent.json()["crisis"]["level"] == "acute"
 
 
 @pytest.mark.parametrize("address", ["/", "/help", "/healthz", "/api/v1/questionnaires"])
