@@ -1,22 +1,45 @@
 """The database engine and the request's unit of work.
 
 SQLite is set up for a web server: write-ahead logging so readers never wait for a writer,
-a busy timeout so concurrent writers queue instead of failing, foreign keys enforced, and
-``secure_delete`` so erased answers are overwritten on disk, not just unlinked.
-PostgreSQL gets a pooled engine that checks connections before use.
+``synchronous=FULL`` so that a committed transaction is on disk before the commit returns (a
+2xx survives a power failure, not only a killed process), a busy timeout so concurrent
+writers queue instead of failing, foreign keys enforced, and ``secure_delete`` so erased
+answers are overwritten on disk, not just unlinked.
+
+Two kinds of transaction:
+
+- **Writes** (:func:`session_scope`) take SQLite's write lock at ``BEGIN IMMEDIATE``, so two
+  writers queue on the busy timeout instead of one failing at its first write.
+- **Reads** (:func:`read_session_scope`, :func:`read_only`) begin deferred and run with
+  ``PRAGMA query_only``: in WAL mode they read a snapshot and never take or wait for the write
+  lock, so an export, a GET or a readiness check cannot hold up a respondent's submission.
+  On PostgreSQL they run as ``READ ONLY`` transactions. A read transaction that tries to write
+  fails at once instead of quietly taking the lock.
+
+PostgreSQL gets a pooled engine that checks connections before use, with
+``SECUREBASE_DB_POOL_SIZE`` connections kept open: by default as many as the worker's thread
+pool runs requests at once (40), so a busy worker never opens and closes connections per
+request. A few more may be opened for a moment at a peak.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from app.config import Settings
+
+READ_ONLY = "securebase_read_only"
+"""The execution option that marks an engine (or connection) as read-only."""
+_QUERY_ONLY = "securebase_query_only"
+POOL_OVERFLOW = 10
+"""Connections PostgreSQL may open beyond the pool for a moment (closed when returned)."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -26,16 +49,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
         "PRAGMA busy_timeout=15000",
         "PRAGMA foreign_keys=ON",
         "PRAGMA secure_delete=ON",
-        "PRAGMA synchronous=NORMAL",
+        "PRAGMA synchronous=FULL",
     ):
         cursor.execute(pragma)
     cursor.close()
 
 
-def _sqlite_begin_immediate(conn: Any) -> None:
-    # Take the write lock at BEGIN, so two writers queue on the busy timeout instead of one
-    # failing at its first write ("database is locked" after a read-to-write upgrade).
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(conn: Connection) -> None:
+    read_only = bool(conn.get_execution_options().get(READ_ONLY))
+    # query_only is a property of the connection; set it only when it changes.
+    if conn.info.get(_QUERY_ONLY, False) != read_only:
+        conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+        conn.info[_QUERY_ONLY] = read_only
+    # Reads begin deferred: a snapshot, no lock. Writes take the write lock at BEGIN, so two
+    # writers queue on the busy timeout instead of one failing at its first write ("database
+    # is locked" after a read-to-write upgrade).
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_db_engine(settings: Settings) -> Engine:
@@ -47,14 +76,28 @@ def create_db_engine(settings: Settings) -> Engine:
             url, connect_args={"check_same_thread": False, "isolation_level": None}
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(
         url,
         pool_pre_ping=True,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        max_overflow=POOL_OVERFLOW,
     )
+
+
+_READ_ONLY_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine and pool, for transactions that only read (see the module's text)."""
+    found = _READ_ONLY_ENGINES.get(engine)
+    if found is None:
+        options: dict[str, Any] = {READ_ONLY: True}
+        if engine.dialect.name == "postgresql":
+            options["postgresql_readonly"] = True
+        found = _READ_ONLY_ENGINES[engine] = engine.execution_options(**options)
+    return found
 
 
 def session_scope(engine: Engine) -> Iterator[Session]:
@@ -66,3 +109,13 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def read_session_scope(engine: Engine) -> Iterator[Session]:
+    """A read-only transaction for one request: it sees one snapshot and never takes the
+    write lock; it is ended when the handler returns."""
+    with Session(read_only(engine), expire_on_commit=False, autoflush=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()

@@ -1,0 +1,156 @@
+"""Durability, and reads that never hold up a write.
+
+An acknowledged write must be on disk (SQLite ``synchronous=FULL``); an export, a GET or a
+readiness check must never take or wait for the write lock, so that a respondent's
+submission is never queued behind someone reading.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
+
+import app.repositories.research_data as research_data
+from app.config import Settings
+from app.db import create_db_engine, read_session_scope, session_scope
+from app.services.research.access import create_key
+
+QUESTIONNAIRE = "attachment-self-reflection"
+ANSWERS = {
+    f"{prefix}{n:02d}": 1 + (n % 7) for prefix in ("anx", "avo", "dis") for n in range(1, 10)
+}
+
+
+def _first(scope: Iterator[Session]) -> Session:
+    return next(scope)
+
+
+def test_sqlite_commits_reach_the_disk_before_they_return(settings: Settings) -> None:
+    if not settings.is_sqlite:
+        pytest.skip("a SQLite setting")
+    engine = create_db_engine(settings)
+    try:
+        with Session(engine) as session:
+            synchronous = session.execute(text("PRAGMA synchronous")).scalar_one()
+            journal = session.execute(text("PRAGMA journal_mode")).scalar_one()
+    finally:
+        engine.dispose()
+    assert (journal, synchronous) == ("wal", 2)  # 2 is FULL: fsync at every commit
+
+
+def test_a_read_only_session_cannot_write(settings: Settings) -> None:
+    engine = create_db_engine(settings)
+    scope = read_session_scope(engine)
+    session = _first(scope)
+    try:
+        with pytest.raises(DBAPIError):
+            session.execute(text("DELETE FROM idempotency_record"))
+    finally:
+        scope.close()
+        engine.dispose()
+
+
+def test_an_open_read_does_not_keep_a_writer_waiting(settings: Settings) -> None:
+    engine = create_db_engine(settings)
+    reading = read_session_scope(engine)
+    reader = _first(reading)
+    try:
+        reader.execute(text("SELECT count(*) FROM response_session")).scalar_one()
+        # The read transaction is still open; a write on another connection must not wait.
+        writing = session_scope(engine)
+        writer = _first(writing)
+        writer.execute(text("DELETE FROM idempotency_record"))
+        finished = threading.Event()
+
+        def commit() -> None:
+            writing.close()  # commits
+            finished.set()
+
+        thread = threading.Thread(target=commit)
+        thread.start()
+        committed = finished.wait(timeout=5)
+        reading.close()
+        thread.join()
+        assert committed, "the writer waited for a reader"
+    finally:
+        engine.dispose()
+
+
+def test_readiness_answers_while_a_writer_holds_the_lock(
+    settings: Settings, client: TestClient
+) -> None:
+    if not settings.is_sqlite:
+        pytest.skip("SQLite's database-wide write lock")
+    path = make_url(settings.database_url).database
+    assert path is not None
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        answered = client.get("/readyz")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert answered.status_code == 200, answered.text
+
+
+def _submit(client: TestClient) -> Any:
+    return client.post(
+        "/api/v1/responses",
+        json={
+            "questionnaire_id": QUESTIONNAIRE,
+            "answers": ANSWERS,
+            "submit": True,
+            "consent": {"research": True},
+        },
+    )
+
+
+def test_a_submission_goes_through_while_an_export_is_reading(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The export stops in the middle of its reading until a submission has been answered;
+    if its reading held the write lock, the submission would wait for it and fail."""
+    assert _submit(client).status_code == 201
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        _, key = create_key(session, "Reader", (), dt.datetime.now(dt.UTC))
+        session.commit()
+    reading, release = threading.Event(), threading.Event()
+    original = research_data.dimension_codes
+
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        reading.set()
+        release.wait(timeout=30)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(research_data, "dimension_codes", paused)
+    exported: dict[str, Any] = {}
+
+    def export() -> None:
+        exported["response"] = client.get(
+            "/api/v1/research/summary",
+            params={"questionnaire_id": QUESTIONNAIRE},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+
+    thread = threading.Thread(target=export)
+    thread.start()
+    try:
+        assert reading.wait(timeout=30), "the export never started reading"
+        submitted = _submit(client)
+    finally:
+        release.set()
+        thread.join(timeout=60)
+    assert submitted.status_code == 201, submitted.text
+    assert exported["response"].status_code == 200, exported["response"].text
+    assert exported["response"].json()["n"] in (1, None)  # what it read: one, or withheld
