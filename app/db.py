@@ -13,8 +13,9 @@ Two kinds of transaction:
 - **Reads** (:func:`read_session_scope`, :func:`read_only`) begin deferred and run with
   ``PRAGMA query_only``: in WAL mode they read a snapshot and never take or wait for the write
   lock, so an export, a GET or a readiness check cannot hold up a respondent's submission.
-  On PostgreSQL they run as ``READ ONLY`` transactions. A read transaction that tries to write
-  fails at once instead of quietly taking the lock.
+  On PostgreSQL they run as ``REPEATABLE READ, READ ONLY`` transactions, so every statement of
+  one export reads the same snapshot. A read transaction that tries to write fails at once
+  instead of quietly taking the lock.
 
 PostgreSQL gets a pooled engine that checks connections before use, with
 ``SECUREBASE_DB_POOL_SIZE`` connections kept open: by default as many as the worker's thread
@@ -95,7 +96,10 @@ def read_only(engine: Engine) -> Engine:
     if found is None:
         options: dict[str, Any] = {READ_ONLY: True}
         if engine.dialect.name == "postgresql":
+            # One snapshot for the whole transaction, as SQLite gives: an export's counts,
+            # margins and scores must all describe the same rows while submissions arrive.
             options["postgresql_readonly"] = True
+            options["isolation_level"] = "REPEATABLE READ"
         found = _READ_ONLY_ENGINES[engine] = engine.execution_options(**options)
     return found
 

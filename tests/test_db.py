@@ -154,3 +154,53 @@ def test_a_submission_goes_through_while_an_export_is_reading(
     assert submitted.status_code == 201, submitted.text
     assert exported["response"].status_code == 200, exported["response"].text
     assert exported["response"].json()["n"] in (1, None)  # what it read: one, or withheld
+
+
+def test_an_export_reads_one_snapshot_while_submissions_arrive(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A submission that lands between an export's first count and the rest of its reading
+    is in none of its numbers (before, PostgreSQL counted it in some and not in others,
+    which broke the export with a 500)."""
+    for _ in range(12):
+        assert _submit(client).status_code == 201
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        _, key = create_key(session, "Reader", (), dt.datetime.now(dt.UTC))
+        session.commit()
+    counted, release = threading.Event(), threading.Event()
+    original = research_data.count_by
+
+    def count_then_pause(*args: Any, **kwargs: Any) -> Any:
+        found = original(*args, **kwargs)
+        if not counted.is_set():
+            counted.set()
+            release.wait(timeout=30)
+        return found
+
+    monkeypatch.setattr(research_data, "count_by", count_then_pause)
+    exported: dict[str, Any] = {}
+
+    def export() -> None:
+        exported["response"] = client.get(
+            "/api/v1/research/summary",
+            params={"questionnaire_id": QUESTIONNAIRE},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+
+    thread = threading.Thread(target=export)
+    thread.start()
+    try:
+        assert counted.wait(timeout=30), "the export never counted"
+        late = _submit(client)
+    finally:
+        release.set()
+        thread.join(timeout=60)
+    assert late.status_code == 201, late.text
+    answered = exported["response"]
+    assert answered.status_code == 200, answered.text
+    body = answered.json()
+    assert body["n"] == 12
+    assert {name: d["n"] for name, d in body["dimensions"].items()} == dict.fromkeys(
+        body["dimensions"], 12
+    )
