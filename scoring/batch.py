@@ -15,8 +15,10 @@ scorer, so its problems and crisis level are exactly those it gets by itself.
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import operator
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TextIO
 
@@ -153,29 +155,27 @@ class _ChunkScorer:
         self.codes = _CellCodes()
         self.width = len(fieldnames)
 
-    def score(self, chunk: list[list[str]], first_number: int) -> list[list[str]]:
-        """Output rows for ``chunk`` (its first row is number ``first_number``)."""
+    def score(self, chunk: list[list[str]], first_number: int) -> str:
+        """The output lines for ``chunk`` (its first row is number ``first_number``)."""
         layout = self.layout
         regular = [i for i, cells in enumerate(chunk) if len(cells) == self.width]
-        out: list[list[str] | None] = [None] * len(chunk)
-        plain_rows: list[int] = []
+        out: list[str | None] = [None] * len(chunk)
         if regular and self.scorer.vectorizable:
             plain_rows, lines = self._score_regular(
                 [chunk[i] for i in regular], [first_number + i for i in regular]
             )
-            plain_rows = [regular[i] for i in plain_rows]
             for i, line in zip(plain_rows, lines, strict=True):
-                out[i] = line
+                out[regular[i]] = line
         columns = output_columns(self.definition)
         for i, cells in enumerate(chunk):
             if out[i] is None:
                 scored = score_row(self.definition, layout.as_dict(cells), first_number + i)
-                out[i] = [scored[c] for c in columns]
-        return [line for line in out if line is not None]
+                out[i] = _csv_line([scored[c] for c in columns])
+        return "\n".join(line for line in out if line is not None) + "\n"
 
     def _score_regular(
         self, rows: list[list[str]], numbers: list[int]
-    ) -> tuple[list[int], list[list[str]]]:
+    ) -> tuple[list[int], list[str]]:
         """Score the rows the matrix can vouch for; returns their indexes and output lines."""
         layout, scorer, codes = self.layout, self.scorer, self.codes
         n = len(rows)
@@ -215,11 +215,27 @@ class _ChunkScorer:
         position = self.layout.respondent
         if position is None:
             return [str(numbers[i]) for i in chosen]
-        return [rows[i][position] or str(numbers[i]) for i in chosen]
+        return [_csv_field(rows[i][position] or str(numbers[i])) for i in chosen]
 
 
-def _format(scorer: BatchScorer, scores: MatrixScores, respondents: list[str]) -> list[list[str]]:
-    """Output lines, column by column: each distinct mean is written once with ``repr``."""
+def _csv_line(fields: list[str]) -> str:
+    """One line as :mod:`csv` writes it (quoted where needed), without its line end."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow(fields)
+    return text.getvalue()[:-1]
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.:+\- ]+")
+
+
+def _csv_field(field: str) -> str:
+    """A field as :mod:`csv` writes it among others; only unusual text goes through it."""
+    return field if _PLAIN.fullmatch(field) else _csv_line([field, ""])[:-1]
+
+
+def _format(scorer: BatchScorer, scores: MatrixScores, respondents: list[str]) -> list[str]:
+    """Output lines, column by column: each distinct mean is written once with ``repr``.
+    Every field but the respondent is a number or a fixed word, which CSV never quotes."""
     n = len(respondents)
     columns: list[Iterable[str]] = [respondents]
     for d in range(len(scorer.definition.dimensions)):
@@ -238,13 +254,12 @@ def _format(scorer: BatchScorer, scores: MatrixScores, respondents: list[str]) -
     columns.append(primary_texts[scores.primary].tolist())
     columns.append([r.level or "" for r in scores.risk])
     columns.append([""] * n)
-    return [list(line) for line in zip(*columns, strict=True)]
+    return list(map(",".join, zip(*columns, strict=True)))
 
 
 def write_scores(definition: Definition, rows: TextIO, output: TextIO) -> int:
     """Score every row of ``rows`` into ``output``, a chunk at a time; returns the count."""
-    writer = csv.writer(output, lineterminator="\n")
-    writer.writerow(output_columns(definition))
+    output.write(_csv_line(output_columns(definition)) + "\n")
     reader = csv.reader(rows)
     fieldnames = next(reader, None)
     if fieldnames is None:
@@ -252,8 +267,8 @@ def write_scores(definition: Definition, rows: TextIO, output: TextIO) -> int:
     chunker = _ChunkScorer(definition, fieldnames)
     count = 0
     # csv.DictReader skips blank lines and does not number them; so does this.
-    lines = (cells for cells in reader if cells)
+    lines = filter(None, reader)
     while chunk := list(itertools.islice(lines, CHUNK_ROWS)):
-        writer.writerows(chunker.score(chunk, count + 1))
+        output.write(chunker.score(chunk, count + 1))
         count += len(chunk)
     return count

@@ -210,7 +210,10 @@ def test_a_row_with_problems_keeps_its_problems_and_its_crisis_level(catalog: Ca
 
 _CELLS = st.one_of(
     st.integers(-4, 12).map(str),
-    st.sampled_from(["", " ", " 3 ", "x", "2.0", "+1", "1_0", "Yes", "s0 point 2", "99999999999"]),
+    st.sampled_from(
+        ["", " ", " 3 ", "x", "2.0", "+1", "1_0", "Yes", "s0 point 2", "99999999999", "٣"]
+    ),
+    st.sampled_from(["a,b", 'say "hi"', "two\nlines", "tab\there", "é"]),
 )
 
 
