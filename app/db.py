@@ -25,6 +25,7 @@ request. A few more may be opened for a moment at a peak.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +41,8 @@ READ_ONLY = "securebase_read_only"
 """The execution option that marks an engine (or connection) as read-only."""
 _QUERY_ONLY = "securebase_query_only"
 POOL_OVERFLOW = 10
+SQLITE_BUSY_SECONDS = 15
+_HOLDS_TURN = "securebase_holds_writer_turn"
 """Connections PostgreSQL may open beyond the pool for a moment (closed when returned)."""
 
 
@@ -47,7 +50,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     for pragma in (
         "PRAGMA journal_mode=WAL",
-        "PRAGMA busy_timeout=15000",
+        f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}",
         "PRAGMA foreign_keys=ON",
         "PRAGMA secure_delete=ON",
         "PRAGMA synchronous=FULL",
@@ -56,16 +59,50 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
-def _sqlite_begin(conn: Connection) -> None:
-    read_only = bool(conn.get_execution_options().get(READ_ONLY))
-    # query_only is a property of the connection; set it only when it changes.
-    if conn.info.get(_QUERY_ONLY, False) != read_only:
-        conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
-        conn.info[_QUERY_ONLY] = read_only
-    # Reads begin deferred: a snapshot, no lock. Writes take the write lock at BEGIN, so two
-    # writers queue on the busy timeout instead of one failing at its first write ("database
-    # is locked" after a read-to-write upgrade).
-    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+class _WriterTurn:
+    """One write transaction at a time per process, handed over the moment it ends.
+
+    SQLite lets one writer in at a time anyway; without this, the others retry on the busy
+    timeout, whose sleeps grow to 100 ms, so a writer often sleeps on after the lock is
+    free. Waiting here instead, the next writer starts as soon as the last one has
+    committed and given its connection back. Other processes (workers, the command line)
+    still meet at SQLite's own lock. Waiting is bounded: after ``busy_seconds`` the
+    transaction goes on to SQLite's busy timeout.
+    """
+
+    def __init__(self, busy_seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._busy_seconds = busy_seconds
+
+    def begin(self, conn: Connection) -> None:
+        read_only = bool(conn.get_execution_options().get(READ_ONLY))
+        # query_only is a property of the connection; set it only when it changes.
+        if conn.info.get(_QUERY_ONLY, False) != read_only:
+            conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+            conn.info[_QUERY_ONLY] = read_only
+        if read_only:
+            conn.exec_driver_sql("BEGIN")  # deferred: a snapshot, no lock
+            return
+        # Writes take the write lock at BEGIN, so two writers queue instead of one failing
+        # at its first write ("database is locked" after a read-to-write upgrade).
+        if conn.info.get(_HOLDS_TURN) is not self and self._lock.acquire(
+            timeout=self._busy_seconds
+        ):
+            conn.info[_HOLDS_TURN] = self
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self.release(conn.info)
+            raise
+
+    def release(self, info: dict[Any, Any]) -> None:
+        if info.pop(_HOLDS_TURN, None) is self:
+            self._lock.release()
+
+    def on_checkin(self, _dbapi_connection: object, record: Any) -> None:
+        # The turn ends when the connection goes back to the pool: after its commit has
+        # returned (the commit event comes before the commit), or after any other ending.
+        self.release(record.info)
 
 
 def create_db_engine(settings: Settings) -> Engine:
@@ -74,10 +111,16 @@ def create_db_engine(settings: Settings) -> Engine:
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "isolation_level": None}
+            url,
+            connect_args={"check_same_thread": False, "isolation_level": None},
+            # As many connections as the worker's threads, so none waits for one.
+            pool_size=settings.db_pool_size,
+            max_overflow=POOL_OVERFLOW,
         )
+        turn = _WriterTurn(SQLITE_BUSY_SECONDS)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", turn.begin)
+        event.listen(engine.pool, "checkin", turn.on_checkin)
         return engine
     return create_engine(
         url,

@@ -35,6 +35,11 @@ def _first(scope: Iterator[Session]) -> Session:
     return next(scope)
 
 
+def _finish(scope: Iterator[Session]) -> None:
+    """End a session scope as a handler that returns does: committed."""
+    assert next(scope, None) is None
+
+
 def test_sqlite_commits_reach_the_disk_before_they_return(settings: Settings) -> None:
     if not settings.is_sqlite:
         pytest.skip("a SQLite setting")
@@ -73,7 +78,7 @@ def test_an_open_read_does_not_keep_a_writer_waiting(settings: Settings) -> None
         finished = threading.Event()
 
         def commit() -> None:
-            writing.close()  # commits
+            _finish(writing)
             finished.set()
 
         thread = threading.Thread(target=commit)
@@ -204,3 +209,65 @@ def test_an_export_reads_one_snapshot_while_submissions_arrive(
     assert {name: d["n"] for name, d in body["dimensions"].items()} == dict.fromkeys(
         body["dimensions"], 12
     )
+
+
+def _write_in_thread(engine: Any, statement: str, seconds: float = 5) -> bool:
+    """Run one write transaction in another thread; whether it finished in time."""
+    finished = threading.Event()
+
+    def write() -> None:
+        scope = session_scope(engine)
+        _first(scope).execute(text(statement))
+        _finish(scope)
+        finished.set()
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return finished.wait(timeout=seconds)
+
+
+def test_many_writers_at_once_all_commit(settings: Settings) -> None:
+    engine = create_db_engine(settings)
+    try:
+        scope = session_scope(engine)
+        _first(scope).execute(text("CREATE TABLE bench_writes (n INTEGER)"))
+        _finish(scope)
+        threads = [
+            threading.Thread(
+                target=_write_in_thread,
+                args=(engine, "INSERT INTO bench_writes VALUES (1)", 60),
+            )
+            for _ in range(40)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with Session(engine) as session:
+            count = session.execute(text("SELECT count(*) FROM bench_writes")).scalar_one()
+            session.execute(text("DROP TABLE bench_writes"))
+            session.commit()
+    finally:
+        engine.dispose()
+    assert count == 40
+
+
+def test_a_failed_write_does_not_keep_the_next_one_waiting(settings: Settings) -> None:
+    """However a write transaction ends (an error, a rollback, a bare connection), the next
+    writer goes ahead at once."""
+    engine = create_db_engine(settings)
+    try:
+        scope = session_scope(engine)
+        _first(scope).execute(text("DELETE FROM idempotency_record"))
+        with pytest.raises(RuntimeError):
+            scope.throw(RuntimeError("the handler failed"))
+        assert _write_in_thread(engine, "DELETE FROM idempotency_record")
+        with engine.connect() as connection:
+            connection.execute(text("DELETE FROM idempotency_record"))
+            # left without commit: returned to the pool and rolled back
+        assert _write_in_thread(engine, "DELETE FROM idempotency_record")
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM idempotency_record"))
+        assert _write_in_thread(engine, "DELETE FROM idempotency_record")
+    finally:
+        engine.dispose()
