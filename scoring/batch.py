@@ -215,7 +215,10 @@ class _ChunkScorer:
         position = self.layout.respondent
         if position is None:
             return [str(numbers[i]) for i in chosen]
-        return [_csv_field(rows[i][position] or str(numbers[i])) for i in chosen]
+        given = [rows[i][position] or str(numbers[i]) for i in chosen]
+        if not given or _PLAIN.fullmatch("".join(given)):
+            return given  # nothing that CSV would quote
+        return [_csv_field(field) for field in given]
 
 
 def _csv_line(fields: list[str]) -> str:
