@@ -108,14 +108,14 @@ class _WriterTurn:
 def create_db_engine(settings: Settings) -> Engine:
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
+        pool: dict[str, int] = {}
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            # As many connections as the worker's threads, so none waits for one. (An
+            # in-memory database is one connection per thread, pooled its own way.)
+            pool = {"pool_size": settings.db_pool_size, "max_overflow": POOL_OVERFLOW}
         engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "isolation_level": None},
-            # As many connections as the worker's threads, so none waits for one.
-            pool_size=settings.db_pool_size,
-            max_overflow=POOL_OVERFLOW,
+            url, connect_args={"check_same_thread": False, "isolation_level": None}, **pool
         )
         turn = _WriterTurn(SQLITE_BUSY_SECONDS)
         event.listen(engine, "connect", _sqlite_pragmas)
