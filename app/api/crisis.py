@@ -23,7 +23,10 @@ router = APIRouter(tags=["crisis"])
 
 
 @router.get(
-    "/crisis-resources", response_model=CrisisResourcesView, responses=problem_responses(422)
+    "/crisis-resources",
+    response_model=CrisisResourcesView,
+    operation_id="getCrisisResources",
+    responses=problem_responses(422),
 )
 def crisis_resources(
     catalog: CatalogDep,

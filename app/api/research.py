@@ -138,7 +138,12 @@ def _csv(text: str, name: str) -> Response:
     )
 
 
-@router.get("/summary", response_model=SummaryExport, responses=_EXPORT_RESPONSES)
+@router.get(
+    "/summary",
+    response_model=SummaryExport,
+    operation_id="getResearchSummary",
+    responses=_EXPORT_RESPONSES,
+)
 def summary(
     ctx: ContextDep,
     researcher: ResearcherDep,
@@ -173,7 +178,12 @@ def summary(
     return export
 
 
-@router.get("/histograms", response_model=HistogramsExport, responses=_EXPORT_RESPONSES)
+@router.get(
+    "/histograms",
+    response_model=HistogramsExport,
+    operation_id="getResearchHistograms",
+    responses=_EXPORT_RESPONSES,
+)
 def histograms(
     ctx: ContextDep,
     researcher: ResearcherDep,
@@ -202,7 +212,12 @@ def histograms(
     return export
 
 
-@router.get("/items", response_model=ItemsExport, responses=_EXPORT_RESPONSES)
+@router.get(
+    "/items",
+    response_model=ItemsExport,
+    operation_id="getResearchItems",
+    responses=_EXPORT_RESPONSES,
+)
 def items(
     ctx: ContextDep,
     researcher: ResearcherDep,
@@ -232,6 +247,7 @@ def items(
 @router.get(
     "/codebook",
     response_model=Codebook,
+    operation_id="getResearchCodebook",
     response_model_exclude_none=True,
     responses={**_UNAUTHORIZED, **problem_responses(404, 422, 429)},
 )

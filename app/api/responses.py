@@ -27,6 +27,7 @@ NO_STORE = {"Cache-Control": "no-store"}
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ResponseCreated,
+    operation_id="createResponse",
     responses=problem_responses(400, 413, 422),
 )
 def create_response(
@@ -44,6 +45,7 @@ def create_response(
 @router.put(
     "/{response_id}/answers",
     response_model=AnswersSaved,
+    operation_id="saveAnswers",
     responses=problem_responses(404, 409, 413, 422),
 )
 def save_answers(
@@ -60,6 +62,7 @@ def save_answers(
 @router.post(
     "/{response_id}/submit",
     response_model=Submitted,
+    operation_id="submitResponse",
     responses=problem_responses(400, 404, 409, 422),
 )
 def submit_response(
@@ -79,6 +82,7 @@ def submit_response(
 @router.get(
     "/{response_id}",
     response_model=ResponseView,
+    operation_id="getResponse",
     responses=problem_responses(404, 409, 422),
 )
 def read_response(
@@ -98,6 +102,7 @@ def read_response(
     "/{response_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
+    operation_id="deleteResponse",
     responses=problem_responses(404, 422),
 )
 def erase_response(response_id: str, ctx: ContextDep, token: BearerToken) -> Response:
