@@ -79,6 +79,7 @@ _SWAGGER_PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} - API documentation</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="{css}">
 </head>
 <body>
@@ -95,6 +96,7 @@ _REDOC_PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} - API reference</title>
+<link rel="icon" href="data:,">
 </head>
 <body>
 <redoc spec-url="{openapi}"></redoc>
