@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Instance
+from docs_support import Instance
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [

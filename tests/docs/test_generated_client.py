@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from conftest import VENV_BIN, Instance
+from docs_support import VENV_BIN, Instance
 
 PACKAGE = "securebase_client"
 QUESTIONNAIRE = "attachment-self-reflection"

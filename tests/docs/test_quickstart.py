@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 import httpx2
-from conftest import REPO, Instance, require_tool
+from docs_support import REPO, Instance, require_tool
 
 QUESTIONNAIRE = "attachment-self-reflection"
 
