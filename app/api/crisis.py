@@ -26,6 +26,7 @@ router = APIRouter(tags=["crisis"])
     "/crisis-resources",
     response_model=CrisisResourcesView,
     operation_id="getCrisisResources",
+    summary="Get crisis resources for a country",
     responses=problem_responses(422),
 )
 def crisis_resources(

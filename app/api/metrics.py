@@ -13,6 +13,7 @@ router = APIRouter(tags=["operations"])
     "/metrics",
     response_class=Response,
     operation_id="getMetrics",
+    summary="Prometheus metrics",
     responses={200: {"content": {"text/plain": {}}}},
 )
 def metrics() -> Response:

@@ -17,7 +17,12 @@ from scoring.result import ScoreResult
 router = APIRouter(prefix="/questionnaires", tags=["questionnaires"])
 
 
-@router.get("", response_model=list[QuestionnaireSummary], operation_id="listQuestionnaires")
+@router.get(
+    "",
+    response_model=list[QuestionnaireSummary],
+    operation_id="listQuestionnaires",
+    summary="List the questionnaires",
+)
 def list_questionnaires(catalog: CatalogDep) -> list[QuestionnaireSummary]:
     """Every questionnaire offered."""
     return service.summaries(catalog)
@@ -27,6 +32,7 @@ def list_questionnaires(catalog: CatalogDep) -> list[QuestionnaireSummary]:
     "/{questionnaire_id}",
     response_model=QuestionnaireView,
     operation_id="getQuestionnaire",
+    summary="Get a questionnaire to render",
     responses={304: {"description": "Not modified"}, **problem_responses(404, 422)},
 )
 def read_questionnaire(
@@ -53,6 +59,7 @@ def read_questionnaire(
     "/{questionnaire_id}/score",
     response_model=ScoreResult,
     operation_id="scoreAnswers",
+    summary="Score answers without storing them",
     responses=problem_responses(404, 413, 422),
 )
 def score_answers(

@@ -142,6 +142,7 @@ def _csv(text: str, name: str) -> Response:
     "/summary",
     response_model=SummaryExport,
     operation_id="getResearchSummary",
+    summary="Research export: summary statistics",
     responses=_EXPORT_RESPONSES,
 )
 def summary(
@@ -182,6 +183,7 @@ def summary(
     "/histograms",
     response_model=HistogramsExport,
     operation_id="getResearchHistograms",
+    summary="Research export: score histograms",
     responses=_EXPORT_RESPONSES,
 )
 def histograms(
@@ -216,6 +218,7 @@ def histograms(
     "/items",
     response_model=ItemsExport,
     operation_id="getResearchItems",
+    summary="Research export: item statistics and reliability",
     responses=_EXPORT_RESPONSES,
 )
 def items(
@@ -248,6 +251,7 @@ def items(
     "/codebook",
     response_model=Codebook,
     operation_id="getResearchCodebook",
+    summary="Research export: codebook (Data Package)",
     response_model_exclude_none=True,
     responses={**_UNAUTHORIZED, **problem_responses(404, 422, 429)},
 )

@@ -28,6 +28,7 @@ NO_STORE = {"Cache-Control": "no-store"}
     status_code=status.HTTP_201_CREATED,
     response_model=ResponseCreated,
     operation_id="createResponse",
+    summary="Start a response",
     responses=problem_responses(400, 413, 422),
 )
 def create_response(
@@ -46,6 +47,7 @@ def create_response(
     "/{response_id}/answers",
     response_model=AnswersSaved,
     operation_id="saveAnswers",
+    summary="Save answers",
     responses=problem_responses(404, 409, 413, 422),
 )
 def save_answers(
@@ -63,6 +65,7 @@ def save_answers(
     "/{response_id}/submit",
     response_model=Submitted,
     operation_id="submitResponse",
+    summary="Submit a response for its result",
     responses=problem_responses(400, 404, 409, 422),
 )
 def submit_response(
@@ -83,6 +86,7 @@ def submit_response(
     "/{response_id}",
     response_model=ResponseView,
     operation_id="getResponse",
+    summary="Get a response",
     responses=problem_responses(404, 409, 422),
 )
 def read_response(
@@ -103,6 +107,7 @@ def read_response(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     operation_id="deleteResponse",
+    summary="Erase a response",
     responses=problem_responses(404, 422),
 )
 def erase_response(response_id: str, ctx: ContextDep, token: BearerToken) -> Response:

@@ -61,6 +61,15 @@ def test_every_operation_has_its_readable_id(doc: dict[str, Any]) -> None:
     assert found == OPERATION_IDS
 
 
+def test_every_operation_has_a_summary_and_a_description(doc: dict[str, Any]) -> None:
+    """Summaries name operations in docs and in generated clients' docstrings."""
+    for method, path, op in operations(doc):
+        assert op.get("summary"), (method, path)
+        assert op.get("description"), (method, path)
+    summaries = [op["summary"] for _, _, op in operations(doc)]
+    assert len(set(summaries)) == len(summaries), "two operations share a summary"
+
+
 def test_every_schema_is_named_and_every_json_body_refers_to_one(doc: dict[str, Any]) -> None:
     names = list(doc["components"]["schemas"])
     assert all(re.fullmatch(r"[A-Z][A-Za-z]+", name) for name in names), names
