@@ -74,13 +74,10 @@ def _add_examples(operation: dict[str, Any], catalog: Catalog | None) -> None:
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
     if examples and body is not None:
         body["examples"] = examples
-    if operation_id == "saveAnswers" and catalog is not None:
-        answer = risk_answer_example(catalog)
-        ok = operation["responses"]["200"].setdefault("content", {})
-        if answer is not None:
-            ok.setdefault("application/json", {})["examples"] = {
-                "risk": {"summary": "The answer to the risk example", "value": answer}
-            }
+    answer = risk_answer_example(catalog) if operation_id == "saveAnswers" and catalog else None
+    if answer is not None:
+        ok = operation["responses"]["200"]["content"]["application/json"]
+        ok["examples"] = {"risk": {"summary": "The answer to the risk example", "value": answer}}
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
