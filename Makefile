@@ -50,4 +50,4 @@ check-wheel:
 	bash .ci/check-wheel
 
 clean:
-	rm -rf $(VENV) var build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var build .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
