@@ -9,8 +9,11 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from app import migrations
 from scoring.catalog import BUNDLED_DIR
+from scoring.packaged import PackagedDataMissing, packaged_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUPTOOLS = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
@@ -60,3 +63,10 @@ def test_every_data_file_in_a_shipped_folder_matches_a_package_data_pattern() ->
         and not any(path.match(pattern) for pattern in patterns)
     ]
     assert unmatched == []
+
+
+def test_a_missing_data_folder_is_named_at_start_rather_than_read_as_empty() -> None:
+    with pytest.raises(PackagedDataMissing, match="_nowhere"):
+        packaged_folder("scoring", "_nowhere", "nowhere")
+    # A folder of the checkout is used only beside the package's own pyproject.toml.
+    assert packaged_folder("scoring", "_nowhere", "questionnaires") == ROOT / "questionnaires"
