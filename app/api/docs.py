@@ -115,8 +115,8 @@ def swagger_ui(request: Request) -> HTMLResponse:
     body = _SWAGGER_PAGE.format(
         title=escape(request.app.title),
         openapi=escape(_openapi_url(request)),
-        css=escape(asset_url(root, "swagger-ui/swagger-ui.css")),
-        bundle=escape(asset_url(root, "swagger-ui/swagger-ui-bundle.js")),
+        css=escape(asset_url(root, "swagger_ui/swagger-ui.css")),
+        bundle=escape(asset_url(root, "swagger_ui/swagger-ui-bundle.js")),
         init=escape(asset_url(root, "swagger-init.js")),
     )
     return HTMLResponse(body, headers=_headers(SWAGGER_CSP))

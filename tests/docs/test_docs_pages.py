@@ -103,4 +103,4 @@ def test_vendored_files_are_the_ones_listed_with_their_licences() -> None:
     assert set(listed) == shipped
     for path, digest in listed.items():
         assert hashlib.sha256((ASSETS_DIR / path).read_bytes()).hexdigest() == digest, path
-    assert {"swagger-ui/LICENSE", "swagger-ui/NOTICE", "redoc/LICENSE"} <= shipped
+    assert {"swagger_ui/LICENSE", "swagger_ui/NOTICE", "redoc/LICENSE"} <= shipped
