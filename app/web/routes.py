@@ -23,7 +23,7 @@ from pydantic import JsonValue
 from starlette.datastructures import FormData
 
 from app.deps import CatalogDep, ContextDep, LocaleDep, SettingsDep
-from app.errors import Conflict, InvalidInput, NotFound, SecureBaseError
+from app.errors import Conflict, NotFound, SecureBaseError
 from app.locale import accept_language_tags
 from app.schemas.responses import (
     Consent,
@@ -32,6 +32,7 @@ from app.schemas.responses import (
     SaveAnswersRequest,
 )
 from app.services import responses as responses_service
+from app.services import web_flow
 from app.services.locale import RequestLocale
 from app.services.responses import ResponseContext
 from app.services.screening import screen_body
@@ -391,50 +392,39 @@ def save_page(
     if session is None:
         return _missing_session(request, ctx, locale, answers)
     number = int(step) if step.isdigit() and len(step) <= 4 else 1
-    action = _field(form, "action") or "next"
-    try:
-        if answers:
-            responses_service.save_answers(
-                ctx, session.response_id, session.token, SaveAnswersRequest(answers=answers), locale
-            )
-    except NotFound:
-        ctx.session.rollback()
-        return _missing_session(request, ctx, locale, answers)
-    except Conflict:
-        ctx.session.rollback()
+    outcome = web_flow.save_page(
+        ctx,
+        session.response_id,
+        session.token,
+        number,
+        answers,
+        web_flow.move_of(_field(form, "action")),
+        locale,
+    )
+    if isinstance(outcome, web_flow.Moved):
+        return _redirect(f"/questionnaire/{outcome.step}")
+    if isinstance(outcome, web_flow.Finished):
         return _redirect("/results")
-    except InvalidInput:
-        ctx.session.rollback()
-        _session, view = _current(ctx, request, locale)
-        language = _language(locale, view.language if view else None)
-        t = translator(language)
-        return _message(
-            request,
-            language,
-            title=t("error.title"),
-            paragraphs=(t("questionnaire.invalid"),),
-            links=((f"/questionnaire/{number}", t("questionnaire.back")),),
-            notice=_stronger(
-                _screened(ctx.catalog, answers, locale, language), view.crisis if view else None
-            ),
-            status_code=422,
-            has_session=True,
-        )
-    if action == "back":
-        return _redirect(f"/questionnaire/{max(number - 1, 1)}")
-    if action != "finish":
-        return _redirect(f"/questionnaire/{number + 1}")
-    try:
-        responses_service.submit(ctx, session.response_id, session.token, locale)
-    except InvalidInput:
-        # Too few answers for a score: back to the first page that still has open items.
-        ctx.session.rollback()
-        view = responses_service.read(ctx, session.response_id, session.token, locale)
+    if isinstance(outcome, web_flow.Lost):
+        return _missing_session(request, ctx, locale, answers)
+    _session, view = _current(ctx, request, locale)
+    if isinstance(outcome, web_flow.Incomplete) and view is not None:
         open_step = first_open_step(_layout_of(ctx, view).pages, view.answers)
         return _redirect(f"/questionnaire/{open_step}?missing=1")
-    except Conflict:
-        ctx.session.rollback()
-    return _redirect("/results")
+    language = _language(locale, view.language if view else None)
+    t = translator(language)
+    return _message(
+        request,
+        language,
+        title=t("error.title"),
+        paragraphs=(t("questionnaire.invalid"),),
+        links=((f"/questionnaire/{number}", t("questionnaire.back")),),
+        notice=_stronger(
+            _screened(ctx.catalog, answers, locale, language), view.crisis if view else None
+        ),
+        status_code=422,
+        has_session=True,
+    )
 
 
 @router.post("/web/answers")

@@ -576,3 +576,25 @@ def test_unknown_step_and_lost_session_get_pages_not_errors(web: TestClient) -> 
     forgotten = [c for c in stale.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE)]
     assert forgotten
     assert "Max-Age=0" in forgotten[0]
+
+
+def test_finishing_early_with_a_risk_answer_keeps_the_answers_and_the_notice(
+    web: TestClient,
+) -> None:
+    """Without scripts: a risk answer on the wellbeing page, then "See my results" while
+    statements are still open. The answers are kept and the notice is on every later page."""
+    token = start(web)
+    finish = post_page(web, STEPS, token, {"wb_now": 1, "wb_life": 2}, "finish")
+    assert (finish.status_code, finish.headers["location"]) == (303, "/questionnaire/1?missing=1")
+    stored = api_read(web).json()
+    assert stored["answers"] == {"wb_now": 1, "wb_life": 2}
+    assert stored["crisis"]["level"] == "acute"
+    assert stored["status"] == "in_progress"
+    landed = web.get(finish.headers["location"]).text
+    assert notice_first(landed)
+    assert 'data-level="acute"' in landed
+    assert t("questionnaire.missing_heading") in landed
+    for path in ["/questionnaire/2", "/questionnaire/5", "/help", "/resume", "/delete", "/"]:
+        html = web.get(path).text
+        assert notice_first(html), path
+        assert 'data-level="acute"' in html, path
