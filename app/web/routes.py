@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import JsonValue
 from starlette.datastructures import FormData
 
-from app.deps import CatalogDep, ContextDep, LocaleDep, SettingsDep
+from app.deps import CatalogDep, ContextDep, SettingsDep
 from app.errors import Conflict, NotFound, SecureBaseError
 from app.locale import accept_language_tags
 from app.schemas.responses import (
@@ -37,8 +37,11 @@ from app.services.locale import RequestLocale
 from app.services.responses import ResponseContext
 from app.services.screening import screen_body
 from app.web import security
+from app.web.locale import WebLocaleDep
+from app.web.notice import countries as crisis_countries
+from app.web.notice import emergency_action
 from app.web.pages import first_open_step
-from app.web.rendering import page, render_fragment, translator
+from app.web.rendering import notice_fragment, page, translator
 from app.web.security import BrowserSession
 from app.web.strings import web_strings
 from app.web.views import (
@@ -56,7 +59,6 @@ router = APIRouter(include_in_schema=False)
 
 STUDY_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,255}$")
-COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 ANSWER = re.compile(r"^-?[0-9]{1,6}$")
 RESERVED_FIELDS = frozenset({security.CSRF_FIELD, "action"})
 NO_STORE = {"Cache-Control": "no-store"}
@@ -264,7 +266,7 @@ def _resume_url(request: Request, ctx: ResponseContext, session: BrowserSession)
 def landing(
     request: Request,
     ctx: ContextDep,
-    locale: LocaleDep,
+    locale: WebLocaleDep,
     settings: SettingsDep,
     study: str | None = None,
     missing: str | None = None,
@@ -305,7 +307,7 @@ def landing(
 
 @router.post("/start")
 def start(
-    request: Request, form: FormDep, ctx: ContextDep, locale: LocaleDep, settings: SettingsDep
+    request: Request, form: FormDep, ctx: ContextDep, locale: WebLocaleDep, settings: SettingsDep
 ) -> Response:
     """Start a response with the consent given (unticked means no) and the study, if any."""
     if security.csrf_failure(request, _field(form, security.CSRF_FIELD)):
@@ -338,7 +340,7 @@ def questionnaire_page(
     step: str,
     request: Request,
     ctx: ContextDep,
-    locale: LocaleDep,
+    locale: WebLocaleDep,
     missing: str | None = None,
 ) -> Response:
     """One page of items, with progress, the notice when risk was indicated, back and next."""
@@ -382,7 +384,7 @@ def questionnaire_page(
 
 @router.post("/questionnaire/{step}")
 def save_page(
-    step: str, request: Request, form: FormDep, ctx: ContextDep, locale: LocaleDep
+    step: str, request: Request, form: FormDep, ctx: ContextDep, locale: WebLocaleDep
 ) -> Response:
     """Save this page's answers, then go back, forward, or (on the last page) to results."""
     answers = _answers_from(form)
@@ -428,7 +430,7 @@ def save_page(
 
 
 @router.post("/web/answers")
-def autosave(request: Request, body: JsonDep, ctx: ContextDep, locale: LocaleDep) -> Response:
+def autosave(request: Request, body: JsonDep, ctx: ContextDep, locale: WebLocaleDep) -> Response:
     """For the script: save answers as they are chosen and return the notice they call for."""
     raw = body.get("answers") if isinstance(body, dict) else None
     answers: dict[str, JsonValue] = (
@@ -438,19 +440,23 @@ def autosave(request: Request, body: JsonDep, ctx: ContextDep, locale: LocaleDep
 
     def reply(status_code: int, notice: CrisisNotice | None, **extra: object) -> JSONResponse:
         t = translator(language)
-        return JSONResponse(
+        response = JSONResponse(
             {
                 "saved": status_code == 200,
                 "level": notice.level if notice else None,
                 "rank": CRISIS_LEVEL_ORDER[notice.level] if notice else 0,
-                "notice_html": render_fragment("_notice.html", {"notice": notice, "t": t})
-                if notice
-                else None,
+                "notice_html": notice_fragment(ctx.catalog, notice, t) if notice else None,
                 **extra,
             },
             status_code=status_code,
             headers=NO_STORE,
         )
+        # The script shows this notice in full on the page it is on; later pages repeat it
+        # compact.
+        if notice is not None:
+            seen = security.notice_seen_rank(request)
+            security.mark_notice_seen(response, max(seen, CRISIS_LEVEL_ORDER[notice.level]))
+        return response
 
     if security.csrf_failure(request, request.headers.get(security.CSRF_HEADER)):
         return reply(403, _screened(ctx.catalog, answers, locale, language))
@@ -471,7 +477,7 @@ def autosave(request: Request, body: JsonDep, ctx: ContextDep, locale: LocaleDep
 
 
 @router.get("/results")
-def results(request: Request, ctx: ContextDep, locale: LocaleDep) -> Response:
+def results(request: Request, ctx: ContextDep, locale: WebLocaleDep) -> Response:
     """The picture, the tendencies in words, the psychoeducation, help, print and delete."""
     session, view = _current(ctx, request, locale)
     if session is None or view is None:
@@ -491,6 +497,7 @@ def results(request: Request, ctx: ContextDep, locale: LocaleDep) -> Response:
             "has_session": True,
         },
         language=language,
+        notice_in_full=True,
     )
 
 
@@ -499,35 +506,30 @@ def results(request: Request, ctx: ContextDep, locale: LocaleDep) -> Response:
 
 @router.get("/help")
 def help_page(
-    request: Request,
-    ctx: ContextDep,
-    catalog: CatalogDep,
-    locale: LocaleDep,
-    country: str | None = None,
+    request: Request, ctx: ContextDep, catalog: CatalogDep, locale: WebLocaleDep
 ) -> Response:
-    """Who to contact, for the chosen country; reachable from every page, no questions asked."""
+    """Who to contact, for the chosen country (``?country=``, remembered); reachable from every
+    page, no questions asked. It opens with the emergency number as a link to call."""
     _session, view = _current(ctx, request, locale)
     language = _language(locale, view.language if view else None)
     t = translator(language)
-    chosen = country.upper() if country and COUNTRY.match(country) else None
-    resolved = chosen or (view.country if view else None) or locale.country()
-    footer = catalog.crisis.help(resolved, language)
+    resolved = locale.country(view.country if view else None)
+    level = view.crisis.level if view and view.crisis else "urgent"
     return page(
         request,
         "help.html",
         {
             "title": t("help.title"),
-            "message": footer.message,
-            "resources": catalog.crisis.resources_for("urgent", resolved),
+            "message": catalog.crisis.help(resolved, language).message,
+            "emergency": emergency_action(catalog.crisis.resources_for("acute", resolved), t),
+            "resources": catalog.crisis.resources_for(level, resolved),
             "country": resolved if catalog.crisis.knows(resolved) else "",
-            "countries": sorted(
-                ((code, entry.name) for code, entry in catalog.crisis.countries.items()),
-                key=lambda pair: pair[1],
-            ),
+            "countries": crisis_countries(catalog),
             "notice": view.crisis if view else None,
             "has_session": view is not None,
         },
         language=language,
+        notice_in_full=True,
     )
 
 
@@ -573,7 +575,7 @@ def _resume_page(
 
 @router.get("/resume")
 def resume_form(
-    request: Request, ctx: ContextDep, locale: LocaleDep, code: str | None = None
+    request: Request, ctx: ContextDep, locale: WebLocaleDep, code: str | None = None
 ) -> Response:
     """Check a resume code or link and say what it opens (reading only)."""
     return _resume_page(request, ctx, locale, code)
@@ -581,7 +583,7 @@ def resume_form(
 
 @router.post("/resume")
 def resume(
-    request: Request, form: FormDep, ctx: ContextDep, locale: LocaleDep, settings: SettingsDep
+    request: Request, form: FormDep, ctx: ContextDep, locale: WebLocaleDep, settings: SettingsDep
 ) -> Response:
     """Open the response a code belongs to in this browser, then carry on where it stopped."""
     if security.csrf_failure(request, _field(form, security.CSRF_FIELD)):
@@ -609,7 +611,7 @@ def resume(
 
 
 @router.get("/delete")
-def delete_form(request: Request, ctx: ContextDep, locale: LocaleDep) -> Response:
+def delete_form(request: Request, ctx: ContextDep, locale: WebLocaleDep) -> Response:
     """Ask before erasing."""
     _session, view = _current(ctx, request, locale)
     language = _language(locale, view.language if view else None)
@@ -636,7 +638,7 @@ def delete_form(request: Request, ctx: ContextDep, locale: LocaleDep) -> Respons
 
 
 @router.post("/delete")
-def delete(request: Request, form: FormDep, ctx: ContextDep, locale: LocaleDep) -> Response:
+def delete(request: Request, form: FormDep, ctx: ContextDep, locale: WebLocaleDep) -> Response:
     """Erase the response and forget it in this browser."""
     if security.csrf_failure(request, _field(form, security.CSRF_FIELD)):
         return _forbidden(request, ctx, locale, {})
@@ -652,7 +654,7 @@ def delete(request: Request, form: FormDep, ctx: ContextDep, locale: LocaleDep) 
 
 
 @router.get("/deleted")
-def deleted(request: Request, catalog: CatalogDep, locale: LocaleDep) -> Response:
+def deleted(request: Request, catalog: CatalogDep, locale: WebLocaleDep) -> Response:
     """Confirmation, with help close at hand."""
     language = _language(locale)
     t = translator(language)
