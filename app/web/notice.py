@@ -24,6 +24,7 @@ from scoring.definition import CRISIS_LEVEL_ORDER
 
 FALLBACK_EMERGENCY_NUMBER = "112"
 COMPACT_CONTACTS = 2
+IMMEDIATE_CHANNELS = frozenset({"call", "text", "chat"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +66,15 @@ def emergency_action(resources: Sequence[CrisisResource], t: Translator) -> Cont
 def first_contacts(
     resources: Sequence[CrisisResource], t: Translator, emergency: ContactLink | None
 ) -> tuple[NamedContact, ...]:
-    """The first contacts someone can act on at once (a number, a chat), in notice order."""
+    """The first contacts someone can reach at once (call, text, chat), in notice order."""
     named = [
         NamedContact(resource.name, link)
         for resource in resources
-        for link in (contact_link(contact, t) for contact in resource.contacts)
-        if link.href and (emergency is None or link.href != emergency.href)
+        for contact in resource.contacts
+        for link in (contact_link(contact, t),)
+        if link.href
+        and contact.channel in IMMEDIATE_CHANNELS
+        and (emergency is None or link.href != emergency.href)
     ]
     return tuple(named[:COMPACT_CONTACTS])
 
