@@ -7,8 +7,8 @@
   for acute, the first two contacts and a link to the full help. It has no control that hides
   it, and a higher level is shown in full again.
 - **Emergency action** for acute: the country's emergency number as a ``tel:`` link; where the
-  country is not known, 112 (the fallback the resources file names), with the words "your
-  local emergency number".
+  country is not known, 112 (which the resources file names as working in many countries)
+  "or your local emergency number".
 """
 
 from __future__ import annotations
