@@ -23,7 +23,11 @@ router = APIRouter(tags=["crisis"])
 
 
 @router.get(
-    "/crisis-resources", response_model=CrisisResourcesView, responses=problem_responses(422)
+    "/crisis-resources",
+    response_model=CrisisResourcesView,
+    operation_id="getCrisisResources",
+    summary="Get crisis resources for a country",
+    responses=problem_responses(422),
 )
 def crisis_resources(
     catalog: CatalogDep,
