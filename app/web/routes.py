@@ -238,10 +238,12 @@ def save_page(
     if isinstance(outcome, web_flow.Lost):
         return missing_session(request, ctx, locale, answers)
     _session, view = browser_response(ctx, request, locale)
-    if isinstance(outcome, web_flow.Incomplete) and view is not None:
+    if view is None:  # erased or expired between the save and now
+        return missing_session(request, ctx, locale, answers)
+    if isinstance(outcome, web_flow.Incomplete):
         open_step = first_open_step(layout_of(ctx, view).pages, view.answers)
         return redirect(f"/questionnaire/{open_step}?missing=1")
-    language = language_of(locale, view.language if view else None)
+    language = language_of(locale, view.language)
     t = translator(language)
     return message_page(
         request,
@@ -249,9 +251,7 @@ def save_page(
         title=t("error.title"),
         paragraphs=(t("questionnaire.invalid"),),
         links=((f"/questionnaire/{number}", t("questionnaire.back")),),
-        notice=stronger(
-            screened(ctx.catalog, answers, locale, language), view.crisis if view else None
-        ),
+        notice=stronger(screened(ctx.catalog, answers, locale, language), view.crisis),
         status_code=422,
         has_session=True,
     )
