@@ -15,6 +15,7 @@ import anyio
 import pytest
 from fastapi.testclient import TestClient
 from helpers import API, QUESTIONNAIRE, assert_problem, bearer, complete_answers, create
+from sqlalchemy import create_engine, text
 
 from app.config import Settings
 from app.main import create_app
@@ -364,3 +365,32 @@ def test_the_batch_path_has_its_own_limit(settings: Settings, catalog: Catalog) 
         over = http.post(batch, content=line * (9000 // len(line)), headers=JSON)
         assert_problem(over, 413)
     app.state.engine.dispose()
+
+
+# How research counts crisis levels ---------------------------------------------------------------
+
+
+def test_research_counts_the_highest_level_the_response_reached(
+    api: TestClient, database_url: str
+) -> None:
+    """Research exports read only the stored level: it is the notice the person was shown
+    (acute here), not the level of the final answers (none)."""
+    response = started(api, {"wb_now": 1})
+    saved = api.put(
+        f"{API}/responses/{response[0]}/answers",
+        json={"answers": {**complete_answers(), "wb_now": 0}},
+        headers=bearer(response[1]),
+    )
+    assert saved.status_code == 200
+    submitted = api.post(f"{API}/responses/{response[0]}/submit", headers=bearer(response[1]))
+    assert submitted.status_code == 200
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            stored_level = connection.execute(
+                text("SELECT crisis_level FROM response_session WHERE id = :id"),
+                {"id": response[0]},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert stored_level == "acute"
