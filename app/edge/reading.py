@@ -19,7 +19,8 @@ from urllib.parse import unquote_plus
 
 MAX_DIGITS = 4300  # Python's own limit for turning digits into an int
 MAX_SCANNED = 1000
-NESTED_TOO_DEEPLY = "is nested too deeply to read"
+MAX_DEPTH = 32  # far more than any body of this service needs (answers nest two levels)
+NESTED_TOO_DEEPLY = f"is nested more than {MAX_DEPTH} levels deep"
 TOO_MANY_DIGITS = f"holds a number with more than {MAX_DIGITS} digits"
 APPEARS_TWICE = "appears more than once"
 
@@ -75,14 +76,32 @@ def read_body(raw: bytes, *, form: bool, risk_items: frozenset[str]) -> BodyRead
             pass
         else:
             pairs = tuple((k, v) for k, v in collector.pairs if k.casefold() in risk_items)
+            refusal = None
+            if _deeper_than(document, MAX_DEPTH):
+                refusal = NESTED_TOO_DEEPLY
+            elif collector.too_long:
+                refusal = TOO_MANY_DIGITS
             return BodyReading(
                 pairs,
                 document,
                 parsed=True,
                 duplicates=tuple(collector.duplicates),
-                refusal=TOO_MANY_DIGITS if collector.too_long else None,
+                refusal=refusal,
             )
     return BodyReading(scan(raw, risk_items, form=form), None, parsed=False)
+
+
+def _deeper_than(document: object, limit: int) -> bool:
+    """Whether lists and objects nest more than ``limit`` levels (iteratively: no recursion)."""
+    stack: list[tuple[object, int]] = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth >= limit:
+                return True
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 @lru_cache(maxsize=8)

@@ -394,3 +394,25 @@ def test_research_counts_the_highest_level_the_response_reached(
     finally:
         engine.dispose()
     assert stored_level == "acute"
+
+
+@pytest.mark.parametrize("depth", [40, 500, 960])
+def test_nesting_deeper_than_any_answer_needs_is_refused_on_the_web_script_call(
+    settings: Settings, catalog: Catalog, depth: int
+) -> None:
+    """Within the parser's reach, but deeper than any body of this service nests: refused
+    before a handler tries to validate it (the script endpoint answered 500)."""
+    app = create_app(settings, catalog)
+    with TestClient(
+        app, base_url="https://testserver", follow_redirects=False, raise_server_exceptions=False
+    ) as web:
+        response = started(web)
+        web.cookies.set(SESSION_COOKIE, f"{response[0]}.{response[1]}")
+        web.cookies.set("__Host-securebase-csrf", "c" * 43)
+        raw = b'{"answers": {"wb_now": 1, "anx01": ' + b"[" * depth + b"]" * depth + b"}}"
+        reply = web.post("/web/answers", content=raw, headers={**JSON, "X-CSRF-Token": "c" * 43})
+        body = assert_problem(reply, 422, "body")
+        assert "nested" in body["errors"][0]["message"]
+        assert level(body) == "acute"
+        assert stored(web, response)["answers"] == {"anx01": 3}
+    app.state.engine.dispose()
