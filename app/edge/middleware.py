@@ -256,8 +256,13 @@ def _with_notice(send: Send, notice: CrisisNotice | None) -> Send:
         if isinstance(document, dict) and _rank(document.get("crisis")) < wanted:
             document["crisis"] = counted(notice).model_dump(mode="json")  # type: ignore[union-attr]
             payload = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-        headers.append((b"content-length", str(len(payload)).encode()))
+        dropped = {b"content-length", b"cache-control"}
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in dropped]
+        # A notice is about one person: never kept by a cache.
+        headers += [
+            (b"content-length", str(len(payload)).encode()),
+            (b"cache-control", b"no-store"),
+        ]
         await send({**start, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 

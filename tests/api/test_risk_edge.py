@@ -211,6 +211,7 @@ def test_an_invalid_country_on_a_stored_response_still_carries_its_notice(
     )
     body = assert_problem(reply, 422, "country")
     assert level(body) == "urgent"
+    assert reply.headers["cache-control"] == "no-store"
 
 
 def test_an_unknown_method_on_a_stored_response_still_carries_its_notice(api: TestClient) -> None:
