@@ -229,11 +229,11 @@ class Driver:
 
 
 @hypothesis_settings(
-    max_examples=12,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(steps=st.lists(STEPS, min_size=1, max_size=8), data=st.data())
+@given(steps=st.lists(STEPS, min_size=1, max_size=10), data=st.data())
 def test_the_notice_is_never_lost_and_only_valid_answers_are_stored(
     settings: Settings, catalog: Catalog, steps: list[str], data: st.DataObject
 ) -> None:
