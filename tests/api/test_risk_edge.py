@@ -13,6 +13,8 @@ from typing import Any
 
 import anyio
 import pytest
+from fastapi import Request
+from fastapi.responses import PlainTextResponse
 from fastapi.testclient import TestClient
 from helpers import API, QUESTIONNAIRE, assert_problem, bearer, complete_answers, create
 from sqlalchemy import create_engine, text
@@ -21,6 +23,7 @@ from app.config import Settings
 from app.main import create_app
 from app.metrics import REQUESTS
 from scoring.catalog import Catalog
+from scoring.crisis import CrisisNotice
 
 JSON = {"Content-Type": "application/json"}
 SCORE = f"{API}/questionnaires/{QUESTIONNAIRE}/score"
@@ -416,4 +419,30 @@ def test_nesting_deeper_than_any_answer_needs_is_refused_on_the_web_script_call(
         assert "nested" in body["errors"][0]["message"]
         assert level(body) == "acute"
         assert stored(web, response)["answers"] == {"anx01": 3}
+    app.state.engine.dispose()
+
+
+# What pages are given ------------------------------------------------------------------------
+
+
+def test_pages_find_the_effective_notice_in_the_request_state(
+    settings: Settings, catalog: Catalog
+) -> None:
+    """The contract with the web pages: ``request.state.crisis_notice`` holds the notice (the
+    stronger of what the request sent and what its session's response has stored), or None."""
+    app = create_app(settings, catalog)
+
+    @app.post("/probe-notice")
+    def probe(request: Request) -> PlainTextResponse:
+        notice: CrisisNotice | None = request.state.crisis_notice
+        return PlainTextResponse(notice.level if notice else "none")
+
+    with TestClient(app, base_url="https://testserver") as web:
+        assert web.post("/probe-notice").text == "none"
+        assert web.post("/probe-notice", content=b"wb_life=1").text == "urgent"
+        response = started(web, {"wb_substance": 3})
+        web.cookies.set(SESSION_COOKIE, f"{response[0]}.{response[1]}")
+        assert web.post("/probe-notice").text == "support"
+        assert web.post("/probe-notice", content=b'{"wb_now": "yes"}').text == "acute"
+        assert web.post("/probe-notice").text == "acute", "kept for the session's response"
     app.state.engine.dispose()
