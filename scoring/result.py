@@ -8,6 +8,8 @@ that this is self-reflection, not a diagnosis.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel, ConfigDict
 
 from scoring.content import ContentLibrary, ResultWording
@@ -92,6 +94,20 @@ def _percentages(definition: Definition, labels: dict[str, str]) -> str:
     return ", ".join(f"{share} ({labels[d_id]})" for d_id, share in shares.items())
 
 
+_SERIOUS = ("acute", "urgent")
+_SUPPORT_FIRST = "seeking-support"
+
+
+def _beside_a_notice(section_ids: list[str], secure: Sequence[str]) -> list[str]:
+    """Beside an acute or urgent notice, the result leads with where to find support, and the
+    reassurance written for a secure pattern comes last: it must not be the first thing read by
+    someone who has just said they are in danger."""
+    first = [s for s in section_ids if s == _SUPPORT_FIRST]
+    last = [s for s in section_ids if s in secure]
+    middle = [s for s in section_ids if s not in first and s not in last]
+    return [*first, *middle, *last]
+
+
 def compose_result(
     *,
     definition: Definition,
@@ -166,6 +182,8 @@ def compose_result(
     for tendency in elevated:
         section_ids += definition.content.tendencies.get(tendency.tendency, ())
     section_ids += definition.content.general
+    if risk.level in _SERIOUS:
+        section_ids = _beside_a_notice(section_ids, definition.content.secure)
     sections: list[PsychoeducationSection] = []
     for section_id in dict.fromkeys(section_ids):
         section = content.section(language, section_id) or content.section("en", section_id)

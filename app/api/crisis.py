@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from app.deps import CatalogDep, LocaleDep
 from app.schemas.common import CountryParam, LanguageParam, ResponseModel
@@ -17,6 +18,10 @@ class CrisisResourcesView(ResponseModel):
     known_country: bool
     message: str
     resources: tuple[CrisisResource, ...]
+    relationship_safety: tuple[CrisisResource, ...] = Field(
+        description="Services for when someone close is the danger (feeling unsafe with a "
+        "partner or family member): the country's, none where it is unknown."
+    )
 
 
 router = APIRouter(tags=["crisis"])
@@ -45,4 +50,5 @@ def crisis_resources(
         known_country=catalog.crisis.knows(resolved),
         message=footer.message,
         resources=catalog.crisis.resources_for("urgent", resolved),
+        relationship_safety=catalog.crisis.relationship_safety(resolved),
     )
