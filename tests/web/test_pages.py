@@ -233,15 +233,17 @@ def test_a_refused_form_with_a_risk_answer_still_shows_help(web: TestClient) -> 
     assert refused.status_code == 403
     assert notice_first(refused.text)
     assert 'data-level="acute"' in refused.text
-    # Nothing was stored by the refused form.
-    assert api_read(web).json()["crisis"] is None
-    # Once risk is stored, a refused form without any risk answer still shows the notice.
+    # The refused form stored no answer, but the level it raised is kept for the response.
+    stored = api_read(web).json()
+    assert stored["crisis"]["level"] == "acute"
+    assert "wb_now" not in stored["answers"]
+    # A later refused form without any risk answer still shows the stored notice.
     token = csrf_token(web.get("/questionnaire/5").text)
     post_page(web, 5, token, {"wb_selfharm": 2})
     plain = web.post("/questionnaire/5", data={CSRF_FIELD: "nope" * 10, "wb_substance": "0"})
     assert plain.status_code == 403
     assert notice_first(plain.text)
-    assert 'data-level="urgent"' in plain.text
+    assert 'data-level="acute"' in plain.text
 
 
 def test_a_risk_answer_without_a_session_still_shows_help(web: TestClient) -> None:
