@@ -83,7 +83,7 @@ class NormsRelease:
 
     @property
     def budget_left(self) -> float:
-        return max(0.0, self.budget_total - self.budget_spent)
+        return max(0.0, round(self.budget_total - self.budget_spent, 9))
 
 
 @lru_cache(maxsize=64)
@@ -170,11 +170,14 @@ def build(ctx: ResearchContext, request: NormsRequest) -> NormsRelease:
     n_released = max(0, release.count(exact_n))
 
     def charged(text: str | None, refusal: str | None) -> NormsRelease:
-        row.epsilon_spent += release.spent
+        # Each release made spends its planned share (OpenDP certified it within that).
+        row.epsilon_spent += release.share * release.made
         row.releases += 1
         row.updated_at = now
         ctx.session.add(row)
-        return NormsRelease(text, refusal, n_released, release.spent, total, row.epsilon_spent)
+        return NormsRelease(
+            text, refusal, n_released, release.share * release.made, total, row.epsilon_spent
+        )
 
     needed = ctx.settings.norms_min_sample
     if n_released < needed:
