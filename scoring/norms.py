@@ -290,8 +290,13 @@ def norms_files(directory: Path) -> list[Path]:
 
 
 def is_norms_path(path: Path) -> bool:
-    """Whether a path given to ``questionnaires validate`` is a norms file."""
-    return path.parent.parent.name == NORMS_FOLDER
+    """Whether a file given to ``questionnaires validate`` is a norms file: one that says so
+    in its ``format`` (anything else is checked as a definition)."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(raw, dict) and str(raw.get("format", "")).startswith("securebase-norms/")
 
 
 @dataclass(frozen=True)
