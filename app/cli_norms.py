@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import click
+import yaml
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.config import get_settings
@@ -18,7 +20,7 @@ from app.services import norms as norms_service
 from app.services.research.context import ResearchContext
 from scoring.catalog import BUNDLED_DIR
 from scoring.loading import DefinitionError, LoadedDefinition, definition_files, load_definitions
-from scoring.norms import NORMS_FOLDER, check_norms
+from scoring.norms import NORMS_FOLDER, check_norms, dump_norms
 
 
 def _operator() -> str:
@@ -119,3 +121,24 @@ def validate_norms(paths: list[Path], given: list[LoadedDefinition]) -> None:
             click.echo(str(problem), err=True)
         click.echo(f"{len(problems)} problem(s) found", err=True)
         sys.exit(1)
+
+
+@norms.command("seal")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def seal(path: Path) -> None:
+    """Write the checksum of a norms file written by hand (e.g. from a published study),
+    after checking its structure; review the numbers before sealing them."""
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(content, dict):
+            raise click.ClickException(f"{path}: not a norms file")
+        text = dump_norms(content)
+    except yaml.YAMLError as exc:
+        raise click.ClickException(f"{path}: cannot be read: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise click.ClickException(f"{path}: {problems}") from exc
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"sealed {path}; check it with: securebase questionnaires validate {path}")

@@ -11,8 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from click.testing import CliRunner
 from norms_support import QUESTIONNAIRE, write_norms
 
+from app.cli import main
 from scoring.catalog import Catalog
 from scoring.loading import DefinitionError
 from scoring.norms import (
@@ -164,3 +166,29 @@ def test_the_margins_hold_the_true_share_about_95_times_in_100() -> None:
 def test_dump_refuses_content_that_is_not_a_norms_file() -> None:
     with pytest.raises(ValueError, match="dimensions"):
         dump_norms({"format": "securebase-norms/1"})
+
+
+def test_a_published_studys_norms_are_sealed_and_then_validate(
+    norms_path: Path, tmp_path: Path
+) -> None:
+    content = yaml.safe_load(norms_path.read_text(encoding="utf-8"))
+    content["source"] = {
+        "kind": "study",
+        "description": "Example et al. (2020), Journal of Examples 1(2)",
+        "sample": "1,204 adults recruited online in two countries",
+    }
+    del content["checksum"]
+    norms_path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
+    runner = CliRunner()
+    unsealed = runner.invoke(main, ["questionnaires", "validate", str(norms_path)])
+    assert unsealed.exit_code != 0
+    assert "checksum" in unsealed.stderr
+    sealed = runner.invoke(main, ["norms", "seal", str(norms_path)])
+    assert sealed.exit_code == 0, sealed.output
+    valid = runner.invoke(main, ["questionnaires", "validate", str(norms_path)])
+    assert valid.exit_code == 0, valid.output
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("format: securebase-norms/1\ndimensions: 3\n", encoding="utf-8")
+    refused = runner.invoke(main, ["norms", "seal", str(broken)])
+    assert refused.exit_code != 0
+    assert "dimensions" in refused.stderr
