@@ -113,6 +113,16 @@ def test_a_build_charges_the_questionnaires_own_norms_budget(
     assert release.text is not None
     assert _spent(settings) == pytest.approx(0.6)
     assert release.budget_left == pytest.approx(0.4)
+    # What was released is noisy: Laplace noise at the scale OpenDP calibrates for one
+    # response added or removed (sensitivity 1) at each release's share of epsilon.
+    content = yaml.safe_load(release.text)
+    assert content["privacy"]["noise_scale"] == pytest.approx(4 / 0.6, rel=0.01)
+    exact = [0] * 55
+    for person in large_sample:
+        exact[int((person["anxiety"] - 1) * 9 + 1e-9)] += 1
+    released = [b["count"] for b in content["dimensions"]["anxiety"]["bins"]]
+    assert released != exact
+    assert sum(abs(r - e) for r, e in zip(released, exact, strict=True)) < 55 * 4 / 0.6 * 3
     # Norms are charged apart from every study's budget.
     engine = create_db_engine(settings)
     with Session(engine) as session:
