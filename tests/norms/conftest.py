@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 
 
 @pytest.fixture(autouse=True)
-def _ledger_emptied(request: pytest.FixtureRequest) -> Iterator[None]:
+def _research_tables_emptied(request: pytest.FixtureRequest) -> Iterator[None]:
     if "database_url" not in request.fixturenames:
         yield
         return
@@ -22,7 +22,9 @@ def _ledger_emptied(request: pytest.FixtureRequest) -> Iterator[None]:
             return  # each SQLite test has its own copy of the migrated database
         engine = create_engine(database_url)
         with engine.begin() as connection:
-            connection.execute(text("TRUNCATE privacy_budget"))
+            connection.execute(
+                text("TRUNCATE research_export_audit, privacy_budget, researcher_key CASCADE")
+            )
         engine.dispose()
 
     empty()
