@@ -47,9 +47,10 @@ def norms() -> None:
 @click.option(
     "--output-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=BUNDLED_DIR / NORMS_FOLDER,
+    default=Path("questionnaires") / NORMS_FOLDER,
     show_default=True,
-    help="The norms folder; the file goes to <dir>/<questionnaire id>/<date>.yaml.",
+    help="The norms folder of a checkout (relative to the current folder) or of "
+    "SECUREBASE_QUESTIONNAIRES_DIR; the file goes to <dir>/<questionnaire id>/<date>.yaml.",
 )
 def build(
     questionnaire_id: str,

@@ -22,8 +22,8 @@ from scoring.loading import (
     definition_files,
     load_definitions,
 )
-from scoring.packaged import packaged_folder
 from scoring.norms import NO_NORMS, NormsShelf, compare
+from scoring.packaged import packaged_folder
 from scoring.result import ScoreResult, compose_result
 from scoring.risk import RiskAssessment, assess_risk, strongest
 
