@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     research_exports_per_hour: int = Field(default=120, ge=1, le=100_000)
     # Differential privacy: the total epsilon each study may spend on research releases.
     dp_total_epsilon: float = Field(default=1.0, gt=0, le=100)
+    # Norms: the total epsilon each questionnaire's norms releases may spend, and the fewest
+    # responses (as released) a norms file may be built from.
+    norms_total_epsilon: float = Field(default=1.0, gt=0, le=100)
+    norms_min_sample: int = Field(default=500, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     db_pool_size: int = Field(default=5, ge=1, le=100)
     # Where people reach the service, e.g. https://securebase.example.org: links the service

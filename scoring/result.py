@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from scoring.content import ContentLibrary, ResultWording
 from scoring.crisis import CrisisDirectory, CrisisNotice, HelpFooter
 from scoring.definition import BandId, Definition, TendencyId
 from scoring.engine import PrimaryTendency, Scoring
+from scoring.norms import NormComparison
 from scoring.risk import RiskAssessment
 
 
@@ -69,6 +70,12 @@ class ScoreResult(ResultModel):
     crisis: CrisisNotice | None
     help: HelpFooter
     disclaimer: str
+    norms: NormComparison | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Where each score stands in a norm sample; only when norms built from "
+        "exactly this definition are shipped.",
+    )
 
 
 def _localized(text: dict[str, str], language: str) -> str:

@@ -27,6 +27,8 @@ def _folders(top: Path, package: str) -> set[str]:
     for folder in [top, *(p for p in top.rglob("*") if p.is_dir())]:
         if folder.name == "__pycache__" or not any(f.is_file() for f in folder.iterdir()):
             continue
+        if folder.parent.name == "norms" and folder.parent.parent == ROOT / "questionnaires":
+            continue  # norms/<questionnaire id>/ ships as package data of the norms folder
         names.add(".".join([package, *folder.relative_to(top).parts]))
     return names
 

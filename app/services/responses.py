@@ -133,7 +133,7 @@ def _compose(
     language: str,
     country: str | None,
 ) -> ScoreResult:
-    return compose_result(
+    result = compose_result(
         definition=loaded.definition,
         definition_hash=loaded.content_hash,
         scoring=scoring,
@@ -143,6 +143,8 @@ def _compose(
         content=ctx.catalog.content,
         crisis=ctx.catalog.crisis,
     )
+    # Norms are added here, so the stored result keeps the percentiles it was shown.
+    return ctx.catalog.with_norms(loaded, result)
 
 
 def _stored_result(
