@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     questionnaires_dir: Path | None = None
     default_country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_batch_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     incomplete_ttl_days: int = Field(default=30, ge=1, le=3650)
     idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
     min_cell_size: int = Field(default=11, ge=2)

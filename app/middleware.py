@@ -25,13 +25,20 @@ from app.metrics import LATENCY, REQUESTS
 access_log = structlog.get_logger("securebase.access")
 
 
+# Routes that read their own body with their own limit (batch scoring streams NDJSON of any
+# length and enforces SECUREBASE_MAX_BATCH_BODY_BYTES itself): the global limit skips them.
+OWN_BODY_LIMIT_PATHS = (re.compile(r"^/api/v1/questionnaires/[^/]+/score/batch$"),)
+
+
 class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or any(
+            pattern.match(scope["path"]) for pattern in OWN_BODY_LIMIT_PATHS
+        ):
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
