@@ -1,0 +1,247 @@
+"""Batch scoring over HTTP: many answer sets, each answered exactly as POST .../score would."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from app.cli import main
+from app.config import Settings
+from app.main import create_app
+from scoring.catalog import Catalog
+
+QUESTIONNAIRE = "attachment-self-reflection"
+SCORE = f"/api/v1/questionnaires/{QUESTIONNAIRE}/score"
+BATCH = f"{SCORE}/batch"
+NDJSON = "application/x-ndjson"
+ITEMS = [f"{prefix}{n:02d}" for prefix in ("anx", "avo", "dis") for n in range(1, 10)]
+WELLBEING = ["wb_life", "wb_selfharm", "wb_substance", "wb_overwhelmed", "wb_now"]
+BAD_ROW = 4321  # 0-based row of the 10,000 with an answer off the scale and a risk answer
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return Catalog.load()
+
+
+def make_client(catalog: Catalog, **settings: Any) -> TestClient:
+    app = create_app(Settings(environment="test", database_url="sqlite://", **settings), catalog)
+    return TestClient(app)
+
+
+@pytest.fixture(scope="module")
+def client(catalog: Catalog) -> Iterator[TestClient]:
+    with make_client(catalog) as http:
+        yield http
+
+
+def generated_csv(rows: int, seed: int = 10) -> str:
+    """Answer sets as another survey tool exports them: a column per item, empty = missing;
+    about one in fifty answers a wellbeing item; one row is invalid and indicates risk."""
+    rng = random.Random(seed)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=["respondent", *ITEMS, *WELLBEING])
+    writer.writeheader()
+    for number in range(rows):
+        row: dict[str, object] = {"respondent": f"r{number}"}
+        for item in ITEMS:
+            row[item] = "" if rng.random() < 0.08 else rng.randint(1, 7)
+        if rng.random() < 0.02:
+            wellbeing_item = rng.choice(WELLBEING)
+            row[wellbeing_item] = rng.randint(0, 1 if wellbeing_item == "wb_now" else 3)
+        if number == BAD_ROW:
+            row.update(anx01=9, wb_now=1)
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def answer_sets(text: str) -> list[dict[str, int]]:
+    """The CSV's rows as JSON answer sets, cells read as the CLI reads them."""
+    return [
+        {k: int(v) for k, v in row.items() if k != "respondent" and v.strip()}
+        for row in csv.DictReader(io.StringIO(text))
+    ]
+
+
+def key(answer: dict[str, Any]) -> tuple[object, ...]:
+    """What a row's answer says: each score, band and borderline flag, the primary tendency and
+    the crisis level; for a refused row, the items named and the crisis level."""
+    crisis = (answer.get("crisis") or {}).get("level")
+    if "errors" in answer:
+        return ("errors", tuple(sorted(e["item"] for e in answer["errors"])), crisis)
+    scores = tuple(
+        (name, s["mean"], s["band"], s["borderline"]) for name, s in answer["scores"].items()
+    )
+    return (scores, answer["primary_tendency"], crisis)
+
+
+def cli_key(row: dict[str, str]) -> tuple[object, ...]:
+    crisis = row["crisis_level"] or None
+    if row["problems"]:
+        named = tuple(sorted(p.split(":")[0] for p in row["problems"].split("; ")))
+        return ("errors", named, crisis)
+    scores = tuple(
+        (
+            name,
+            float(row[f"{name}_mean"]) if row[f"{name}_mean"] else None,
+            row[f"{name}_band"] or None,
+            row[f"{name}_borderline"] == "true",
+        )
+        for name in ("anxiety", "avoidance", "disorganization")
+    )
+    return (scores, row["primary_tendency"] or None, crisis)
+
+
+def test_ten_thousand_rows_score_the_same_every_way(client: TestClient, tmp_path: Path) -> None:
+    text = generated_csv(10_000)
+    sets = answer_sets(text)
+    (tmp_path / "answers.csv").write_text(text, encoding="utf-8")
+
+    cli = CliRunner().invoke(
+        main,
+        ["score", QUESTIONNAIRE, str(tmp_path / "answers.csv"), "-o", str(tmp_path / "out.csv")],
+    )
+    batch = client.post(BATCH, json={"responses": [{"answers": a} for a in sets]})
+    stream = client.post(
+        BATCH,
+        content="".join(json.dumps({"answers": a}) + "\n" for a in sets),
+        headers={"Content-Type": NDJSON},
+    )
+    one_by_one = [client.post(SCORE, json={"answers": a}) for a in sets]
+
+    assert cli.exit_code == 0, cli.output
+    by_cli = [cli_key(r) for r in csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text()))]
+    assert batch.status_code == 200
+    results = batch.json()["results"]
+    by_batch = [key(a) for a in results]
+    assert stream.status_code == 200
+    assert stream.headers["content-type"].startswith(NDJSON)
+    by_stream = [key(json.loads(line)) for line in stream.text.splitlines()]
+    by_single = [key(r.json()) for r in one_by_one]
+    assert len(by_cli) == len(by_batch) == len(by_stream) == len(by_single) == 10_000
+    assert by_batch == by_single
+    assert by_stream == by_single
+    assert by_cli == by_single
+    # The bad row fails alone, still with its crisis notice; its neighbours are scored.
+    assert by_single[BAD_ROW] == ("errors", ("anx01",), "acute")
+    assert one_by_one[BAD_ROW].status_code == 422
+    assert "errors" not in results[BAD_ROW - 1]
+    assert "errors" not in results[BAD_ROW + 1]
+    assert sum(1 for k in by_single if k[0] == "errors") == 1
+    assert any(k[-1] == "urgent" for k in by_single)  # risk rows among the valid ones too
+
+
+def test_each_entry_is_exactly_the_single_answer(client: TestClient) -> None:
+    rows: list[Any] = [
+        {"answers": dict.fromkeys(ITEMS, 5), "lang": "en", "country": "GB"},
+        {"answers": {**dict.fromkeys(ITEMS, 3), "wb_life": 2}, "country": "US"},
+        {"answers": {"anx01": 4}},
+    ]
+
+    results = client.post(BATCH, json={"responses": rows}).json()["results"]
+
+    assert results == [client.post(SCORE, json=row).json() for row in rows]
+    assert results[1]["crisis"]["level"] == "urgent"
+
+
+def test_a_bad_row_fails_alone_and_keeps_its_crisis_notice(client: TestClient) -> None:
+    rows: list[Any] = [
+        {"answers": dict.fromkeys(ITEMS, 4)},
+        {"answers": {"anx01": "7", "wb_selfharm": 3}},  # a string is refused; risk is read
+        "not an answer set",
+        {"answers": {"anx01": 4}, "lang": "xx"},
+        {"answers": {"nope": 1, "wb_now": "Yes"}, "colour": "blue"},
+        {"answers": dict.fromkeys(ITEMS, 2)},
+    ]
+
+    response = client.post(BATCH, json={"responses": rows})
+
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert len(results) == 6
+    assert results[0]["primary_tendency"] == "secure"
+    assert results[1] == {
+        "errors": [
+            {"item": "anx01", "message": "must be a whole number from 1 to 7, not a string"}
+        ],
+        "crisis": results[1]["crisis"],
+    }
+    assert results[1]["crisis"]["level"] == "urgent"
+    assert results[2]["errors"][0]["item"] == "row"
+    assert "crisis" not in results[2]
+    assert [e["item"] for e in results[3]["errors"]] == ["lang"]
+    assert "colour" in {e["item"] for e in results[4]["errors"]}
+    assert results[4]["crisis"]["level"] == "acute"
+    assert results[5]["scores"]["anxiety"]["mean"] is not None
+
+
+def test_a_batch_refused_as_a_whole_still_shows_help(client: TestClient) -> None:
+    risky = {"answers": {"wb_now": 1}}
+    too_many = client.post(BATCH, json={"responses": [risky] + [{"answers": {}}] * 10_000})
+    unknown_field = client.post(BATCH, json={"responses": [risky], "callback": "x"})
+    not_json = client.post(BATCH, content=b"{", headers={"Content-Type": "application/json"})
+    unknown = client.post("/api/v1/questionnaires/nope/score/batch", json={"responses": [risky]})
+
+    for refused, item in ((too_many, "responses"), (unknown_field, "callback")):
+        assert refused.status_code == 422
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["errors"][0]["item"] == item
+        assert refused.json()["crisis"]["level"] == "acute"
+    assert not_json.status_code == 422
+    assert not_json.json()["errors"] == [
+        {"item": "body", "message": "must be JSON encoded as UTF-8"}
+    ]
+    assert unknown.status_code == 404
+
+
+def test_the_batch_has_its_own_body_limit(catalog: Catalog) -> None:
+    big = {"responses": [{"answers": dict.fromkeys(ITEMS, 4)} for _ in range(500)]}
+    body = json.dumps(big).encode()
+    assert len(body) > 64 * 1024
+
+    with (
+        make_client(catalog) as default,
+        make_client(catalog, max_batch_body_bytes=64 * 1024) as small,
+    ):
+        accepted = default.post(BATCH, content=body, headers={"Content-Type": "application/json"})
+        single_too_big = default.post(
+            SCORE, json={"answers": dict.fromkeys(ITEMS, 4), "pad": "x" * 70_000}
+        )
+        refused = small.post(BATCH, content=body, headers={"Content-Type": "application/json"})
+        lines = b"".join(json.dumps(r).encode() + b"\n" for r in big["responses"])
+        streamed = small.post(BATCH, content=lines, headers={"Content-Type": NDJSON})
+
+    assert accepted.status_code == 200
+    assert len(accepted.json()["results"]) == 500
+    assert single_too_big.status_code == 413  # every other route keeps the small limit
+    assert refused.status_code == 413
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert str(64 * 1024) in refused.json()["detail"]
+    assert streamed.status_code == 413
+
+
+def test_ndjson_lines_split_across_chunks_are_read_whole(client: TestClient) -> None:
+    rows = [{"answers": dict.fromkeys(ITEMS, v)} for v in (1, 4, 7)] + [{"answers": {"wb_now": 1}}]
+    data = "".join(json.dumps(r) + "\n" for r in rows).encode() + b"{broken\n"
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(data), 37):
+            yield data[start : start + 37]
+
+    response = client.post(BATCH, content=chunks(), headers={"Content-Type": NDJSON})
+
+    answers = [json.loads(line) for line in response.text.splitlines()]
+    assert [a.get("primary_tendency") for a in answers[:3]] == ["secure", "secure", "anxious"]
+    assert answers[3] == client.post(SCORE, json=rows[3]).json()
+    assert answers[4] == {
+        "errors": [{"item": "row", "message": "must be one JSON object per line"}]
+    }
