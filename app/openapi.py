@@ -16,6 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from app.schemas.problem import Problem
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+FHIR_JSON = "application/fhir+json"  # FHIR routes answer errors as OperationOutcome
 TOKEN_SCHEME = "ResponseToken"  # noqa: S105 - the name of a scheme, not a secret
 
 
@@ -55,7 +56,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():
-                if _is_error(status):
+                if _is_error(status) and FHIR_JSON not in response.get("content", {}):
                     response["content"] = {"application/problem+json": {"schema": PROBLEM_REF}}
             if path.startswith("/api/v1/responses/{response_id}"):
                 operation["security"] = [{TOKEN_SCHEME: []}]
