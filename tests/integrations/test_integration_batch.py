@@ -6,10 +6,12 @@ import csv
 import io
 import json
 import random
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
@@ -245,3 +247,72 @@ def test_ndjson_lines_split_across_chunks_are_read_whole(client: TestClient) -> 
     assert answers[4] == {
         "errors": [{"item": "row", "message": "must be one JSON object per line"}]
     }
+
+
+def test_a_chunked_stream_past_the_limit_ends_with_the_reason(catalog: Catalog) -> None:
+    line = json.dumps({"answers": dict.fromkeys(ITEMS, 4)}).encode() + b"\n"
+
+    def lines() -> Iterator[bytes]:  # chunked: no Content-Length to refuse up front
+        for _ in range(10):
+            yield line * 5
+
+    with make_client(catalog, max_batch_body_bytes=4096) as small:
+        response = small.post(BATCH, content=lines(), headers={"Content-Type": NDJSON})
+
+    answers = [json.loads(text) for text in response.text.splitlines()]
+    assert response.status_code == 200
+    assert all("scores" in a for a in answers[:-1])
+    assert len(answers) - 1 < 50
+    assert answers[-1]["errors"][0]["item"] == "body"
+    assert "4096" in answers[-1]["errors"][0]["message"]
+
+
+def peak_memory_of_stream(app: Any, rows: int) -> tuple[int, int]:
+    """Drive the NDJSON route as a server would, a line per chunk, answers discarded as they
+    are sent: (lines answered, peak bytes allocated meanwhile)."""
+    line = json.dumps({"answers": dict.fromkeys(ITEMS, 5)}).encode() + b"\n"
+    sent = 0
+    answered = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        sent += 1
+        return {"type": "http.request", "body": line, "more_body": sent < rows}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal answered
+        answered += message.get("body", b"").count(b"\n")
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": BATCH,
+        "raw_path": BATCH.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"content-type", NDJSON.encode()), (b"host", b"testserver")],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    tracemalloc.start()
+    try:
+        anyio.run(app, scope, receive, send)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return answered, peak
+
+
+def test_an_ndjson_stream_is_scored_in_flat_memory(catalog: Catalog) -> None:
+    app = create_app(Settings(environment="test", database_url="sqlite://"), catalog)
+    peak_memory_of_stream(app, 20)  # warm-up: imports and caches
+
+    few, few_peak = peak_memory_of_stream(app, 200)
+    many, many_peak = peak_memory_of_stream(app, 2000)
+
+    assert (few, many) == (200, 2000)
+    # Each answer is about 10 kB: holding the answers of 2,000 rows would take 20 MB more.
+    assert many_peak < few_peak + 2_000_000, (few_peak, many_peak)
