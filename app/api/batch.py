@@ -23,6 +23,7 @@ from app.deps import CatalogDep, LocaleDep, SettingsDep
 from app.errors import PROBLEM_MEDIA_TYPE, FieldProblem, InvalidInput, PayloadTooLarge, problem_body
 from app.schemas.batch import BatchRequest, BatchResults
 from app.schemas.problem import problem_responses
+from app.services import json_input
 from app.services.batch import MAX_BATCH_ROWS, BatchScorer
 from app.services.questionnaires import find
 
@@ -52,7 +53,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 def _payload(body: bytes) -> object:
     try:
-        return json.loads(body)
+        return json_input.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidInput(
             "The body could not be read.", [FieldProblem("body", "must be JSON encoded as UTF-8")]
@@ -151,7 +152,7 @@ class NdjsonScoring(Response):
 
     def _answer(self, line: bytes) -> bytes:
         try:
-            row: object = json.loads(line)
+            row: object = json_input.loads(line)
         except (ValueError, UnicodeDecodeError, RecursionError):
             answer = {"errors": [{"item": "row", "message": "must be one JSON object per line"}]}
             return _encode(answer) + b"\n"

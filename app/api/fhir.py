@@ -10,7 +10,6 @@ carries the crisis notice as a warning issue whenever the answers call for it.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from typing import Annotated, Any
 
@@ -21,8 +20,8 @@ from app.config import Settings
 from app.deps import BearerToken, CatalogDep, ContextDep, LocaleDep, SettingsDep
 from app.errors import InvalidInput, SecureBaseError
 from app.schemas.fhir import FhirResource
-from app.schemas.problem import problem_responses
 from app.schemas.responses import ScoreRequest
+from app.services import json_input
 from app.services import questionnaires as questionnaire_service
 from app.services import responses as response_service
 from app.services.fhir.observations import result_bundle
@@ -64,7 +63,10 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         200: {**fhir, "description": "The FHIR resource"},
         **{status: {**fhir, "description": "An OperationOutcome"} for status in statuses},
-        **problem_responses(413),
+        413: {
+            "description": "The body is too large (refused before any route, as problem+json)",
+            "content": {"application/problem+json": {"schema": {}}},
+        },
     }
 
 
@@ -149,7 +151,7 @@ def _notice(
 
 def _score_response(catalog: Catalog, body: bytes, locale: RequestLocale) -> dict[str, Any]:
     try:
-        resource = json.loads(body)
+        resource = json_input.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise FhirProblem(422, [Issue("structure", "the body must be FHIR JSON", ROOT)]) from exc
     if not isinstance(resource, dict):

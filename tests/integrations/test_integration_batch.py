@@ -316,3 +316,18 @@ def test_an_ndjson_stream_is_scored_in_flat_memory(catalog: Catalog) -> None:
     assert (few, many) == (200, 2000)
     # Each answer is about 10 kB: holding the answers of 2,000 rows would take 20 MB more.
     assert many_peak < few_peak + 2_000_000, (few_peak, many_peak)
+
+
+def test_a_number_too_long_to_parse_fails_its_row_alone(client: TestClient) -> None:
+    body = (
+        '{"responses": [{"answers": {"anx01": 4}}, {"answers": {"anx01": '
+        + "9" * 5000
+        + ', "wb_now": 1}}]}'
+    )
+
+    response = client.post(BATCH, content=body, headers={"Content-Type": "application/json"})
+
+    results = response.json()["results"]
+    assert "scores" in results[0]
+    assert [e["item"] for e in results[1]["errors"]] == ["anx01"]
+    assert results[1]["crisis"]["level"] == "acute"

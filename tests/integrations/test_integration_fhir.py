@@ -317,3 +317,33 @@ def test_a_stored_response_read_as_fhir_scores_identically(
     assert result["questionnaire"] == stored["questionnaire"]
     assert result["crisis"]["level"] == stored["crisis"]["level"] == "support"
     assert errors(outcome_of(wrong_token, 404))[0]["code"] == "not-found"
+
+
+def test_unreadable_values_and_deep_nesting_get_an_outcome_not_a_500(
+    stateless: TestClient,
+) -> None:
+    questionnaire = fhir_questionnaire(stateless, "4.0")
+    canonical = f"{questionnaire['url']}|{questionnaire['version']}"
+    huge = (
+        '{"resourceType": "QuestionnaireResponse", "status": "completed", "questionnaire": "'
+        + canonical
+        + '", "item": [{"linkId": "anx01", "answer": [{"valueInteger": '
+        + "7" * 5000
+        + '}]}, {"linkId": "wb_life", "answer": [{"valueInteger": 3}]}]}'
+    )
+    nested: dict[str, Any] = {"linkId": "wb_now", "answer": [{"valueInteger": 1}]}
+    for depth in range(300):
+        nested = {"linkId": f"g{depth}", "item": [nested]}
+    deep = {**response_from_options(questionnaire, {}), "item": [nested]}
+
+    refused = stateless.post(FHIR_QR, content=huge)
+    deeply = stateless.post(FHIR_QR, json=deep)
+
+    assert errors(outcome_of(refused, 422))[0]["expression"] == [
+        "QuestionnaireResponse.item.where(linkId='anx01')"
+    ]
+    assert crisis(refused.json())["level"] == "urgent"  # type: ignore[index]
+    # Groups may nest: the answer 300 groups down is read, scored and screened.
+    assert deeply.status_code == 200
+    warning = valid(deeply.json(), "4.0")["entry"][0]["resource"]
+    assert crisis(warning)["level"] == "acute"  # type: ignore[index]
