@@ -2,7 +2,7 @@
 
 ``application/json``: ``{"responses": [...]}`` (at most 10,000 rows) -> ``{"results": [...]}``.
 ``application/x-ndjson``: one answer set per line -> one result per line, streamed as the lines
-arrive, so a batch of any length is scored in flat memory.
+arrive, so a batch of any number of rows is scored in flat memory.
 
 This route reads its body itself, with its own limit (``SECUREBASE_MAX_BATCH_BODY_BYTES``); the
 global body limit does not apply to it (see ``app.middleware``).
