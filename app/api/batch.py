@@ -34,7 +34,7 @@ JSON = "application/json"
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"A batch body may be at most {limit} bytes; send NDJSON in parts.")
+    return PayloadTooLarge(f"A batch body may be at most {limit} bytes; split it across requests.")
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
