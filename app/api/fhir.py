@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from app.config import Settings
 from app.deps import BearerToken, CatalogDep, ContextDep, LocaleDep, SettingsDep
@@ -206,6 +207,8 @@ def _score_response(catalog: Catalog, body: bytes, locale: RequestLocale) -> dic
     except InvalidInput as exc:
         issues = [Issue("value", p.message, read.expression(p.item)) for p in exc.problems]
         raise FhirProblem(422, issues, notice) from exc
+    except ValidationError as exc:  # answers that are not JSON values: never a 500
+        raise FhirProblem(422, [Issue("value", "answers could not be read", ROOT)], notice) from exc
     return result_bundle(result, final=resource.get("status") != "in-progress")
 
 
