@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
 from app.deps import BearerToken, CatalogDep, ContextDep, LocaleDep, SettingsDep
@@ -239,7 +240,9 @@ async def score_questionnaire_response(
         version = _version(request, fhir_version)
         locale = locale.with_explicit(_country(country), None)
         body = await request.body()
-        return _reply(_score_response(catalog, body, locale), version)
+        # Scoring is CPU work: off the event loop, as for the other (plain def) routes.
+        bundle = await run_in_threadpool(_score_response, catalog, body, locale)
+        return _reply(bundle, version)
     except FhirProblem as problem:
         return _outcome(problem, version)
 
