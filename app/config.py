@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # hands out (the resume link) start with it. Unset, they follow the request's own address,
     # which behind a proxy or load balancer may be an inside one.
     public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
+    # Interactive API documentation at /docs and /redoc (false: both answer 404).
+    api_docs: bool = True
 
     @field_validator("database_url")
     @classmethod

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import batch, crisis, fhir, health, metrics, questionnaires, research, responses
+from app.api.docs import install_api_docs
 from app.config import Settings, get_settings
 from app.db import create_db_engine
 from app.errors import install_error_handlers
@@ -62,6 +63,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.include_router(research.router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    if settings.api_docs:
+        install_api_docs(app)
     app.include_router(web.router)
     app.mount(STATIC_PREFIX, static_files(), name="static")
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

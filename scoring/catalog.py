@@ -22,10 +22,12 @@ from scoring.loading import (
     definition_files,
     load_definitions,
 )
+from scoring.packaged import packaged_folder
 from scoring.result import ScoreResult, compose_result
 from scoring.risk import RiskAssessment, assess_risk, strongest
 
-BUNDLED_DIR = Path(__file__).resolve().parent.parent / "questionnaires"
+BUNDLED_DIR = packaged_folder("scoring", "_bundled", "questionnaires")
+"""The bundled definitions, content/<lang>/ and resources/ (the repository's questionnaires/)."""
 RESOURCES_FILE = "crisis-resources.yaml"
 
 

@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.deps import CatalogDep, LocaleDep, SettingsDep
 from app.errors import PROBLEM_MEDIA_TYPE, FieldProblem, InvalidInput, PayloadTooLarge, problem_body
-from app.schemas.batch import BatchRequest, BatchResults
+from app.schemas.batch import BatchResults
 from app.schemas.problem import problem_responses
 from app.services import json_input
 from app.services.batch import MAX_BATCH_ROWS, BatchScorer
@@ -159,24 +159,34 @@ class NdjsonScoring(Response):
         return _encode(self.scorer.score_row(row)) + b"\n"
 
 
-# ScoreRequest is a component already (the body of POST .../score).
-_BATCH_SCHEMA = BatchRequest.model_json_schema(ref_template="#/components/schemas/{model}")
-_BATCH_SCHEMA.pop("$defs", None)
+_EXAMPLES = {
+    "rows": {
+        "summary": "Two rows: one scored, one refused with its crisis notice",
+        "value": {
+            "responses": [
+                {"answers": {"anx01": 5, "avo01": 2, "dis01": 3}, "lang": "en"},
+                {"answers": {"anx01": 9, "wb_life": 1}, "country": "GB"},
+            ]
+        },
+    }
+}
 
 
 @router.post(
     "/{questionnaire_id}/score/batch",
+    operation_id="scoreBatch",
     response_model=BatchResults,
-    responses={
-        200: {"content": {NDJSON: {"schema": {"type": "string"}}}},
-        **problem_responses(404, 413, 422),
-    },
+    # application/x-ndjson is described in words: OpenAPI client generators cannot express
+    # a streamed body, and would drop the whole operation.
+    responses=problem_responses(404, 413, 422),
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {
-                JSON: {"schema": _BATCH_SCHEMA},
-                NDJSON: {"schema": {"type": "string"}},
+                JSON: {
+                    "schema": {"$ref": "#/components/schemas/BatchRequest"},
+                    "examples": _EXAMPLES,
+                }
             },
         }
     },

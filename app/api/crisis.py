@@ -23,7 +23,11 @@ router = APIRouter(tags=["crisis"])
 
 
 @router.get(
-    "/crisis-resources", response_model=CrisisResourcesView, responses=problem_responses(422)
+    "/crisis-resources",
+    response_model=CrisisResourcesView,
+    operation_id="getCrisisResources",
+    summary="Get crisis resources for a country",
+    responses=problem_responses(422),
 )
 def crisis_resources(
     catalog: CatalogDep,
@@ -32,8 +36,9 @@ def crisis_resources(
     lang: Annotated[LanguageParam | None, Query()] = None,
 ) -> CrisisResourcesView:
     """Who to contact, for ``country`` (else Accept-Language, else the default)."""
-    resolved = locale.with_explicit(country, None).country()
-    language = lang or (locale.header_languages[0] if locale.header_languages else "en")
+    locale = locale.with_explicit(country, lang)
+    resolved = locale.country()
+    language = locale.language(tuple(catalog.crisis.help_footer))
     footer = catalog.crisis.help(resolved, language)
     return CrisisResourcesView(
         country=resolved,

@@ -61,10 +61,12 @@ FhirVersionParam = Annotated[
 
 
 def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    fhir = {"content": {FHIR_JSON: {"schema": FhirResource.model_json_schema()}}}
     return {
-        200: {**fhir, "description": "The FHIR resource"},
-        **{status: {**fhir, "description": "An OperationOutcome"} for status in statuses},
+        200: {"model": FhirResource, "description": "The FHIR resource"},
+        **{
+            status: {"model": FhirResource, "description": "An OperationOutcome"}
+            for status in statuses
+        },
         413: {
             "description": "The body is too large (refused before any route, as problem+json)",
             "content": {"application/problem+json": {"schema": {}}},
@@ -108,6 +110,7 @@ def _from_service_error(exc: SecureBaseError, expression: str | None = None) -> 
 
 @router.get(
     "/questionnaires/{questionnaire_id}/fhir",
+    operation_id="getQuestionnaireAsFhir",
     response_model=None,
     response_class=FhirJSONResponse,
     responses=_documented(404, 422),
@@ -213,15 +216,41 @@ def _score_response(catalog: Catalog, body: bytes, locale: RequestLocale) -> dic
     return result_bundle(result, final=resource.get("status") != "in-progress")
 
 
+_QR = {
+    "answers": {
+        "summary": "Two answers, by the codes of the Questionnaire's answer options",
+        "value": {
+            "resourceType": "QuestionnaireResponse",
+            "questionnaire": "https://securebase.example.org/api/v1/questionnaires/"
+            "attachment-self-reflection/fhir",
+            "status": "in-progress",
+            "item": [
+                {
+                    "linkId": "attachment",
+                    "item": [
+                        {"linkId": "anx01", "answer": [{"valueCoding": {"code": "5"}}]},
+                        {"linkId": "avo01", "answer": [{"valueCoding": {"code": "2"}}]},
+                    ],
+                }
+            ],
+        },
+    }
+}
+
+
 @router.post(
     "/fhir/QuestionnaireResponse",
+    operation_id="scoreFhirQuestionnaireResponse",
     response_model=None,
     response_class=FhirJSONResponse,
     responses=_documented(404, 409, 422),
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {FHIR_JSON: {"schema": FhirResource.model_json_schema()}},
+            "content": {
+                media: {"schema": {"$ref": "#/components/schemas/FhirResource"}, "examples": _QR}
+                for media in (FHIR_JSON, "application/json")
+            },
         }
     },
 )
@@ -249,6 +278,7 @@ async def score_questionnaire_response(
 
 @router.get(
     "/responses/{response_id}/fhir",
+    operation_id="getResponseAsFhir",
     response_model=None,
     response_class=FhirJSONResponse,
     responses=_documented(404, 409, 422),

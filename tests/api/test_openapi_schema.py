@@ -23,7 +23,6 @@ Bounded for CI: derandomised, at most ``MAX_EXAMPLES`` generated cases per opera
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -66,12 +65,6 @@ HYPOTHESIS = settings(
 DOCUMENT: dict[str, Any] = create_app(
     Settings(environment="test", database_url="sqlite://"), Catalog.load()
 ).openapi()
-
-
-@schemathesis.serializer("application/x-ndjson")
-def _ndjson(ctx: schemathesis.SerializationContext, value: Any) -> bytes:
-    """Batch scoring streams NDJSON: a generated string is sent as the lines it holds."""
-    return value.encode() if isinstance(value, str) else (json.dumps(value) + "\n").encode()
 
 
 # Unsanitised output: the curl command of a failure must reproduce it, header values included.

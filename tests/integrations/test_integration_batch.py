@@ -331,3 +331,16 @@ def test_a_number_too_long_to_parse_fails_its_row_alone(client: TestClient) -> N
     assert "scores" in results[0]
     assert [e["item"] for e in results[1]["errors"]] == ["anx01"]
     assert results[1]["crisis"]["level"] == "acute"
+
+
+def test_the_documented_example_gets_the_answer_it_describes(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"][
+        "/api/v1/questionnaires/{questionnaire_id}/score/batch"
+    ]["post"]
+    example = operation["requestBody"]["content"]["application/json"]["examples"]["rows"]
+
+    results = client.post(BATCH, json=example["value"]).json()["results"]
+
+    assert "scores" in results[0]
+    assert results[1]["errors"][0]["item"] == "anx01"
+    assert results[1]["crisis"]["level"] == "urgent"

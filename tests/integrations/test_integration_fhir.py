@@ -347,3 +347,15 @@ def test_unreadable_values_and_deep_nesting_get_an_outcome_not_a_500(
     assert deeply.status_code == 200
     warning = valid(deeply.json(), "4.0")["entry"][0]["resource"]
     assert crisis(warning)["level"] == "acute"  # type: ignore[index]
+
+
+def test_the_documented_example_is_scored(stateless: TestClient) -> None:
+    operation = stateless.get("/openapi.json").json()["paths"][
+        "/api/v1/fhir/QuestionnaireResponse"
+    ]["post"]
+    example = operation["requestBody"]["content"]["application/fhir+json"]["examples"]["answers"]
+
+    scored = stateless.post(FHIR_QR, json=example["value"])
+
+    assert scored.status_code == 200, scored.text
+    assert observations(valid(scored.json(), "4.0"))["anxiety"]["dataAbsentReason"]
