@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import crisis, health, metrics, questionnaires, research, responses
+from app.api import batch, crisis, fhir, health, metrics, questionnaires, research, responses
 from app.api.docs import install_api_docs
 from app.config import Settings, get_settings
 from app.db import create_db_engine
@@ -56,6 +56,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.state.engine = engine
     install_error_handlers(app, browser_page=web.browser_error_page)
     install_openapi(app)
+    app.include_router(batch.router, prefix=API_PREFIX)
+    app.include_router(fhir.router, prefix=API_PREFIX)
     for router in (questionnaires.router, responses.router, crisis.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(research.router, prefix=API_PREFIX)

@@ -18,10 +18,12 @@ from fastapi.openapi.utils import get_openapi
 
 from app.config import Settings
 from app.openapi_examples import REQUEST_EXAMPLES, risk_answer_example
+from app.schemas.batch import BatchRequest
 from app.schemas.problem import Problem
 from scoring.catalog import Catalog
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+FHIR_JSON = "application/fhir+json"  # FHIR routes answer errors as OperationOutcome
 TOKEN_SCHEME = "ResponseToken"  # noqa: S105 - the name of a scheme, not a secret
 RESEARCHER_SCHEME = "ResearcherKey"
 SECURITY_SCHEMES: dict[str, dict[str, str]] = {
@@ -61,6 +63,12 @@ TAGS: list[dict[str, str]] = [
         "small counts withheld, or differentially private releases. Never rows about a person.",
     },
     {"name": "operations", "description": "Liveness, readiness and metrics for operators."},
+    {
+        "name": "fhir",
+        "description": "HL7 FHIR R4 (default) and R5: a questionnaire as a Questionnaire, a "
+        "QuestionnaireResponse scored into Observations, a stored response read back. Errors are "
+        "OperationOutcome, with the crisis notice as a warning issue when answers indicate risk.",
+    },
 ]
 
 
@@ -107,11 +115,15 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     ):
         schemas.setdefault(name, definition)
     schemas["Problem"].pop("$defs", None)
+    # A body its route reads itself (batch scoring streams it): FastAPI sees no model to name.
+    batch = BatchRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    batch.pop("$defs", None)  # ScoreRequest, a component already (the body of .../score)
+    schemas.setdefault("BatchRequest", batch)
     components["securitySchemes"] = SECURITY_SCHEMES
     for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():
-                if _is_error(status):
+                if _is_error(status) and FHIR_JSON not in response.get("content", {}):
                     response["content"] = {"application/problem+json": {"schema": PROBLEM_REF}}
             if path.startswith("/api/v1/responses/{response_id}"):
                 operation["security"] = [{TOKEN_SCHEME: []}]

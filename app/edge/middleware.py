@@ -31,6 +31,7 @@ from app.edge.policy import (
     notice_language,
     questionnaire_hint,
     response_reference,
+    speaks_fhir,
 )
 from app.edge.reading import APPEARS_TWICE, BodyReading, read_body
 from app.errors import (
@@ -40,6 +41,8 @@ from app.errors import (
     PayloadTooLarge,
     problem_body,
 )
+from app.services.fhir.outcome import Issue, operation_outcome
+from app.services.fhir.versions import FHIR_JSON
 from app.services.notices import counted
 from app.services.responses import StoredRisk
 from app.services.screening import keep_risk, risk_items, screen_pairs
@@ -110,6 +113,7 @@ class RiskEdge:
         state["crisis_notice"] = notice
         if too_large:
             await self._refuse(
+                scope,
                 send,
                 problem_body(
                     413,
@@ -122,10 +126,13 @@ class RiskEdge:
             )
             return
         problems = [FieldProblem(key, APPEARS_TWICE) for key in reading.duplicates]
-        if reading.refusal is not None:
+        # A FHIR route reads an unparsable, deep or long-numbered body itself, so that its
+        # OperationOutcome can name the item at fault; its risk is already screened above.
+        if reading.refusal is not None and not speaks_fhir(scope["path"]):
             problems.insert(0, FieldProblem("body", reading.refusal))
         if problems:
             await self._refuse(
+                scope,
                 send,
                 problem_body(
                     422,
@@ -180,13 +187,27 @@ class RiskEdge:
         return catalog.notice(risk, country, language), reading
 
     async def _refuse(
-        self, send: Send, body: dict[str, Any], notice: CrisisNotice | None, close: bool = False
+        self,
+        scope: Scope,
+        send: Send,
+        body: dict[str, Any],
+        notice: CrisisNotice | None,
+        close: bool = False,
     ) -> None:
         if notice is not None:
-            body["crisis"] = counted(notice).model_dump(mode="json")  # type: ignore[union-attr]
-        payload = json.dumps(body, ensure_ascii=False).encode()
+            counted(notice)
+        media_type = PROBLEM_MEDIA_TYPE
+        if speaks_fhir(scope["path"]):
+            media_type = FHIR_JSON
+            issues = [Issue("structure", p["message"], p["item"]) for p in body.get("errors", [])]
+            answer = operation_outcome(issues or [Issue("invalid", body["detail"])], notice)
+        else:
+            answer = body
+            if notice is not None:
+                answer["crisis"] = notice.model_dump(mode="json")
+        payload = json.dumps(answer, ensure_ascii=False).encode()
         headers = [
-            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+            (b"content-type", media_type.encode()),
             (b"content-length", str(len(payload)).encode()),
             (b"cache-control", b"no-store"),
         ]
@@ -200,6 +221,7 @@ class RiskEdge:
         declared = _header(scope, b"content-length")
         if declared.isdigit() and int(declared) > limit:
             await self._refuse(
+                scope,
                 send,
                 problem_body(
                     413,
@@ -211,17 +233,10 @@ class RiskEdge:
                 close=True,
             )
             return
-        size = 0
-
-        async def counted_receive() -> Message:
-            nonlocal size
-            message = await receive()
-            size += len(message.get("body", b""))
-            if size > limit:
-                raise PayloadTooLarge(f"A batch body may be at most {limit} bytes.")
-            return message
-
-        await self.app(scope, counted_receive, send)
+        # The handler counts what it reads against the same limit and answers in its own
+        # format: a JSON batch with 413, an NDJSON stream already under way with a last line
+        # that says why it stopped. Raising here instead would break a reply already started.
+        await self.app(scope, receive, send)
 
 
 def _with_notice(send: Send, notice: CrisisNotice | None) -> Send:

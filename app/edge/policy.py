@@ -28,6 +28,14 @@ def body_policy(path: str) -> BodyPolicy:
     return "streamed" if _BATCH.fullmatch(path) else "screened"
 
 
+_FHIR = re.compile(r"/api/v1/(?:fhir/.*|questionnaires/[^/]+/fhir|responses/[^/]+/fhir)")
+
+
+def speaks_fhir(path: str) -> bool:
+    """The FHIR routes answer every refusal as an OperationOutcome, the edge's included."""
+    return _FHIR.fullmatch(path) is not None
+
+
 def questionnaire_hint(path: str, document: object) -> str | None:
     """The questionnaire a request names, in its path or as ``questionnaire_id``."""
     match = _QUESTIONNAIRE.fullmatch(path)

@@ -76,6 +76,7 @@ def read_body(raw: bytes, *, form: bool, risk_items: frozenset[str]) -> BodyRead
             pass
         else:
             pairs = tuple((k, v) for k, v in collector.pairs if k.casefold() in risk_items)
+            pairs += scan_linked(raw, risk_items)
             refusal = None
             if _deeper_than(document, MAX_DEPTH):
                 refusal = NESTED_TOO_DEEPLY
@@ -105,6 +106,17 @@ def _deeper_than(document: object, limit: int) -> bool:
 
 
 @lru_cache(maxsize=8)
+def _linked_pattern(items: frozenset[str]) -> re.Pattern[str]:
+    names = "|".join(re.escape(item) for item in sorted(items, key=len, reverse=True))
+    return re.compile(
+        rf"linkId\"?\s{{0,8}}:\s{{0,8}}\"({names})\"[^\]]{{0,200}}?"
+        rf"(?:value\w{{0,20}}|code)\"?\s{{0,8}}:\s{{0,8}}[\[{{\"\s]{{0,8}}"
+        rf"(?:code\"?\s{{0,8}}:\s{{0,8}}\"?)?([^,}}\]\"]{{1,40}})",
+        re.IGNORECASE,
+    )
+
+
+@lru_cache(maxsize=8)
 def _pattern(items: frozenset[str]) -> re.Pattern[str]:
     names = "|".join(re.escape(item) for item in sorted(items, key=len, reverse=True))
     return re.compile(
@@ -128,6 +140,21 @@ def scan(
     for match in _pattern(risk_items).finditer(text):
         value = match.group(2).strip()
         found += [(match.group(1), v) for v in _readings(value)]
+        if len(found) >= MAX_SCANNED:
+            break
+    return tuple(found) + scan_linked(raw, risk_items)
+
+
+def scan_linked(raw: bytes, risk_items: frozenset[str]) -> tuple[tuple[str, object], ...]:
+    """FHIR names an item as a value (``"linkId": "wb_now"``) with its answer beside it
+    (``"answer": [{"valueInteger": 1}]`` or a coding's ``"code": "1"``): ``(item, value text)``
+    for each, whether the body parses or not."""
+    if not risk_items or b"linkId" not in raw:
+        return ()
+    text = raw.decode("utf-8", "replace")
+    found: list[tuple[str, object]] = []
+    for match in _linked_pattern(risk_items).finditer(text):
+        found += [(match.group(1), v) for v in _readings(match.group(2).strip())]
         if len(found) >= MAX_SCANNED:
             break
     return tuple(found)

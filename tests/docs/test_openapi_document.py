@@ -24,6 +24,10 @@ OPERATION_IDS = {
     ("get", "/api/v1/responses/{response_id}"): "getResponse",
     ("delete", "/api/v1/responses/{response_id}"): "deleteResponse",
     ("get", "/api/v1/crisis-resources"): "getCrisisResources",
+    ("post", "/api/v1/questionnaires/{questionnaire_id}/score/batch"): "scoreBatch",
+    ("get", "/api/v1/questionnaires/{questionnaire_id}/fhir"): "getQuestionnaireAsFhir",
+    ("post", "/api/v1/fhir/QuestionnaireResponse"): "scoreFhirQuestionnaireResponse",
+    ("get", "/api/v1/responses/{response_id}/fhir"): "getResponseAsFhir",
     ("get", "/api/v1/research/summary"): "getResearchSummary",
     ("get", "/api/v1/research/histograms"): "getResearchHistograms",
     ("get", "/api/v1/research/items"): "getResearchItems",
@@ -94,6 +98,8 @@ def test_every_request_body_has_examples_valid_for_its_schema(doc: dict[str, Any
         "scoreAnswers",
         "createResponse",
         "saveAnswers",
+        "scoreBatch",
+        "scoreFhirQuestionnaireResponse",
     }
     for _method, _path, op in with_body:
         body = op["requestBody"]["content"]["application/json"]
