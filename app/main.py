@@ -7,13 +7,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import crisis, health, metrics, questionnaires, research, responses
+from app.api import batch, crisis, fhir, health, metrics, questionnaires, research, responses
+from app.api.docs import install_api_docs
 from app.config import Settings, get_settings
 from app.db import create_db_engine
+from app.edge.middleware import RiskEdge
 from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.middleware import (
-    BodyLimitMiddleware,
     HeadAsGetMiddleware,
     SecurityHeadersAndAccessLogMiddleware,
 )
@@ -55,14 +56,22 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.state.engine = engine
     install_error_handlers(app, browser_page=web.browser_error_page)
     install_openapi(app)
+    app.include_router(batch.router, prefix=API_PREFIX)
+    app.include_router(fhir.router, prefix=API_PREFIX)
     for router in (questionnaires.router, responses.router, crisis.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(research.router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    if settings.api_docs:
+        install_api_docs(app)
     app.include_router(web.router)
     app.mount(STATIC_PREFIX, static_files(), name="static")
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RiskEdge,
+        max_body_bytes=settings.max_body_bytes,
+        max_batch_body_bytes=settings.max_batch_body_bytes,
+    )
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(SecurityHeadersAndAccessLogMiddleware)
     return app

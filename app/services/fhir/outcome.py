@@ -1,0 +1,66 @@
+"""OperationOutcome: every FHIR error, each issue naming the item by a FHIRPath expression,
+and the crisis notice as a warning issue whenever the answers call for it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from scoring.crisis import CrisisNotice
+
+CRISIS_EXTENSION = "urn:securebase:fhir:crisis-notice"
+"""On the warning issue: the whole notice (level, message, resources) as JSON."""
+
+IssueCode = Literal["invalid", "structure", "required", "value", "not-found", "business-rule"]
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    code: IssueCode
+    message: str
+    expression: str | None = None
+
+
+@dataclass
+class FhirProblem(Exception):
+    """A request a FHIR route cannot answer; rendered as an OperationOutcome."""
+
+    status: int
+    issues: Sequence[Issue]
+    notice: CrisisNotice | None = field(default=None)
+
+
+def notice_issue(notice: CrisisNotice) -> dict[str, Any]:
+    """The crisis notice as an issue of severity warning: the message readable by any viewer
+    of the outcome, every resource in ``details.text``, and the notice itself in an extension."""
+    contacts = "; ".join(
+        f"{resource.name}: " + ", ".join(f"{c.channel} {c.value}" for c in resource.contacts)
+        for resource in notice.resources
+    )
+    return {
+        "extension": [
+            {"url": CRISIS_EXTENSION, "valueString": json.dumps(notice.model_dump(mode="json"))}
+        ],
+        "severity": "warning",
+        "code": "informational",
+        "details": {"text": contacts},
+        "diagnostics": notice.message,
+    }
+
+
+def operation_outcome(
+    issues: Sequence[Issue], notice: CrisisNotice | None, *, severity: str = "error"
+) -> dict[str, Any]:
+    rendered: list[dict[str, Any]] = [notice_issue(notice)] if notice is not None else []
+    for issue in issues:
+        entry: dict[str, Any] = {
+            "severity": severity,
+            "code": issue.code,
+            "diagnostics": issue.message,
+        }
+        if issue.expression:
+            entry["expression"] = [issue.expression]
+        rendered.append(entry)
+    return {"resourceType": "OperationOutcome", "issue": rendered}
