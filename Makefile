@@ -43,7 +43,7 @@ test: $(TEST_STAMP) lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(TEST_STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 # Build the wheel, install it outside the checkout and serve from it (what CI does).
 check-wheel:

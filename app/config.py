@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     norms_total_epsilon: float = Field(default=1.0, gt=0, le=100)
     norms_min_sample: int = Field(default=500, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    db_pool_size: int = Field(default=5, ge=1, le=100)
+    # PostgreSQL connections a worker keeps open: as many as its thread pool runs at once.
+    db_pool_size: int = Field(default=40, ge=1, le=200)
     # Where people reach the service, e.g. https://securebase.example.org: links the service
     # hands out (the resume link) start with it. Unset, they follow the request's own address,
     # which behind a proxy or load balancer may be an inside one.

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.config import Settings
-from app.db import session_scope
+from app.db import read_only, read_session_scope, session_scope
 from app.errors import FieldProblem, InvalidInput
 from app.locale import accept_language_tags, country_from_accept_language
 from app.services.locale import RequestLocale
@@ -37,12 +37,24 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
     yield from session_scope(engine)
 
 
+def get_read_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    yield from read_session_scope(engine)
+
+
+def get_read_engine(engine: Annotated[Engine, Depends(get_engine)]) -> Engine:
+    return read_only(engine)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 # scope="function": commit when the handler returns, before the response is sent, so that a
 # 2xx always means the data is stored.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+# For work that only reads (exports, GETs, readiness): a snapshot that never takes or waits
+# for the write lock, so it cannot hold up a submission; writing through it fails.
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+ReadEngineDep = Annotated[Engine, Depends(get_read_engine)]
 
 
 def get_locale(request: Request, settings: SettingsDep) -> RequestLocale:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import research_exports
+from bench import suite
 
 if __name__ == "__main__":
-    research_exports.main()
+    suite.main()

@@ -35,6 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "var" / "bench"
 RESULTS = ROOT / "bench" / "results" / "research-exports.md"
+QUICK_RESULTS = ROOT / "bench" / "results" / "research-exports-quick.md"
 QUESTIONNAIRE = "attachment-self-reflection"
 DEFAULT_SIZES = (1_000, 100_000, 1_000_000)
 EXPORTS: dict[str, dict[str, str]] = {
@@ -276,6 +277,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES))
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"one run per export, into {QUICK_RESULTS.name}"
+    )
     parser.add_argument("--child", nargs=2, metavar=("URL", "EXPORT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -302,13 +306,14 @@ def main(argv: list[str] | None = None) -> None:
                     f"(built {backend} with {size:,} responses in {setup:.0f} s)", file=sys.stderr
                 )
             for export in EXPORTS:
-                runs = [measure(url, export) for _ in range(2)]
+                runs = [measure(url, export) for _ in range(1 if args.quick else 2)]
                 seconds = min(r["seconds"] for r in runs)
                 added = max(r["added_mb"] for r in runs)
                 line = f"| {backend} | {size:,} | {export} | {seconds:.2f} | {added:.1f} |"
                 lines.append(line)
                 print(line, flush=True)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    results = QUICK_RESULTS if args.quick else RESULTS
+    results.parent.mkdir(parents=True, exist_ok=True)
     header = io.StringIO()
     header.write("# Research exports benchmark\n\n")
     header.write(f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with `make bench` on ")
@@ -317,11 +322,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     header.write(f"SQLite {sqlite3.sqlite_version}.\n")
     header.write(
-        "Each export through the HTTP API in a fresh process, best of two; memory is the growth "
+        f"Each export through the HTTP API in a fresh process, best of {1 if args.quick else 2}; "
+        "memory is the growth "
         "of the process's peak resident set during the request.\n\n"
     )
-    RESULTS.write_text(header.getvalue() + "\n".join(lines) + "\n")
-    print(f"\nresults written to {RESULTS.relative_to(ROOT)}")
+    results.write_text(header.getvalue() + "\n".join(lines) + "\n")
+    print(f"\nresults written to {results.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.deps import EngineDep, SettingsDep
+from app.deps import ReadEngineDep, SettingsDep
 from app.errors import ServiceUnavailable
 from app.migrations import is_at_head
 from app.schemas.common import ResponseModel
@@ -33,7 +33,7 @@ def healthz() -> Health:
     summary="Readiness",
     responses=problem_responses(503),
 )
-def readyz(engine: EngineDep, settings: SettingsDep) -> Health:
+def readyz(engine: ReadEngineDep, settings: SettingsDep) -> Health:
     """The database is reachable and its schema is at the latest migration."""
     try:
         with engine.connect() as connection:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.deps import CatalogDep, SessionDep, SettingsDep
+from app.deps import CatalogDep, ReadSessionDep, SessionDep, SettingsDep
 from app.schemas.common import StudyCode
 from app.schemas.problem import problem_responses
 from app.schemas.research import (
@@ -58,8 +58,10 @@ _EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-def get_context(session: SessionDep, catalog: CatalogDep, settings: SettingsDep) -> ResearchContext:
-    return ResearchContext(session, catalog, settings)
+def get_context(
+    session: ReadSessionDep, writer: SessionDep, catalog: CatalogDep, settings: SettingsDep
+) -> ResearchContext:
+    return ResearchContext(session, catalog, settings, writer)
 
 
 ContextDep = Annotated[ResearchContext, Depends(get_context, scope="function")]

@@ -29,7 +29,7 @@ def record(
     filters: dict[str, Any] = coverage.filters().model_dump(mode="json")
     filters["format"] = export_format
     research_audit.add(
-        ctx.session,
+        ctx.writes,
         ExportAudit(
             researcher_key_id=coverage.researcher.key_id,
             endpoint=endpoint,

@@ -32,7 +32,7 @@ def charge(ctx: ResearchContext, study: str, epsilon: float) -> BudgetState:
     """Spend ``epsilon`` of ``study``'s budget, or refuse with 403 saying what is left."""
     total = ctx.settings.dp_total_epsilon
     now = ctx.now()
-    row = research_budget.locked(ctx.session, study, now)
+    row = research_budget.locked(ctx.writes, study, now)
     if row.epsilon_spent + epsilon > total + _TOLERANCE:
         state = _state(study, total, row.epsilon_spent)
         raise PrivacyBudgetExhausted(
@@ -49,7 +49,7 @@ def charge(ctx: ResearchContext, study: str, epsilon: float) -> BudgetState:
     row.epsilon_spent += epsilon
     row.releases += 1
     row.updated_at = now
-    ctx.session.add(row)
+    ctx.writes.add(row)
     return _state(study, total, row.epsilon_spent)
 
 

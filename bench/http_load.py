@@ -1,0 +1,271 @@
+"""HTTP benchmarks under load from wrk, a separate process on loopback.
+
+- **floor**: the barest async FastAPI GET (``bench/floor_app.py``), one uvicorn worker.
+- **submit**: ``POST /api/v1/responses`` with a complete answer set and ``"submit": true``
+  (validate, screen, score, store, return the full result), no Idempotency-Key; one worker
+  on SQLite, and one and two workers on PostgreSQL when a server is named.
+- **exports**: submissions' p99 on a database that already holds responses, without and
+  then with research summary exports running back to back.
+- **start-up**: process start to the first ``/readyz`` 200.
+
+Every run is bounded by wrk's ``-d`` and by timeouts on every server start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+QUESTIONNAIRE = "attachment-self-reflection"
+CONNECTIONS = 32
+START_TIMEOUT = 60.0
+WRK_INSTALL = "wrk is not installed: on Debian or Ubuntu run `sudo apt-get install wrk`."
+
+_REPORT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, '
+    .. '"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """What wrk measured."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def wrk_missing() -> str | None:
+    return None if shutil.which("wrk") else WRK_INSTALL
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def answers() -> dict[str, int]:
+    """A complete answer set of the bundled questionnaire, wellbeing check included."""
+    from scoring.catalog import Catalog
+
+    definition = Catalog.load().definitions[QUESTIONNAIRE].definition
+    chosen = {item.id: 1 + (index * 5) % 7 for index, item in enumerate(definition.items)}
+    chosen.update({item.id: 0 for item in definition.wellbeing_items})
+    return chosen
+
+
+def submit_script(directory: Path) -> Path:
+    body = json.dumps(
+        {
+            "questionnaire_id": QUESTIONNAIRE,
+            "answers": answers(),
+            "submit": True,
+            "consent": {"research": True},
+        }
+    )
+    script = directory / "submit.lua"
+    script.write_text(
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = [[{body}]]\n" + _REPORT
+    )
+    return script
+
+
+def report_script(directory: Path) -> Path:
+    script = directory / "get.lua"
+    script.write_text(_REPORT)
+    return script
+
+
+def run_wrk(url: str, script: Path, seconds: float) -> Load:
+    wrk = shutil.which("wrk")
+    assert wrk is not None, WRK_INSTALL
+    threads = max(1, min(2, os.cpu_count() or 1))
+    finished = subprocess.run(  # noqa: S603 (wrk with our own arguments)
+        [
+            wrk,
+            f"-t{threads}",
+            f"-c{CONNECTIONS}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=seconds + 60,
+    )
+    lines = [line for line in finished.stdout.splitlines() if line.startswith("{")]
+    if finished.returncode != 0 or not lines:
+        raise RuntimeError(f"wrk failed: {finished.stdout[-1000:]} {finished.stderr[-1000:]}")
+    found = json.loads(lines[-1])
+    errors = sum(found[k] for k in ("connect", "read", "write", "status", "timeout"))
+    return Load(
+        requests=found["requests"],
+        seconds=found["duration_us"] / 1e6,
+        p50_ms=found["p50_us"] / 1000,
+        p99_ms=found["p99_us"] / 1000,
+        errors=errors,
+    )
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 (loopback)
+            return bool(answer.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@contextmanager
+def server(command: list[str], env: dict[str, str], ready_path: str) -> Iterator[tuple[str, float]]:
+    """Start a server; yields its base address and the seconds from start to ready."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
+    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below)
+        prefix="securebase-bench-server-", suffix=".log", delete=False
+    )
+    process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+        [*command, "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, "SECUREBASE_LOG_LEVEL": "WARNING", **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        while not _ready(base + ready_path):
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited: {Path(log.name).read_text()[-2000:]}")
+            if time.perf_counter() - started > START_TIMEOUT:
+                raise RuntimeError(f"server not ready within {START_TIMEOUT:.0f} s")
+            time.sleep(0.01)
+        yield base, time.perf_counter() - started
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        errors = [line for line in Path(log.name).read_text().splitlines() if "Error" in line]
+        if errors:
+            print(f"server log {log.name}: {len(errors)} error line(s)", file=sys.stderr)
+        else:
+            Path(log.name).unlink()
+
+
+def floor_server() -> list[str]:
+    return [
+        str(BIN / "python"),
+        "-m",
+        "uvicorn",
+        "bench.floor_app:app",
+        "--host",
+        "127.0.0.1",
+        "--workers",
+        "1",
+        "--no-access-log",
+        "--no-server-header",
+    ]
+
+
+def securebase_server(workers: int) -> list[str]:
+    return [str(BIN / "securebase"), "serve", "--host", "127.0.0.1", "--workers", str(workers)]
+
+
+def researcher_key(env: dict[str, str]) -> str:
+    made = subprocess.run(  # noqa: S603
+        [str(BIN / "securebase"), "researchers", "add", "bench"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return made.stdout.strip().splitlines()[-1]
+
+
+class ExportLoop:
+    """Research summary exports, back to back, in a thread of this (the load) process."""
+
+    def __init__(self, base: str, key: str) -> None:
+        self.url = f"{base}/api/v1/research/summary?questionnaire_id={QUESTIONNAIRE}"
+        self.key = key
+        self.done = 0
+        self.failed = 0
+        self.last_error = ""
+        self.errors: list[str] = []
+        self.seconds: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            request = urllib.request.Request(  # noqa: S310 (loopback)
+                self.url, headers={"Authorization": f"Bearer {self.key}"}
+            )
+            started = time.perf_counter()
+            try:
+                with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310
+                    answer.read()
+                    ok = answer.status == 200
+            except urllib.error.HTTPError as exc:
+                ok = False
+                self.last_error = f"{exc.code}: {exc.read()[:300]!r}"
+                self.errors.append(self.last_error)
+            except (urllib.error.URLError, OSError) as exc:
+                ok = False
+                self.last_error = str(exc)
+            self.seconds.append(time.perf_counter() - started)
+            if ok:
+                self.done += 1
+            else:
+                self.failed += 1
+
+    def __enter__(self) -> ExportLoop:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=120)
+
+
+def temporary_directory() -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix="securebase-bench-")
