@@ -7,6 +7,7 @@ from ``app.services.questionnaires.render``.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,7 +16,15 @@ from app.schemas.questionnaires import QuestionnaireView
 from app.schemas.responses import ResponseView
 from app.services import questionnaires as questionnaire_service
 from app.services.locale import RequestLocale
-from app.web.charts import BarPicture, MapPicture, anxiety_avoidance_map, disorganization_bar
+from app.web.charts import (
+    REGIONS,
+    BarPicture,
+    MapLabels,
+    MapPicture,
+    anxiety_avoidance_map,
+    disorganization_bar,
+    place_labels,
+)
 from app.web.markup import Block, blocks
 from app.web.notice import countries, emergency_action
 from app.web.pages import NumberedItem, QuestionPage, plan
@@ -212,6 +221,8 @@ class ScoreRow:
 class TendencyLine:
     label: str
     elevated: bool
+    band: str | None
+    """The band's id (low, moderate, elevated), so the words can say "moderate"."""
     primary: bool
     borderline: bool
     description: str
@@ -233,6 +244,7 @@ class ResultsPage:
     tendencies: tuple[TendencyLine, ...]
     secure: bool
     map: MapPicture | None
+    map_labels: MapLabels | None
     bar: BarPicture | None
     map_description: str
     bar_description: str
@@ -240,6 +252,20 @@ class ResultsPage:
     sections: tuple[Section, ...]
     beside_crisis: bool
     """An acute or urgent notice is shown: the page opens with support, not reassurance."""
+    date: str | None = None
+    """The day the result was made (a printed or saved copy says when it is from)."""
+    date_iso: str | None = None
+
+
+def _date(moment: dt.datetime | None, t: Translator) -> str | None:
+    if moment is None:
+        return None
+    return t(
+        "results.date",
+        day=moment.day,
+        month=t.many("results.months")[moment.month - 1],
+        year=moment.year,
+    )
 
 
 def _number(value: float | None) -> str | None:
@@ -287,6 +313,7 @@ def results_page(
         TendencyLine(
             label=tendency.label,
             elevated=tendency.elevated,
+            band=tendency.band,
             primary=result.primary_tendency == tendency.id,
             borderline=tendency.borderline,
             description=descriptions.get(tendency.dimension, ""),
@@ -333,6 +360,11 @@ def results_page(
         tendencies=tendencies,
         secure=result.primary_tendency == "secure",
         map=picture,
+        map_labels=place_labels(
+            picture, {r: t(f"results.region.{r}") for r in REGIONS}, t("results.you")
+        )
+        if picture is not None
+        else None,
         bar=bar,
         map_description=map_description,
         bar_description=bar_description,
@@ -342,4 +374,6 @@ def results_page(
             for section in _section_order(result.psychoeducation, beside_crisis)
         ),
         beside_crisis=beside_crisis,
+        date=_date(response.submitted_at, t),
+        date_iso=response.submitted_at.date().isoformat() if response.submitted_at else None,
     )

@@ -230,7 +230,8 @@ def test_without_javascript_the_notice_shows_on_the_next_page(contexts: Contexts
     page = context.new_page()
     start(page)
     expect(page.locator("#resume-link")).to_be_visible()
-    expect(page.locator("button[data-copy]")).to_be_hidden()  # the copy button needs a script
+    # The copy button needs a script.
+    expect(page.locator("button[data-copy=resume-link]")).to_be_hidden()
     answer_pages(page, ANXIOUS)
 
     page.locator("#item-wb_substance label.option", has_text="More than half the days").click()
@@ -259,8 +260,8 @@ def test_resume_from_the_link_in_a_fresh_browser(contexts: Contexts) -> None:
     start(page)
     link = page.input_value("#resume-link")
     assert link.startswith(contexts.base_url + "/resume?code=")
-    page.locator("button[data-copy]").click()
-    expect(page.locator(".copy-status")).to_have_text(t("questionnaire.copied"))
+    page.locator("button[data-copy=resume-link]").click()
+    expect(page.locator(".copy-status").first).to_have_text(t("questionnaire.copied"))
     assert page.evaluate("navigator.clipboard.readText()") == link
     answer_pages(page, ANXIOUS, through_step=1)
     for item in radio_groups(page)[:2]:
