@@ -306,7 +306,7 @@ def test_results_show_the_picture_and_sections_print_and_delete(contexts: Contex
     assert float(point.get_attribute("cx") or "nan") == pytest.approx(expected_x, abs=0.01)
     assert float(point.get_attribute("cy") or "nan") == pytest.approx(expected_y, abs=0.01)
     expect(page.locator("svg.chart-bar #bar-marker")).to_be_visible()
-    expect(page.locator("#map-desc")).to_contain_text(f"{anxiety:.2f}")
+    expect(page.locator(".figure-text").first).to_contain_text(f"{anxiety:.2f}")
     expect(page.locator("table.scores tbody tr")).to_have_count(3)
     titles = page.locator("article.psychoeducation h3").all_inner_texts()
     assert titles == [section["title"] for section in result["psychoeducation"]]

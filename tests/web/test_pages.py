@@ -354,7 +354,7 @@ def test_results_show_picture_words_sections_help_and_delete(
     html = web.get("/results").text
     text = " ".join(page_text(html).text)
     assert re.search(
-        r'<svg class="chart chart-map"[^>]*role="img"[^>]*aria-labelledby="map-title map-desc"',
+        r'<svg class="chart chart-map"[^>]*role="img"[^>]*aria-labelledby="map-title"',
         html,
     )
     assert re.search(r'<svg class="chart chart-bar"[^>]*role="img"', html)
@@ -383,6 +383,12 @@ def test_results_show_picture_words_sections_help_and_delete(
     assert "data-print" in html
     assert "@media print" in web.get("/static/app.css").text
     assert not notice_first(html)
+    # The result is dated, so a printed or saved copy says when it is from.
+    submitted = stored["submitted_at"][:10]
+    assert f'<time datetime="{submitted}">' in html
+    year, month, day = (int(part) for part in submitted.split("-"))
+    months = S.texts("en", "results.months")
+    assert t("results.date", day=day, month=months[month - 1], year=year) in text
 
 
 def test_results_keep_the_notice_from_the_wellbeing_check(web: TestClient) -> None:
