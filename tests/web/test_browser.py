@@ -411,6 +411,9 @@ def test_every_page_is_accessible_light_local_and_photographed(
     page.locator("button[value=finish]").click()
     page.wait_for_url("**/questionnaire/1?missing=1")
     tour.check("questionnaire-missing-answers")
+    page.goto("/questionnaire/1?open=1")
+    expect(page.locator("#open-items")).to_be_visible()
+    tour.check("questionnaire-open-items", weigh=False)
     for step in range(1, 5):
         page.goto(f"/questionnaire/{step}")
         tour.check(f"questionnaire-{step}")

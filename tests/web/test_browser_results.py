@@ -196,22 +196,8 @@ def pdf_pages(page: Page, keep: Path | None = None) -> int:
     return len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
 
 
-def test_printed_results_are_dated_fit_two_pages_and_list_every_contact(
-    contexts: Contexts, screenshot_dir: Callable[[str], Path]
-) -> None:
-    page = results_for(contexts, answers_for(5, 3, 4))
-    assert page.locator("#crisis-notice").count() == 0
-    page.emulate_media(media="print")
-    page.set_viewport_size({"width": 794, "height": 1123})
-    page.screenshot(path=str(screenshot_dir("results-print")), full_page=True)
-    assert pdf_pages(page, screenshot_dir("results-print").with_suffix(".pdf")) <= 2
-
-    page.emulate_media(media="print")
-    date = page.locator(".result-date time")
-    expect(date).to_be_visible()
-    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", date.get_attribute("datetime") or "")
-    assert re.search(r"\d{1,2} [A-Z][a-z]+ \d{4}", date.inner_text())
-    # Every contact prints with what to dial or type: chat and web links show their address.
+def assert_contacts_print_with_their_number_or_address(page: Page) -> None:
+    """Every contact prints with what to dial or type: chat and web links show their address."""
     contacts = page.eval_on_selector_all(
         "a.contact",
         """links => links.map(a => ({href: a.getAttribute('href'), text: a.innerText,
@@ -227,6 +213,24 @@ def test_printed_results_are_dated_fit_two_pages_and_list_every_contact(
             assert value in printed, contact
         else:
             assert contact["href"] in printed, contact
+
+
+def test_printed_results_are_dated_fit_two_pages_and_list_every_contact(
+    contexts: Contexts, screenshot_dir: Callable[[str], Path]
+) -> None:
+    page = results_for(contexts, answers_for(5, 3, 4))
+    assert page.locator("#crisis-notice").count() == 0
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 794, "height": 1123})
+    page.screenshot(path=str(screenshot_dir("results-print")), full_page=True)
+    assert pdf_pages(page, screenshot_dir("results-print").with_suffix(".pdf")) <= 2
+
+    page.emulate_media(media="print")
+    date = page.locator(".result-date time")
+    expect(date).to_be_visible()
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", date.get_attribute("datetime") or "")
+    assert re.search(r"\d{1,2} [A-Z][a-z]+ \d{4}", date.inner_text())
+    assert_contacts_print_with_their_number_or_address(page)
     # The chart's words print once: no outline stroke drawn as a second copy.
     strokes = page.eval_on_selector_all(
         "svg.chart text", "texts => texts.map(t => getComputedStyle(t).stroke)"
@@ -243,6 +247,8 @@ def test_printed_results_with_the_notice_keep_it(contexts: Contexts) -> None:
     expect(page.locator("#crisis-notice")).to_be_visible()
     expect(page.locator("#crisis-notice .notice-action a[href^='tel:']")).to_be_visible()
     expect(page.locator(".result-date")).to_be_visible()
+    assert page.locator("#crisis-notice a.contact").count() >= 2
+    assert_contacts_print_with_their_number_or_address(page)
 
 
 # The questionnaire ---------------------------------------------------------------------------
