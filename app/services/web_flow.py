@@ -80,8 +80,12 @@ class PageForm:
 
 def move_of(action: str | None) -> Move:
     """The button pressed. A form sent without one (implicit submission) is a check."""
-    if action in ("back", "next", "finish"):
-        return action  # type: ignore[return-value]
+    if action == "back":
+        return "back"
+    if action == "next":
+        return "next"
+    if action == "finish":
+        return "finish"
     return "check"
 
 

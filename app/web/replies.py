@@ -27,7 +27,7 @@ from app.web.security import BrowserSession
 from app.web.strings import web_strings
 from app.web.views import Layout, layout
 from scoring.catalog import Catalog
-from scoring.crisis import CrisisNotice
+from scoring.crisis import CrisisNotice, HelpFooter
 from scoring.definition import CRISIS_LEVEL_ORDER
 
 ANSWER = re.compile(r"^-?[0-9]{1,6}$")
@@ -118,6 +118,7 @@ def message_page(
     notice: CrisisNotice | None = None,
     status_code: int = 200,
     has_session: bool = False,
+    footer: HelpFooter | None = None,
 ) -> Response:
     return page(
         request,
@@ -128,7 +129,7 @@ def message_page(
             "links": links,
             "notice": notice,
             "has_session": has_session,
-            "footer": None,
+            "footer": footer,
         },
         language=language,
         status_code=status_code,

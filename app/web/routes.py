@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from app.deps import CatalogDep, ContextDep, SettingsDep
@@ -138,7 +139,7 @@ def questionnaire_page(
     ctx: ContextDep,
     locale: WebLocaleDep,
     missing: str | None = None,
-    open: str | None = None,
+    still_open: Annotated[str | None, Query(alias="open")] = None,
 ) -> Response:
     """One page of items, with progress, the notice when risk was indicated, back and next."""
     session, view = browser_response(ctx, request, locale)
@@ -163,7 +164,7 @@ def questionnaire_page(
             translator(language),
             resume=ResumeOffer(resume_url(request, ctx, session), session) if show_code else None,
             missing=show_missing,
-            open_here=open is not None,
+            open_here=still_open is not None,
         ),
         language=language,
     )
@@ -384,15 +385,11 @@ def deleted(request: Request, catalog: CatalogDep, locale: WebLocaleDep) -> Resp
     """Confirmation, with help close at hand."""
     language = language_of(locale)
     t = translator(language)
-    footer = catalog.crisis.help(locale.country(), language)
-    return page(
+    return message_page(
         request,
-        "message.html",
-        {
-            "title": t("delete.done_title"),
-            "paragraphs": (t("delete.done_body"),),
-            "links": (("/", t("delete.start")),),
-            "footer": footer,
-        },
-        language=language,
+        language,
+        title=t("delete.done_title"),
+        paragraphs=(t("delete.done_body"),),
+        links=(("/", t("delete.start")),),
+        footer=catalog.crisis.help(locale.country(), language),
     )
