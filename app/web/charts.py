@@ -13,6 +13,7 @@ from typing import Literal
 from scoring.definition import Definition, Dimension, TendencyId
 
 Region = Literal["neither", "anxiety", "avoidance", "both"]
+REGIONS: tuple[Region, ...] = ("neither", "anxiety", "avoidance", "both")
 
 # Drawing units (the viewBox). The plot area leaves room for ticks and axis labels.
 MAP_SIZE = 400
@@ -135,3 +136,142 @@ def disorganization_bar(
         return None
     mean = means.get(dimension)
     return BarPicture(bar, bar.at(mean) if mean is not None else None)
+
+
+# Labels on the map -----------------------------------------------------------------------------
+#
+# Text is placed from an estimate of its size in drawing units (the viewBox scales with the
+# page, so the layout is the same at every width). The estimate is generous: bold text is taken
+# as 0.66 of its font size per character, plus the white outline drawn around it.
+
+REGION_FONT, POINT_FONT = 14, 17
+CHAR_WIDTH = 0.66
+OUTLINE = 3.0
+POINT_CLEAR = 12.0
+LINE = 22.0
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    def overlaps(self, other: Box) -> bool:
+        return not (
+            self.right <= other.left
+            or other.right <= self.left
+            or self.bottom <= other.top
+            or other.bottom <= self.top
+        )
+
+    def inside(self, area: Box) -> bool:
+        return (
+            self.left >= area.left
+            and self.right <= area.right
+            and self.top >= area.top
+            and self.bottom <= area.bottom
+        )
+
+
+Anchor = Literal["start", "end"]
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """A piece of text on the map: ``x``/``y`` are its anchor and baseline, as SVG draws it."""
+
+    key: str
+    text: str
+    x: float
+    y: float
+    anchor: Anchor
+    font: int
+
+    @property
+    def box(self) -> Box:
+        width = len(self.text) * self.font * CHAR_WIDTH + 2 * OUTLINE
+        left = self.x - OUTLINE if self.anchor == "start" else self.x - width + OUTLINE
+        return Box(
+            left, self.y - self.font - OUTLINE, left + width, self.y + 0.3 * self.font + OUTLINE
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MapLabels:
+    regions: tuple[Label, ...]
+    you: Label | None
+
+
+def _region_spots(picture: MapPicture, region: Region, text: str) -> list[Label]:
+    """Where a region's name may go, best first: its corner of the plot, then further in."""
+    x, y = picture.x, picture.y
+    left = region in ("neither", "anxiety")
+    top = region in ("anxiety", "both")
+    anchor: Anchor = "start" if left else "end"
+    edge_x = x.start + 8 if left else x.end - 8
+    inward = 1 if top else -1
+    base_y = y.end + 22 if top else y.start - 10
+    spots = []
+    for shift_x in (0.0, 40.0, 80.0):
+        for lines in range(4):
+            spots.append(
+                Label(
+                    region,
+                    text,
+                    edge_x + (shift_x if left else -shift_x),
+                    base_y + inward * lines * LINE,
+                    anchor,
+                    REGION_FONT,
+                )
+            )
+    return spots
+
+
+def _you_spots(picture: MapPicture, text: str) -> list[Label]:
+    assert picture.point is not None
+    px, py = picture.point
+    gap = 14.0
+    spots = []
+    for dx, dy in ((1, -1), (-1, -1), (1, 1), (-1, 1), (1, 0), (-1, 0)):
+        anchor: Anchor = "start" if dx > 0 else "end"
+        baseline = py + 6 if dy == 0 else (py - gap if dy < 0 else py + gap + POINT_FONT)
+        spots.append(Label("you", text, px + dx * gap, baseline, anchor, POINT_FONT))
+    return spots
+
+
+def place_labels(picture: MapPicture, regions: dict[Region, str], you: str) -> MapLabels:
+    """Region names and the point's label, placed so that no two overlap, none covers the
+    point, and the point's label stays inside the plot."""
+    x, y = picture.x, picture.y
+    plot = Box(x.start, y.end, x.end, y.start)
+    taken: list[Box] = []
+    you_choices: list[Label | None] = [None]
+    if picture.point is not None:
+        px, py = picture.point
+        taken.append(Box(px - POINT_CLEAR, py - POINT_CLEAR, px + POINT_CLEAR, py + POINT_CLEAR))
+        you_choices = [spot for spot in _you_spots(picture, you) if spot.box.inside(plot)]
+    for you_label in you_choices:
+        placed: list[Label] = []
+        boxes = taken + ([you_label.box] if you_label else [])
+        for region, text in regions.items():
+            spot = next(
+                (
+                    s
+                    for s in _region_spots(picture, region, text)
+                    if s.box.inside(plot) and not any(s.box.overlaps(b) for b in boxes)
+                ),
+                None,
+            )
+            if spot is None:
+                break
+            placed.append(spot)
+            boxes.append(spot.box)
+        else:
+            return MapLabels(tuple(placed), you_label)
+    # Nothing fits everywhere (very long translations): the corners, as a last resort.
+    first = you_choices[0] if you_choices else None
+    return MapLabels(
+        tuple(_region_spots(picture, r, text)[0] for r, text in regions.items()), first
+    )

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Annotated
 
-from fastapi import Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import JsonValue
 from starlette.datastructures import FormData
 
@@ -20,17 +21,33 @@ from app.services.locale import RequestLocale
 from app.services.responses import ResponseContext
 from app.services.screening import screen_body
 from app.web import security
-from app.web.rendering import page, translator
+from app.web.pages import first_open_step
+from app.web.rendering import notice_fragment, page, translator
 from app.web.security import BrowserSession
 from app.web.strings import web_strings
 from app.web.views import Layout, layout
 from scoring.catalog import Catalog
-from scoring.crisis import CrisisNotice
+from scoring.crisis import CrisisNotice, HelpFooter
 from scoring.definition import CRISIS_LEVEL_ORDER
 
 ANSWER = re.compile(r"^-?[0-9]{1,6}$")
 RESERVED_FIELDS = frozenset({security.CSRF_FIELD, "action"})
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+async def _form(request: Request) -> FormData:
+    return await request.form()
+
+
+async def _json(request: Request) -> object:
+    try:
+        return await request.json()
+    except ValueError:
+        return None
+
+
+FormDep = Annotated[FormData, Depends(_form)]
+JsonDep = Annotated[object, Depends(_json)]
 
 
 def field(form: FormData, name: str) -> str | None:
@@ -47,6 +64,12 @@ def answers_from(form: FormData) -> dict[str, JsonValue]:
             continue
         answers[name] = int(value) if ANSWER.match(value) else value
     return answers
+
+
+def answers_of_json(body: object) -> dict[str, JsonValue]:
+    """The ``answers`` object of a script's JSON body; anything else is no answers."""
+    raw = body.get("answers") if isinstance(body, dict) else None
+    return {str(item): value for item, value in raw.items()} if isinstance(raw, dict) else {}
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -95,6 +118,7 @@ def message_page(
     notice: CrisisNotice | None = None,
     status_code: int = 200,
     has_session: bool = False,
+    footer: HelpFooter | None = None,
 ) -> Response:
     return page(
         request,
@@ -105,7 +129,7 @@ def message_page(
             "links": links,
             "notice": notice,
             "has_session": has_session,
-            "footer": None,
+            "footer": footer,
         },
         language=language,
         status_code=status_code,
@@ -136,6 +160,30 @@ def forbidden(
         ),
         status_code=403,
         has_session=view is not None,
+    )
+
+
+def refused_answers(
+    request: Request,
+    ctx: ResponseContext,
+    locale: RequestLocale,
+    answers: Mapping[str, object],
+    view: ResponseView,
+    step: int,
+) -> Response:
+    """Answers that are not valid: nothing from the form was saved; the notice they (or the
+    answers saved before) call for is shown all the same."""
+    language = language_of(locale, view.language)
+    t = translator(language)
+    return message_page(
+        request,
+        language,
+        title=t("error.title"),
+        paragraphs=(t("questionnaire.invalid"),),
+        links=((f"/questionnaire/{step}", t("questionnaire.back")),),
+        notice=stronger(screened(ctx.catalog, answers, locale, language), view.crisis),
+        status_code=422,
+        has_session=True,
     )
 
 
@@ -208,3 +256,39 @@ def step_number(raw: str, pages: int) -> int | None:
 def resume_url(request: Request, ctx: ResponseContext, session: BrowserSession) -> str:
     base = ctx.settings.public_url or str(request.base_url).rstrip("/")
     return f"{base}/resume?code={session.code}"
+
+
+def carry_on_url(ctx: ResponseContext, view: ResponseView) -> str:
+    """Where this response carries on: its results, or its first page with open statements."""
+    if view.status == "submitted":
+        return "/results"
+    return f"/questionnaire/{first_open_step(layout_of(ctx, view).pages, view.answers)}"
+
+
+def autosave_reply(
+    request: Request,
+    catalog: Catalog,
+    language: str,
+    status_code: int,
+    notice: CrisisNotice | None,
+    **extra: object,
+) -> Response:
+    """The script's answer: saved or not, the notice (as HTML to insert) and, when saved, the
+    progress to show."""
+    t = translator(language)
+    response = JSONResponse(
+        {
+            "saved": status_code == 200,
+            "level": notice.level if notice else None,
+            "rank": CRISIS_LEVEL_ORDER[notice.level] if notice else 0,
+            "notice_html": notice_fragment(catalog, notice, t) if notice else None,
+            **extra,
+        },
+        status_code=status_code,
+        headers=NO_STORE,
+    )
+    # The script shows this notice in full on the page it is on; later pages repeat it compact.
+    if notice is not None:
+        seen = security.notice_seen_rank(request)
+        security.mark_notice_seen(response, max(seen, CRISIS_LEVEL_ORDER[notice.level]))
+    return response

@@ -16,32 +16,25 @@ import re
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
-from pydantic import JsonValue
-from starlette.datastructures import FormData
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from app.deps import CatalogDep, ContextDep, SettingsDep
-from app.errors import Conflict, NotFound, SecureBaseError
-from app.schemas.responses import (
-    Consent,
-    CreateResponseRequest,
-    ResponseView,
-    SaveAnswersRequest,
-)
+from app.schemas.responses import Consent, CreateResponseRequest
 from app.services import responses as responses_service
 from app.services import web_flow
 from app.services.locale import RequestLocale
 from app.web import security
 from app.web.locale import WebLocaleDep
-from app.web.notice import countries as crisis_countries
-from app.web.notice import emergency_action
-from app.web.pages import first_open_step
-from app.web.rendering import notice_fragment, page, translator
+from app.web.rendering import page, translator
 from app.web.replies import (
-    NO_STORE,
+    FormDep,
+    JsonDep,
     answers_from,
+    answers_of_json,
+    autosave_reply,
     browser_response,
+    carry_on_url,
     field,
     forbidden,
     language_of,
@@ -50,41 +43,27 @@ from app.web.replies import (
     missing_session,
     not_found,
     redirect,
+    refused_answers,
     resume_url,
     screened,
     step_number,
-    stronger,
 )
 from app.web.replies import browser_error_page as browser_error_page
 from app.web.security import BrowserSession
 from app.web.views import (
+    STUDY_CODE,
+    ResumeOffer,
+    help_context,
+    landing_context,
     layout,
-    missing_dimensions,
     offered_questionnaire,
+    questionnaire_context,
     results_page,
 )
-from scoring.crisis import CrisisNotice
-from scoring.definition import CRISIS_LEVEL_ORDER
 
 router = APIRouter(include_in_schema=False)
 
-STUDY_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,255}$")
-
-
-async def _form(request: Request) -> FormData:
-    return await request.form()
-
-
-async def _json(request: Request) -> object:
-    try:
-        return await request.json()
-    except ValueError:
-        return None
-
-
-FormDep = Annotated[FormData, Depends(_form)]
-JsonDep = Annotated[object, Depends(_json)]
 
 
 # Landing, start ------------------------------------------------------------------------------
@@ -104,25 +83,15 @@ def landing(
     language = language_of(locale, view.language if view else None)
     t = translator(language)
     shape = layout(offered_questionnaire(ctx.catalog), language)
-    study_code = study if study is not None and STUDY_CODE.match(study) else None
     response = page(
         request,
         "landing.html",
         {
-            "title": t("landing.title"),
-            "questionnaire": shape.view,
-            "required_pages": shape.required_pages,
-            "item_count": len(shape.view.items),
-            "wellbeing_count": len(shape.view.wellbeing_items),
-            "retention_days": settings.incomplete_ttl_days,
-            "study": study_code,
-            "study_invalid": study is not None and study_code is None,
+            **landing_context(shape, t, study, settings.incomplete_ttl_days),
             "missing": missing is not None and view is None,
             "attempt": secrets.token_urlsafe(24),
             "view": view,
-            "resume_step": first_open_step(layout_of(ctx, view).pages, view.answers)
-            if view is not None
-            else 1,
+            "carry_on": carry_on_url(ctx, view) if view is not None else None,
             "notice": view.crisis if view else None,
             "has_session": view is not None,
         },
@@ -170,6 +139,7 @@ def questionnaire_page(
     ctx: ContextDep,
     locale: WebLocaleDep,
     missing: str | None = None,
+    still_open: Annotated[str | None, Query(alias="open")] = None,
 ) -> Response:
     """One page of items, with progress, the notice when risk was indicated, back and next."""
     session, view = browser_response(ctx, request, locale)
@@ -181,28 +151,21 @@ def questionnaire_page(
     number = step_number(step, len(shape.pages))
     if number is None:
         return not_found(request, locale, view)
-    current = shape.page(number)
-    assert current is not None
-    language = language_of(locale, view.language)
     show_code = security.has_new_code_flag(request)
     show_missing = missing is not None and not view.progress.ready_to_submit
+    language = language_of(locale, view.language)
     response = page(
         request,
         "questionnaire.html",
-        {
-            "title": current.section.title,
-            "page": current,
-            "steps": len(shape.pages),
-            "last": number == len(shape.pages),
-            "answers": view.answers,
-            "progress": view.progress,
-            "notice": view.crisis,
-            "has_session": True,
-            "resume_url": resume_url(request, ctx, session) if show_code else None,
-            "resume_code": session.code if show_code else None,
-            "missing": missing_dimensions(shape, view.answers) if show_missing else (),
-            "unanswered": current.unanswered(view.answers) if show_missing else (),
-        },
+        questionnaire_context(
+            shape,
+            number,
+            view,
+            translator(language),
+            resume=ResumeOffer(resume_url(request, ctx, session), session) if show_code else None,
+            missing=show_missing,
+            open_here=still_open is not None,
+        ),
         language=language,
     )
     if show_code:
@@ -218,21 +181,25 @@ def save_page(
     answers = answers_from(form)
     if security.csrf_failure(request, field(form, security.CSRF_FIELD)):
         return forbidden(request, ctx, locale, answers)
-    session = security.session_of(request)
-    if session is None:
+    session, view = browser_response(ctx, request, locale)
+    if session is None or view is None:
         return missing_session(request, ctx, locale, answers)
-    number = int(step) if step.isdigit() and len(step) <= 4 else 1
+    shape = layout_of(ctx, view)
+    number = step_number(step, len(shape.pages)) or 1
+    current = shape.pages[number - 1]
     outcome = web_flow.save_page(
         ctx,
         session.response_id,
         session.token,
-        number,
+        web_flow.PageForm(number, current.item_ids, number == len(shape.pages)),
         answers,
         web_flow.move_of(field(form, "action")),
         locale,
     )
     if isinstance(outcome, web_flow.Moved):
         return redirect(f"/questionnaire/{outcome.step}")
+    if isinstance(outcome, web_flow.OpenOnPage):
+        return redirect(f"/questionnaire/{outcome.step}?open=1#open-items")
     if isinstance(outcome, web_flow.Finished):
         return redirect("/results")
     if isinstance(outcome, web_flow.Lost):
@@ -241,64 +208,28 @@ def save_page(
     if view is None:  # erased or expired between the save and now
         return missing_session(request, ctx, locale, answers)
     if isinstance(outcome, web_flow.Incomplete):
-        open_step = first_open_step(layout_of(ctx, view).pages, view.answers)
-        return redirect(f"/questionnaire/{open_step}?missing=1")
-    language = language_of(locale, view.language)
-    t = translator(language)
-    return message_page(
-        request,
-        language,
-        title=t("error.title"),
-        paragraphs=(t("questionnaire.invalid"),),
-        links=((f"/questionnaire/{number}", t("questionnaire.back")),),
-        notice=stronger(screened(ctx.catalog, answers, locale, language), view.crisis),
-        status_code=422,
-        has_session=True,
-    )
+        return redirect(f"{carry_on_url(ctx, view)}?missing=1")
+    return refused_answers(request, ctx, locale, answers, view, number)
 
 
 @router.post("/web/answers")
 def autosave(request: Request, body: JsonDep, ctx: ContextDep, locale: WebLocaleDep) -> Response:
     """For the script: save answers as they are chosen and return the notice they call for."""
-    raw = body.get("answers") if isinstance(body, dict) else None
-    answers: dict[str, JsonValue] = (
-        {str(item): value for item, value in raw.items()} if isinstance(raw, dict) else {}
-    )
+    answers = answers_of_json(body)
     language = language_of(locale)
-
-    def reply(status_code: int, notice: CrisisNotice | None, **extra: object) -> JSONResponse:
-        t = translator(language)
-        response = JSONResponse(
-            {
-                "saved": status_code == 200,
-                "level": notice.level if notice else None,
-                "rank": CRISIS_LEVEL_ORDER[notice.level] if notice else 0,
-                "notice_html": notice_fragment(ctx.catalog, notice, t) if notice else None,
-                **extra,
-            },
-            status_code=status_code,
-            headers=NO_STORE,
-        )
-        # The script shows this notice in full on the page it is on; later pages repeat it
-        # compact.
-        if notice is not None:
-            seen = security.notice_seen_rank(request)
-            security.mark_notice_seen(response, max(seen, CRISIS_LEVEL_ORDER[notice.level]))
-        return response
-
-    if security.csrf_failure(request, request.headers.get(security.CSRF_HEADER)):
-        return reply(403, screened(ctx.catalog, answers, locale, language))
     session = security.session_of(request)
-    if session is None:
-        return reply(404, screened(ctx.catalog, answers, locale, language))
-    try:
-        saved = responses_service.save_answers(
-            ctx, session.response_id, session.token, SaveAnswersRequest(answers=answers), locale
-        )
-    except SecureBaseError as exc:
-        ctx.session.rollback()
-        return reply(exc.status_code, screened(ctx.catalog, answers, locale, language))
-    return reply(200, saved.crisis, answered=saved.progress.answered, of=saved.progress.of)
+    if security.csrf_failure(request, request.headers.get(security.CSRF_HEADER)):
+        status = 403
+    elif session is None:
+        status = 404
+    else:
+        saved = web_flow.autosave(ctx, session.response_id, session.token, answers, locale)
+        if isinstance(saved, web_flow.Autosaved) and saved.progress is not None:
+            progress = {"answered": saved.progress.answered, "of": saved.progress.of}
+            return autosave_reply(request, ctx.catalog, language, 200, saved.notice, **progress)
+        status = saved.status_code
+    notice = screened(ctx.catalog, answers, locale, language)
+    return autosave_reply(request, ctx.catalog, language, status, notice)
 
 
 # Results -------------------------------------------------------------------------------------
@@ -310,9 +241,8 @@ def results(request: Request, ctx: ContextDep, locale: WebLocaleDep) -> Response
     session, view = browser_response(ctx, request, locale)
     if session is None or view is None:
         return missing_session(request, ctx, locale, {})
-    shape = layout_of(ctx, view)
     if view.status != "submitted" or view.result is None:
-        return redirect(f"/questionnaire/{first_open_step(shape.pages, view.answers)}")
+        return redirect(carry_on_url(ctx, view))
     language = language_of(locale, view.language)
     t = translator(language)
     return page(
@@ -320,7 +250,7 @@ def results(request: Request, ctx: ContextDep, locale: WebLocaleDep) -> Response
         "results.html",
         {
             "title": t("results.title"),
-            "report": results_page(ctx.catalog, shape, view, t),
+            "report": results_page(ctx.catalog, layout_of(ctx, view), view, t),
             "notice": view.crisis,
             "has_session": True,
         },
@@ -341,18 +271,11 @@ def help_page(
     _session, view = browser_response(ctx, request, locale)
     language = language_of(locale, view.language if view else None)
     t = translator(language)
-    resolved = locale.country(view.country if view else None)
-    level = view.crisis.level if view and view.crisis else "urgent"
     return page(
         request,
         "help.html",
         {
-            "title": t("help.title"),
-            "message": catalog.crisis.help(resolved, language).message,
-            "emergency": emergency_action(catalog.crisis.resources_for("acute", resolved), t),
-            "resources": catalog.crisis.resources_for(level, resolved),
-            "country": resolved if catalog.crisis.knows(resolved) else "",
-            "countries": crisis_countries(catalog),
+            **help_context(catalog, locale.country(view.country if view else None), view, t),
             "notice": view.crisis if view else None,
             "has_session": view is not None,
         },
@@ -365,31 +288,18 @@ def help_page(
 
 
 def _resume_page(
-    request: Request,
-    ctx: ContextDep,
-    locale: RequestLocale,
-    code: str | None,
-    *,
-    status_code: int = 200,
+    request: Request, ctx: ContextDep, locale: RequestLocale, code: str | None
 ) -> Response:
     _session, current = browser_response(ctx, request, locale)
     language = language_of(locale, current.language if current else None)
-    t = translator(language)
-    found: ResponseView | None = None
-    not_found = False
-    if code is not None:
-        candidate = BrowserSession.parse(code)
-        try:
-            if candidate is None:
-                raise NotFound(responses_service.NOT_FOUND)
-            found = responses_service.read(ctx, candidate.response_id, candidate.token, locale)
-        except (NotFound, Conflict):
-            not_found = True
+    candidate = BrowserSession.parse(code) if code is not None else None
+    found = web_flow.find(ctx, *candidate.parts, locale) if candidate else None
+    not_found = code is not None and found is None
     return page(
         request,
         "resume.html",
         {
-            "title": t("resume.title"),
+            "title": translator(language)("resume.title"),
             "code": code or "",
             "found": found,
             "not_found": not_found,
@@ -397,7 +307,7 @@ def _resume_page(
             "has_session": current is not None,
         },
         language=language,
-        status_code=404 if not_found else status_code,
+        status_code=404 if not_found else 200,
     )
 
 
@@ -413,24 +323,16 @@ def resume_form(
 def resume(
     request: Request, form: FormDep, ctx: ContextDep, locale: WebLocaleDep, settings: SettingsDep
 ) -> Response:
-    """Open the response a code belongs to in this browser, then carry on where it stopped."""
+    """Open the response a code belongs to in this browser, then carry on where it stopped.
+    The code may be the link's form or the grouped form copied by hand."""
     if security.csrf_failure(request, field(form, security.CSRF_FIELD)):
         return forbidden(request, ctx, locale, {})
     code = field(form, "code") or ""
     candidate = BrowserSession.parse(code)
-    view: ResponseView | None = None
-    if candidate is not None:
-        try:
-            view = responses_service.read(ctx, candidate.response_id, candidate.token, locale)
-        except (NotFound, Conflict):
-            view = None
+    view = web_flow.find(ctx, *candidate.parts, locale) if candidate else None
     if candidate is None or view is None:
         return _resume_page(request, ctx, locale, code)
-    if view.status == "submitted":
-        response = redirect("/results")
-    else:
-        step = first_open_step(layout_of(ctx, view).pages, view.answers)
-        response = redirect(f"/questionnaire/{step}")
+    response = redirect(carry_on_url(ctx, view))
     security.remember_session(response, candidate, settings.incomplete_ttl_days)
     return response
 
@@ -452,15 +354,15 @@ def delete_form(request: Request, ctx: ContextDep, locale: WebLocaleDep) -> Resp
             paragraphs=(t("delete.none"),),
             links=(("/", t("delete.start")),),
         )
-    back = (
-        "/results"
-        if view.status == "submitted"
-        else f"/questionnaire/{first_open_step(layout_of(ctx, view).pages, view.answers)}"
-    )
     return page(
         request,
         "delete.html",
-        {"title": t("delete.title"), "back_url": back, "notice": view.crisis, "has_session": True},
+        {
+            "title": t("delete.title"),
+            "back_url": carry_on_url(ctx, view),
+            "notice": view.crisis,
+            "has_session": True,
+        },
         language=language,
     )
 
@@ -472,10 +374,7 @@ def delete(request: Request, form: FormDep, ctx: ContextDep, locale: WebLocaleDe
         return forbidden(request, ctx, locale, {})
     session = security.session_of(request)
     if session is not None:
-        try:
-            responses_service.erase(ctx, session.response_id, session.token)
-        except NotFound:
-            ctx.session.rollback()
+        web_flow.erase(ctx, session.response_id, session.token)
     response = redirect("/deleted")
     security.forget_session(response)
     return response
@@ -486,15 +385,11 @@ def deleted(request: Request, catalog: CatalogDep, locale: WebLocaleDep) -> Resp
     """Confirmation, with help close at hand."""
     language = language_of(locale)
     t = translator(language)
-    footer = catalog.crisis.help(locale.country(), language)
-    return page(
+    return message_page(
         request,
-        "message.html",
-        {
-            "title": t("delete.done_title"),
-            "paragraphs": (t("delete.done_body"),),
-            "links": (("/", t("delete.start")),),
-            "footer": footer,
-        },
-        language=language,
+        language,
+        title=t("delete.done_title"),
+        paragraphs=(t("delete.done_body"),),
+        links=(("/", t("delete.start")),),
+        footer=catalog.crisis.help(locale.country(), language),
     )

@@ -16,6 +16,7 @@ Every form post and every script call is checked three ways:
 
 from __future__ import annotations
 
+import base64
 import hmac
 import re
 import secrets
@@ -56,6 +57,60 @@ PAGE_HEADERS = {
 
 _CODE = re.compile(r"^([A-Za-z0-9_-]{16,64})\.([A-Za-z0-9_-]{16,128})$")
 
+# The code to copy by hand: the same 48 bytes (16 of response id, 32 of token) in Crockford's
+# base32, which has no I, L, O or U, in groups of four. Read case-insensitively, with or without
+# hyphens and spaces, and with I/L read as 1 and O as 0, the way Crockford defines it.
+HANDY_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+HANDY_GROUP = 4
+_ID_BYTES, _TOKEN_BYTES = 16, 32
+_HANDY_BITS = (_ID_BYTES + _TOKEN_BYTES) * 8
+_HANDY_LENGTH = -(-_HANDY_BITS // 5)
+_HANDY_READ = str.maketrans({"I": "1", "L": "1", "O": "0"})
+_HANDY_SPACING = re.compile(r"[\s-]+")
+
+
+def _urlsafe_bytes(text: str, size: int) -> bytes | None:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:
+        return None
+    same = base64.urlsafe_b64encode(raw).rstrip(b"=").decode() == text
+    return raw if same and len(raw) == size else None
+
+
+def handy_code(response_id: str, token: str) -> str | None:
+    """The resume code in groups people can copy by hand, or None for a session whose parts
+    are not the usual 16 and 32 random bytes."""
+    id_bytes = _urlsafe_bytes(response_id, _ID_BYTES)
+    token_bytes = _urlsafe_bytes(token, _TOKEN_BYTES)
+    if id_bytes is None or token_bytes is None:
+        return None
+    number = int.from_bytes(id_bytes + token_bytes, "big") << (_HANDY_LENGTH * 5 - _HANDY_BITS)
+    symbols = "".join(
+        HANDY_ALPHABET[(number >> (5 * index)) & 31] for index in reversed(range(_HANDY_LENGTH))
+    )
+    return "-".join(
+        symbols[start : start + HANDY_GROUP] for start in range(0, len(symbols), HANDY_GROUP)
+    )
+
+
+def _from_handy(code: str) -> tuple[str, str] | None:
+    symbols = _HANDY_SPACING.sub("", code).upper().translate(_HANDY_READ)
+    if len(symbols) != _HANDY_LENGTH or any(s not in HANDY_ALPHABET for s in symbols):
+        return None
+    number = 0
+    for symbol in symbols:
+        number = number * 32 + HANDY_ALPHABET.index(symbol)
+    spare = _HANDY_LENGTH * 5 - _HANDY_BITS
+    if number & ((1 << spare) - 1):
+        return None
+    raw = (number >> spare).to_bytes(_ID_BYTES + _TOKEN_BYTES, "big")
+
+    def text(part: bytes) -> str:
+        return base64.urlsafe_b64encode(part).rstrip(b"=").decode()
+
+    return text(raw[:_ID_BYTES]), text(raw[_ID_BYTES:])
+
 
 @dataclass(frozen=True, slots=True)
 class BrowserSession:
@@ -69,10 +124,24 @@ class BrowserSession:
         """The resume code: the cookie's value, to type or paste on another device."""
         return f"{self.response_id}.{self.token}"
 
+    @property
+    def parts(self) -> tuple[str, str]:
+        return self.response_id, self.token
+
+    @property
+    def handy_code(self) -> str | None:
+        """The same code, grouped and without look-alike characters, to copy by hand."""
+        return handy_code(self.response_id, self.token)
+
     @classmethod
     def parse(cls, code: str | None) -> BrowserSession | None:
-        match = _CODE.match((code or "").strip())
-        return cls(match.group(1), match.group(2)) if match else None
+        """A session from the cookie's form of the code, or from the hand-copied form."""
+        text = (code or "").strip()
+        match = _CODE.match(text)
+        if match:
+            return cls(match.group(1), match.group(2))
+        parts = _from_handy(text) if len(text) <= 4 * _HANDY_LENGTH else None
+        return cls(*parts) if parts else None
 
 
 def session_of(request: Request) -> BrowserSession | None:

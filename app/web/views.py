@@ -7,6 +7,8 @@ from ``app.services.questionnaires.render``.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -14,9 +16,19 @@ from app.schemas.questionnaires import QuestionnaireView
 from app.schemas.responses import ResponseView
 from app.services import questionnaires as questionnaire_service
 from app.services.locale import RequestLocale
-from app.web.charts import BarPicture, MapPicture, anxiety_avoidance_map, disorganization_bar
+from app.web.charts import (
+    REGIONS,
+    BarPicture,
+    MapLabels,
+    MapPicture,
+    anxiety_avoidance_map,
+    disorganization_bar,
+    place_labels,
+)
 from app.web.markup import Block, blocks
-from app.web.pages import QuestionPage, plan
+from app.web.notice import countries, emergency_action
+from app.web.pages import NumberedItem, QuestionPage, plan
+from app.web.security import BrowserSession
 from app.web.strings import Translator
 from scoring.catalog import Catalog
 from scoring.definition import Definition, Localized
@@ -25,6 +37,7 @@ from scoring.loading import LoadedDefinition
 from scoring.result import PsychoeducationSection, ScoreResult
 
 WEB_QUESTIONNAIRE = "attachment-self-reflection"
+STUDY_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 # Beside an acute or urgent notice the results open with the way to support, and words written
 # for a secure pattern come last, so they never read as "you are fine" next to a crisis.
 SERIOUS_LEVELS = frozenset({"acute", "urgent"})
@@ -94,6 +107,105 @@ def missing_dimensions(layout: Layout, answers: Mapping[str, int]) -> tuple[Miss
     )
 
 
+def landing_context(
+    shape: Layout, t: Translator, study: str | None, retention_days: int
+) -> dict[str, object]:
+    """What the landing page says about the questionnaire, and the study link it came by."""
+    study_code = study if study is not None and STUDY_CODE.match(study) else None
+    return {
+        "title": t("landing.title"),
+        "questionnaire": shape.view,
+        "required_pages": shape.required_pages,
+        "item_count": len(shape.view.items),
+        "wellbeing_count": len(shape.view.wellbeing_items),
+        "retention_days": retention_days,
+        "study": study_code,
+        "study_invalid": study is not None and study_code is None,
+    }
+
+
+def help_context(
+    catalog: Catalog, country: str | None, response: ResponseView | None, t: Translator
+) -> dict[str, object]:
+    """The help page: the emergency action first, then the services for the response's level
+    (urgent when there is none), for the country chosen or known."""
+    level = response.crisis.level if response and response.crisis else "urgent"
+    return {
+        "title": t("help.title"),
+        "message": catalog.crisis.help(country, t.language).message,
+        "emergency": emergency_action(catalog.crisis.resources_for("acute", country), t),
+        "resources": catalog.crisis.resources_for(level, country),
+        "country": country if country and catalog.crisis.knows(country) else "",
+        "countries": countries(catalog),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeOffer:
+    """The resume link and code, shown once, on the first page after starting."""
+
+    url: str
+    session: BrowserSession
+
+
+@dataclass(frozen=True, slots=True)
+class PartOf:
+    """Where a page sits: "Part 2 of 4" for the statements; the optional check is no part."""
+
+    number: int | None
+    of: int
+
+
+def part_of(layout: Layout, step: int) -> PartOf:
+    current = layout.page(step)
+    assert current is not None
+    if current.section.optional:
+        return PartOf(None, layout.required_pages)
+    return PartOf(step, layout.required_pages)
+
+
+def questionnaire_context(
+    layout: Layout,
+    step: int,
+    response: ResponseView,
+    t: Translator,
+    *,
+    resume: ResumeOffer | None,
+    missing: bool,
+    open_here: bool,
+) -> dict[str, object]:
+    """Everything ``questionnaire.html`` shows for one page.
+
+    Every page has its own title and ``h1``: the section's title with "Part N of M" (the
+    statements) or "Optional" (the wellbeing check). ``missing`` lists what stops finishing;
+    ``open_here`` lists this page's open statements after a form was sent without a button."""
+    current = layout.page(step)
+    assert current is not None
+    part = part_of(layout, step)
+    section = current.section.title
+    if part.number is None:
+        title = t("questionnaire.optional_title", section=section)
+    else:
+        title = t("questionnaire.page_title", step=part.number, steps=part.of, section=section)
+    open_items: tuple[NumberedItem, ...] = ()
+    if missing or open_here:
+        open_items = current.unanswered(response.answers)
+    return {
+        "title": title,
+        "page": current,
+        "part": part,
+        "last": step == len(layout.pages),
+        "answers": response.answers,
+        "progress": response.progress,
+        "notice": response.crisis,
+        "has_session": True,
+        "resume": resume,
+        "missing": missing_dimensions(layout, response.answers) if missing else (),
+        "unanswered": open_items,
+        "open_here": open_here and not missing and bool(open_items),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class ScoreRow:
     dimension: str
@@ -109,6 +221,8 @@ class ScoreRow:
 class TendencyLine:
     label: str
     elevated: bool
+    band: str | None
+    """The band's id (low, moderate, elevated), so the words can say "moderate"."""
     primary: bool
     borderline: bool
     description: str
@@ -130,6 +244,7 @@ class ResultsPage:
     tendencies: tuple[TendencyLine, ...]
     secure: bool
     map: MapPicture | None
+    map_labels: MapLabels | None
     bar: BarPicture | None
     map_description: str
     bar_description: str
@@ -137,6 +252,20 @@ class ResultsPage:
     sections: tuple[Section, ...]
     beside_crisis: bool
     """An acute or urgent notice is shown: the page opens with support, not reassurance."""
+    date: str | None = None
+    """The day the result was made (a printed or saved copy says when it is from)."""
+    date_iso: str | None = None
+
+
+def _date(moment: dt.datetime | None, t: Translator) -> str | None:
+    if moment is None:
+        return None
+    return t(
+        "results.date",
+        day=moment.day,
+        month=t.many("results.months")[moment.month - 1],
+        year=moment.year,
+    )
 
 
 def _number(value: float | None) -> str | None:
@@ -184,6 +313,7 @@ def results_page(
         TendencyLine(
             label=tendency.label,
             elevated=tendency.elevated,
+            band=tendency.band,
             primary=result.primary_tendency == tendency.id,
             borderline=tendency.borderline,
             description=descriptions.get(tendency.dimension, ""),
@@ -230,6 +360,11 @@ def results_page(
         tendencies=tendencies,
         secure=result.primary_tendency == "secure",
         map=picture,
+        map_labels=place_labels(
+            picture, {r: t(f"results.region.{r}") for r in REGIONS}, t("results.you")
+        )
+        if picture is not None
+        else None,
         bar=bar,
         map_description=map_description,
         bar_description=bar_description,
@@ -239,4 +374,6 @@ def results_page(
             for section in _section_order(result.psychoeducation, beside_crisis)
         ),
         beside_crisis=beside_crisis,
+        date=_date(response.submitted_at, t),
+        date_iso=response.submitted_at.date().isoformat() if response.submitted_at else None,
     )

@@ -230,7 +230,8 @@ def test_without_javascript_the_notice_shows_on_the_next_page(contexts: Contexts
     page = context.new_page()
     start(page)
     expect(page.locator("#resume-link")).to_be_visible()
-    expect(page.locator("button[data-copy]")).to_be_hidden()  # the copy button needs a script
+    # The copy button needs a script.
+    expect(page.locator("button[data-copy=resume-link]")).to_be_hidden()
     answer_pages(page, ANXIOUS)
 
     page.locator("#item-wb_substance label.option", has_text="More than half the days").click()
@@ -259,8 +260,8 @@ def test_resume_from_the_link_in_a_fresh_browser(contexts: Contexts) -> None:
     start(page)
     link = page.input_value("#resume-link")
     assert link.startswith(contexts.base_url + "/resume?code=")
-    page.locator("button[data-copy]").click()
-    expect(page.locator(".copy-status")).to_have_text(t("questionnaire.copied"))
+    page.locator("button[data-copy=resume-link]").click()
+    expect(page.locator(".copy-status").first).to_have_text(t("questionnaire.copied"))
     assert page.evaluate("navigator.clipboard.readText()") == link
     answer_pages(page, ANXIOUS, through_step=1)
     for item in radio_groups(page)[:2]:
@@ -305,7 +306,7 @@ def test_results_show_the_picture_and_sections_print_and_delete(contexts: Contex
     assert float(point.get_attribute("cx") or "nan") == pytest.approx(expected_x, abs=0.01)
     assert float(point.get_attribute("cy") or "nan") == pytest.approx(expected_y, abs=0.01)
     expect(page.locator("svg.chart-bar #bar-marker")).to_be_visible()
-    expect(page.locator("#map-desc")).to_contain_text(f"{anxiety:.2f}")
+    expect(page.locator(".figure-text").first).to_contain_text(f"{anxiety:.2f}")
     expect(page.locator("table.scores tbody tr")).to_have_count(3)
     titles = page.locator("article.psychoeducation h3").all_inner_texts()
     assert titles == [section["title"] for section in result["psychoeducation"]]
@@ -410,6 +411,9 @@ def test_every_page_is_accessible_light_local_and_photographed(
     page.locator("button[value=finish]").click()
     page.wait_for_url("**/questionnaire/1?missing=1")
     tour.check("questionnaire-missing-answers")
+    page.goto("/questionnaire/1?open=1")
+    expect(page.locator("#open-items")).to_be_visible()
+    tour.check("questionnaire-open-items", weigh=False)
     for step in range(1, 5):
         page.goto(f"/questionnaire/{step}")
         tour.check(f"questionnaire-{step}")

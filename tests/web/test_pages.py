@@ -293,7 +293,6 @@ def test_pages_hold_five_to_eight_items_each_with_fieldset_legend_and_labels(
         assert len(re.findall(r'<label class="option">\s*<input type="radio"', html)) == html.count(
             'type="radio"'
         )
-        assert t("questionnaire.step_of", step=step, steps=STEPS) in html
         assert "<progress" in html
     assert seen[:27] == [item for item in seen if not item.startswith("wb_")]
     assert len(seen) == 32
@@ -357,7 +356,7 @@ def test_results_show_picture_words_sections_help_and_delete(
     html = web.get("/results").text
     text = " ".join(page_text(html).text)
     assert re.search(
-        r'<svg class="chart chart-map"[^>]*role="img"[^>]*aria-labelledby="map-title map-desc"',
+        r'<svg class="chart chart-map"[^>]*role="img"[^>]*aria-labelledby="map-title"',
         html,
     )
     assert re.search(r'<svg class="chart chart-bar"[^>]*role="img"', html)
@@ -386,6 +385,12 @@ def test_results_show_picture_words_sections_help_and_delete(
     assert "data-print" in html
     assert "@media print" in web.get("/static/app.css").text
     assert not notice_first(html)
+    # The result is dated, so a printed or saved copy says when it is from.
+    submitted = stored["submitted_at"][:10]
+    assert f'<time datetime="{submitted}">' in html
+    year, month, day = (int(part) for part in submitted.split("-"))
+    months = S.texts("en", "results.months")
+    assert t("results.date", day=day, month=months[month - 1], year=year) in text
 
 
 def test_results_keep_the_notice_from_the_wellbeing_check(web: TestClient) -> None:
@@ -468,7 +473,7 @@ def test_the_resume_code_is_shown_once_and_opens_the_answers_elsewhere(web: Test
         found = other.get("/resume", params={"code": code})
         assert found.status_code == 200
         assert t("resume.found_progress", answered=len(items), of=27) in found.text
-        assert f'value="{code}"' in found.text
+        assert f">{code}</textarea>" in found.text
         carried = other.post("/resume", data={CSRF_FIELD: csrf_token(found.text), "code": code})
         assert (carried.status_code, carried.headers["location"]) == (303, "/questionnaire/2")
         assert other.cookies.get(SESSION_COOKIE) == code
@@ -496,10 +501,12 @@ def test_delete_asks_first_then_erases_and_the_link_says_the_answers_are_gone(
     assert t("delete.done_title") in done
     assert t("results.help_heading") in done
     link = web.get("/resume", params={"code": code})
-    wrong = web.get("/resume", params={"code": f"{response_id}.{'A' * 43}"})
+    wrong_code = f"{response_id}.{'A' * 43}"
+    wrong = web.get("/resume", params={"code": wrong_code})
     assert link.status_code == wrong.status_code == 404
     assert t("resume.not_found") in " ".join(page_text(link.text).text)
-    assert page_text(link.text).text == page_text(wrong.text).text  # no way to tell them apart
+    # No way to tell them apart: the pages differ only in the code typed, shown back.
+    assert page_text(link.text).text == page_text(wrong.text.replace(wrong_code, code)).text
     assert web.get("/results").status_code == 404
 
 
@@ -722,3 +729,119 @@ def test_beside_an_acute_notice_results_open_with_support_not_reassurance(
     assert "A broadly secure pattern" in titles
     assert titles[-1] == "A broadly secure pattern"
     assert titles[0] == "Why reaching out can feel so hard"
+
+
+def title_and_h1(html: str) -> tuple[str, str]:
+    title = re.search(r"<title>(.*?)</title>", html, re.S)
+    h1 = re.search(r"<h1>(.*?)</h1>", html, re.S)
+    assert title
+    assert h1
+    return " ".join(title.group(1).split()), " ".join(re.sub(r"<[^>]+>", "", h1.group(1)).split())
+
+
+def test_each_part_has_its_own_title_and_heading_and_the_check_is_no_part(
+    web: TestClient,
+) -> None:
+    start(web)
+    seen: set[tuple[str, str]] = set()
+    for step in range(1, STEPS):
+        html = web.get(f"/questionnaire/{step}").text
+        title, h1 = title_and_h1(html)
+        part = t("questionnaire.step_of", step=step, steps=STEPS - 1)
+        assert title.startswith(part + ":"), title
+        assert h1.endswith(part), h1
+        assert f'<progress max="{STEPS - 1}" value="{step}"' in html
+        seen.add((title, h1))
+    assert len(seen) == STEPS - 1, "every part has a title and a heading of its own"
+    check = web.get(f"/questionnaire/{STEPS}").text
+    title, h1 = title_and_h1(check)
+    assert "Part" not in title
+    assert "Part" not in h1
+    assert h1.endswith(t("questionnaire.optional_heading"))
+    assert not re.search(r"Part \d+ of", " ".join(page_text(check).text)), "the check is no part"
+    assert f'<progress max="{STEPS - 1}" value="{STEPS - 1}"' in check
+
+
+def headings_before_h1(html: str) -> list[str]:
+    """Headings (other than the crisis notice's) that come before the page's h1."""
+    before = html[: html.index("<h1")]
+    before = re.sub(r'<section id="crisis-notice".*?</section>', "", before, flags=re.S)
+    return re.findall(r"<h[2-6][^>]*>", before)
+
+
+def test_no_heading_comes_before_the_h1_but_the_crisis_notice(web: TestClient) -> None:
+    token = start(web)
+    with_code = web.get("/questionnaire/1").text
+    assert t("questionnaire.resume_heading") in with_code
+    assert headings_before_h1(with_code) == []
+    post_page(web, STEPS, token, {"wb_now": 1}, "finish")
+    missing = web.get("/questionnaire/1?missing=1").text
+    assert t("questionnaire.missing_heading") in missing
+    assert notice_first(missing)
+    assert headings_before_h1(missing) == []
+
+
+def test_a_form_sent_without_a_button_points_out_the_open_statements(web: TestClient) -> None:
+    """Enter in a radio group with scripts off sends the form with no button pressed: the
+    answers are saved, nothing is skipped silently, and Next still moves on deliberately."""
+    token = start(web)
+    items = radio_names(web.get("/questionnaire/2").text)
+    enter = post_page(web, 2, token, {items[0]: 3}, action="")
+    assert (enter.status_code, enter.headers["location"]) == (
+        303,
+        "/questionnaire/2?open=1#open-items",
+    )
+    assert api_read(web).json()["answers"] == {items[0]: 3}
+    html = web.get("/questionnaire/2?open=1").text
+    opens = html.index('id="open-items"')
+    summary = html[opens : html.index("</div>", opens)]
+    assert t("questionnaire.open_heading") in summary
+    links = re.findall(r'href="#item-([a-z0-9_]+)"', summary)
+    assert links == items[1:], "a link to each open statement, and only those"
+    for item in items[1:]:
+        assert f'id="item-{item}"' in html
+    assert html.count(t("questionnaire.not_answered")) == len(items) - 1
+    assert 'value="next"' in html
+    # Moving on stays possible, on purpose.
+    moved = post_page(web, 2, token, {}, action="next")
+    assert moved.headers["location"] == "/questionnaire/3"
+    # With every statement answered, Enter is as good as Next.
+    full = post_page(web, 2, token, dict.fromkeys(items, 4), action="")
+    assert full.headers["location"] == "/questionnaire/3"
+    # The first button of the form is that check, so a browser's Enter never means Next.
+    form = html[html.index('<form method="post" action="/questionnaire/2"') :]
+    first_button = re.search(r"<button[^>]*>", form)
+    assert first_button
+    assert 'value="check"' in first_button.group(0)
+
+
+def test_back_comes_before_next_in_the_page(web: TestClient) -> None:
+    start(web)
+    html = web.get("/questionnaire/2").text
+    assert html.index('value="back"') < html.index('value="next"')
+
+
+def test_the_resume_code_to_copy_by_hand_opens_the_same_answers(web: TestClient) -> None:
+    start(web)
+    first = web.get("/questionnaire/1").text
+    response_id, secret = session_cookie(web)
+    code = re.search(r'<textarea id="resume-code"[^>]*>([^<]+)</textarea>', first)
+    assert code
+    handy = code.group(1)
+    groups = handy.split("-")
+    assert all(len(group) == 4 for group in groups[:-1])
+    assert not re.search(r"[ILOU]", handy), "no look-alike letters"
+    assert re.fullmatch(r"[0-9A-Z-]+", handy)
+    assert len(handy.replace("-", "")) * 5 >= (16 + 32) * 8, "as strong as the cookie's value"
+    other = TestClient(web.app, base_url="https://testserver", follow_redirects=False)
+    with other:
+        for typed in (handy, handy.lower().replace("-", " "), handy.replace("-", "")):
+            found = other.get("/resume", params={"code": typed})
+            assert found.status_code == 200, typed
+            assert t("resume.found_progress", answered=0, of=27) in found.text
+        form = {CSRF_FIELD: csrf_token(found.text), "code": handy.lower().replace("-", "\n")}
+        carried = other.post("/resume", data=form)
+        assert carried.status_code == 303
+        assert other.cookies.get(SESSION_COOKIE) == f"{response_id}.{secret}"
+        wrong = handy[:-2] + ("0" if handy[-2] != "0" else "1") + handy[-1]
+        assert other.get("/resume", params={"code": wrong}).status_code == 404

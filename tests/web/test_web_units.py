@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+import secrets
 from pathlib import Path
 
 import pytest
 
 from app.schemas.questionnaires import ItemView, QuestionnaireView, ScaleView, SectionView
 from app.web import notice as notice_display
+from app.web.charts import REGIONS, Box, anxiety_avoidance_map, place_labels
 from app.web.markup import Block, Span, blocks
 from app.web.pages import first_open_step, plan, sizes
 from app.web.rendering import TEMPLATES_DIR, contact_link, translator
+from app.web.security import BrowserSession
 from app.web.strings import STRINGS_DIR, StringsError, WebStrings, web_strings
 from scoring.catalog import Catalog
 from scoring.crisis import Contact
@@ -213,3 +216,50 @@ def test_a_level_is_shown_in_full_until_it_was_seen(catalog: Catalog) -> None:
     assert not notice_display.in_full(urgent, 2, always=False)
     assert not notice_display.in_full(urgent, 3, always=False)
     assert notice_display.in_full(urgent, 3, always=True)
+
+
+def test_map_labels_keep_clear_of_each_other_and_the_point_at_every_score(
+    catalog: Catalog,
+) -> None:
+    definition = catalog.get("attachment-self-reflection")
+    assert definition is not None
+    t = translator("en")
+    names = {region: t(f"results.region.{region}") for region in REGIONS}
+    steps = [1 + quarter / 4 for quarter in range(25)]  # 1.0, 1.25, ... 7.0
+    for anxiety in steps:
+        for avoidance in steps:
+            picture = anxiety_avoidance_map(
+                definition.definition,
+                {"anxiety": anxiety, "avoidance": avoidance},
+                {"anxiety": anxiety >= 4.5, "avoidance": avoidance >= 4.5},
+            )
+            assert picture is not None
+            assert picture.point is not None
+            labels = place_labels(picture, names, t("results.you"))
+            assert labels.you is not None
+            boxes = [label.box for label in (*labels.regions, labels.you)]
+            for index, first in enumerate(boxes):
+                for second in boxes[index + 1 :]:
+                    assert not first.overlaps(second), (anxiety, avoidance, first, second)
+            px, py = picture.point
+            point = Box(px - 9, py - 9, px + 9, py + 9)
+            assert not any(box.overlaps(point) for box in boxes), (anxiety, avoidance)
+            assert {label.key for label in labels.regions} == set(REGIONS)
+
+
+def test_the_hand_copied_resume_code_is_the_same_secret_in_another_alphabet() -> None:
+    session = BrowserSession(secrets.token_urlsafe(16), secrets.token_urlsafe(32))
+    handy = session.handy_code
+    assert handy is not None
+    assert re.fullmatch(r"([0-9A-HJKMNP-TV-Z]{4}-){19}[0-9A-HJKMNP-TV-Z]", handy)
+    typed = handy.lower().replace("-", " ").replace("1", "l").replace("0", "o")
+    for form in (handy, handy.replace("-", ""), typed, f"  {handy}\n", session.code):
+        assert BrowserSession.parse(form) == session, form
+    # One symbol wrong opens another (almost surely non-existent) response, never this one;
+    # a code of the wrong length or with a letter Crockford leaves out is no code.
+    changed = ("1" if handy[0] != "1" else "2") + handy[1:]
+    assert BrowserSession.parse(changed) != session
+    assert BrowserSession.parse(handy[:-2]) is None
+    assert BrowserSession.parse("U" + handy[1:]) is None
+    # Sessions whose parts are not 16 and 32 bytes keep only the cookie's form.
+    assert BrowserSession("A" * 22 + "B", "C" * 43).handy_code is None

@@ -10,8 +10,10 @@
  *   returns it; the notice is put in the live region (announced), scrolled into view with its
  *   heading at the top, and a "go to help" link is put by the group. Focus stays where the
  *   person is. This script knows no risk rules, and it never removes a notice.
- * - Copy button for the resume link, print button on the results, and removing the resume
- *   code from the address bar after it has been read.
+ * - Progress: "N of 27 statements answered" follows each save, from the server's reply.
+ * - Enter in a radio group does nothing (it would send the page and skip open statements).
+ * - Copy buttons for the resume link and code, print button on the results, and removing the
+ *   resume code from the address bar after it has been read.
  */
 (function () {
   "use strict";
@@ -67,6 +69,17 @@
     }
   }
 
+  function showProgress(reply) {
+    var count = document.querySelector("[data-progress-count]");
+    if (!count || !reply || !reply.saved || typeof reply.answered !== "number") {
+      return;
+    }
+    count.textContent = count
+      .getAttribute("data-template")
+      .replace("{answered}", String(reply.answered))
+      .replace("{of}", String(reply.of));
+  }
+
   function setStatus(element, text) {
     if (element && text) {
       element.textContent = text;
@@ -113,6 +126,7 @@
         .then(function (response) {
           return response.json().then(function (reply) {
             showNotice(form, reply, last);
+            showProgress(reply);
             setStatus(status, status && status.getAttribute(reply.saved ? "data-saved" : "data-failed"));
           });
         })
@@ -144,6 +158,9 @@
     }
 
     form.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && event.target.type === "radio") {
+        event.preventDefault();
+      }
       arrowKeyDown = event.target.type === "radio" && /^Arrow/.test(event.key);
     });
     form.addEventListener("keyup", function () {
