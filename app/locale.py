@@ -19,7 +19,7 @@ def accept_language_tags(header: str) -> list[tuple[str, str | None]]:
     ranked: list[tuple[float, int, str, str | None]] = []
     for position, part in enumerate(header.split(",")):
         piece, _, params = part.strip().partition(";")
-        match = _TAG.match(piece.strip())
+        match = _TAG.fullmatch(piece.strip())
         if match is None:
             continue
         quality = 1.0

@@ -91,7 +91,7 @@ def _answers_from(form: FormData) -> dict[str, JsonValue]:
     for name, value in form.multi_items():
         if name in RESERVED_FIELDS or not isinstance(value, str):
             continue
-        answers[name] = int(value) if ANSWER.match(value) else value
+        answers[name] = int(value) if ANSWER.fullmatch(value) else value
     return answers
 
 
@@ -273,7 +273,7 @@ def landing(
     language = _language(locale, view.language if view else None)
     t = translator(language)
     shape = layout(offered_questionnaire(ctx.catalog), language)
-    study_code = study if study is not None and STUDY_CODE.match(study) else None
+    study_code = study if study is not None and STUDY_CODE.fullmatch(study) else None
     response = page(
         request,
         "landing.html",
@@ -316,10 +316,10 @@ def start(
         CreateResponseRequest(
             questionnaire_id=offered_questionnaire(ctx.catalog).definition.id,
             consent=Consent(research=_field(form, "research_consent") == "yes"),
-            study=study if study and STUDY_CODE.match(study) else None,
+            study=study if study and STUDY_CODE.fullmatch(study) else None,
         ),
         locale,
-        attempt if attempt and ATTEMPT_KEY.match(attempt) else None,
+        attempt if attempt and ATTEMPT_KEY.fullmatch(attempt) else None,
     )
     response = _redirect("/questionnaire/1")
     security.remember_session(
@@ -519,7 +519,7 @@ def help_page(
     _session, view = _current(ctx, request, locale)
     language = _language(locale, view.language if view else None)
     t = translator(language)
-    chosen = country.upper() if country and COUNTRY.match(country) else None
+    chosen = country.upper() if country and COUNTRY.fullmatch(country) else None
     resolved = chosen or (view.country if view else None) or locale.country()
     footer = catalog.crisis.help(resolved, language)
     return page(

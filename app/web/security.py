@@ -69,7 +69,7 @@ class BrowserSession:
 
     @classmethod
     def parse(cls, code: str | None) -> BrowserSession | None:
-        match = _CODE.match((code or "").strip())
+        match = _CODE.fullmatch((code or "").strip())
         return cls(match.group(1), match.group(2)) if match else None
 
 

@@ -36,6 +36,9 @@ from scoring.result import QuestionnaireRef
 PrivacyMode = Literal["suppression", "dp"]
 MAX_PERIODS = 520
 """The longest time series an export lists (ten years of weeks)."""
+LATEST_DATE = dt.date(9998, 12, 31)
+"""The latest ``since`` or ``until``: widened to the end of its week or month and one day
+past it, a date in the year 9999 could leave the calendar."""
 MIN_EPSILON = 0.001
 """Below this a release would be pure noise (and the noise scale too large to compute)."""
 RESPONSE_GROUPINGS: tuple[GroupBy, ...] = get_args(GroupBy)
@@ -184,6 +187,11 @@ def resolve(ctx: ResearchContext, researcher: Researcher, parameters: ExportPara
                 FieldProblem("group_by", f"{parameters.group_by!r} is not one of: {allowed}")
             )
     unit = parameters.period
+    for name, day in (("since", parameters.since), ("until", parameters.until)):
+        if day is not None and day > LATEST_DATE:
+            problems.append(FieldProblem(name, f"must be no later than {LATEST_DATE.isoformat()}"))
+    if problems:
+        raise InvalidInput("Some of the export's parameters are not valid.", problems)
     since = periods.start_of(parameters.since, unit) if parameters.since else None
     until = periods.end_of(parameters.until, unit) if parameters.until else None
     if since is not None and until is not None:
