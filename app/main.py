@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import crisis, health, metrics, questionnaires, research, responses
+from app.cache_policy import CachePolicyMiddleware
 from app.config import Settings, get_settings
 from app.db import create_db_engine
 from app.errors import install_error_handlers
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.include_router(metrics.router)
     app.include_router(web.router)
     app.mount(STATIC_PREFIX, static_files(), name="static")
+    app.add_middleware(CachePolicyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(SecurityHeadersAndAccessLogMiddleware)
