@@ -15,10 +15,11 @@ import uvicorn
 from sqlmodel import Session
 
 from app import migrations
-from app.config import get_settings
+from app.config import get_settings, split_address
 from app.db import create_db_engine
 from app.errors import InvalidInput, NotFound
 from app.main import load_catalog
+from app.metrics import start_metrics_server
 from app.services.research import access as research_access
 from app.services.research import audit as research_audit
 from app.services.responses import ResponseContext
@@ -39,7 +40,8 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the API (migrating the embedded SQLite database first)."""
+    """Serve the API (migrating the embedded SQLite database first), and the metrics on
+    SECUREBASE_METRICS_ADDRESS."""
     settings = get_settings()
     try:
         load_catalog(settings)
@@ -50,6 +52,15 @@ def serve(host: str, port: int, workers: int) -> None:
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker writes its samples here, so /metrics adds up all of them.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="securebase-metrics-")
+    if settings.metrics_address != "off":
+        metrics_host, metrics_port = split_address(settings.metrics_address)
+        try:
+            start_metrics_server(metrics_host, metrics_port)
+        except OSError as exc:
+            raise click.ClickException(
+                f"SECUREBASE_METRICS_ADDRESS {settings.metrics_address} cannot be used: "
+                f"{exc.strerror or exc}"
+            ) from exc
     uvicorn.run(
         "app.main:create_app_from_environment",
         factory=True,
