@@ -17,9 +17,10 @@ from sqlmodel import Session
 from app import migrations
 from app.config import get_settings, split_address
 from app.db import create_db_engine
-from app.errors import InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.main import load_catalog
 from app.metrics import start_metrics_server
+from app.services import studies as study_registry
 from app.services.research import access as research_access
 from app.services.research import audit as research_audit
 from app.services.responses import ResponseContext
@@ -189,6 +190,87 @@ def researchers_revoke(key_id: int) -> None:
     finally:
         engine.dispose()
     click.echo(f"researcher key {record.id} ({record.name}) is revoked")
+
+
+@main.group()
+def studies() -> None:
+    """The study registry: enrolment codes, how each study is released, daily activity."""
+
+
+def _enrolment_link(enrolment_code: str) -> str:
+    base = get_settings().public_url or "http://127.0.0.1:8000"
+    return f"{base}/?study={enrolment_code}"
+
+
+@studies.command("add")
+@click.argument("code")
+@click.option(
+    "--exports",
+    type=click.Choice(["exact", "dp-only"]),
+    default="exact",
+    show_default=True,
+    help="exact: suppressed exports and privacy=dp; dp-only: privacy=dp releases only.",
+)
+def studies_add(code: str, exports: str) -> None:
+    """Register study CODE and print its enrolment code (the code its links carry)."""
+    engine = create_db_engine(get_settings())
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            study = study_registry.add_study(session, code, exports, dt.datetime.now(dt.UTC))
+            session.commit()
+    except InvalidInput as exc:
+        raise click.ClickException(
+            "; ".join(f"{p.item}: {p.message}" for p in exc.problems)
+        ) from exc
+    except Conflict as exc:
+        raise click.ClickException(exc.detail) from exc
+    finally:
+        engine.dispose()
+    click.echo(f"study {study.code} (exports: {study.exports}); enrolment code:", err=True)
+    click.echo(study.enrolment_code)
+    click.echo(f"enrolment link: {_enrolment_link(study.enrolment_code)}", err=True)
+
+
+@studies.command("list")
+def studies_list() -> None:
+    """List the registered studies with their enrolment codes."""
+    engine = create_db_engine(get_settings())
+    with Session(engine) as session:
+        registered = study_registry.list_studies(session)
+    engine.dispose()
+    click.echo(f"{'study':<24}  {'exports':<8}  {'registered':<20}  enrolment code")
+    for study in registered:
+        click.echo(
+            f"{study.code:<24}  {study.exports:<8}  {_when(study.created_at):<20}  "
+            f"{study.enrolment_code}"
+        )
+
+
+@studies.command("show")
+@click.argument("code")
+def studies_show(code: str) -> None:
+    """Study CODE: its enrolment link, and responses submitted and erased per day (UTC)."""
+    engine = create_db_engine(get_settings())
+    try:
+        with Session(engine) as session:
+            report = study_registry.show(session, code)
+    except NotFound as exc:
+        raise click.ClickException(exc.detail) from exc
+    finally:
+        engine.dispose()
+    study = report.study
+    click.echo(f"study {study.code}, exports {study.exports}, registered {_when(study.created_at)}")
+    click.echo(f"enrolment link: {_enrolment_link(study.enrolment_code)}")
+    click.echo(f"{'day (UTC)':<10}  {'submitted':>9}  {'consented':>9}  {'erased':>6}")
+    for day in report.days:
+        click.echo(
+            f"{day.day.isoformat():<10}  {day.submitted:>9}  {day.consented:>9}  {day.erased:>6}"
+        )
+    click.echo(
+        "submitted: submitted that day and still stored; consented: of those, with research "
+        "consent; erased: submitted responses erased that day. A burst of erasures after a "
+        "burst of submissions is what padding a study to read its small counts looks like."
+    )
 
 
 @main.command()

@@ -26,7 +26,7 @@ from scoring.catalog import Catalog
 POSTGRES_URL = os.environ.get("SECUREBASE_TEST_POSTGRES_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL or IN_CI else [])]
-TABLES = ("idempotency_record", "response_session")
+TABLES = ("idempotency_record", "response_session", "study_erasures", "study")
 
 
 @pytest.fixture(scope="session")

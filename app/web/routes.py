@@ -32,6 +32,7 @@ from app.schemas.responses import (
     SaveAnswersRequest,
 )
 from app.services import responses as responses_service
+from app.services import studies
 from app.services.locale import RequestLocale
 from app.services.responses import ResponseContext
 from app.services.screening import screen_body
@@ -53,7 +54,6 @@ from scoring.definition import CRISIS_LEVEL_ORDER
 
 router = APIRouter(include_in_schema=False)
 
-STUDY_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,255}$")
 COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 ANSWER = re.compile(r"^-?[0-9]{1,6}$")
@@ -273,7 +273,7 @@ def landing(
     language = _language(locale, view.language if view else None)
     t = translator(language)
     shape = layout(offered_questionnaire(ctx.catalog), language)
-    study_code = study if study is not None and STUDY_CODE.fullmatch(study) else None
+    study_code = studies.enrolment_code_or_none(ctx.session, study)
     response = page(
         request,
         "landing.html",
@@ -316,7 +316,7 @@ def start(
         CreateResponseRequest(
             questionnaire_id=offered_questionnaire(ctx.catalog).definition.id,
             consent=Consent(research=_field(form, "research_consent") == "yes"),
-            study=study if study and STUDY_CODE.fullmatch(study) else None,
+            study=studies.enrolment_code_or_none(ctx.session, study),
         ),
         locale,
         attempt if attempt and ATTEMPT_KEY.fullmatch(attempt) else None,
