@@ -276,14 +276,14 @@ def studies_show(code: str) -> None:
 @main.command()
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
 def audit(limit: int) -> None:
-    """List the latest research exports: key, endpoint, filters, time, N, cells withheld."""
+    """List the latest research calls: outcome, key, endpoint, filters, time, N, withheld."""
     engine = create_db_engine(get_settings())
     with Session(engine) as session:
         entries = research_audit.latest(session, limit)
     engine.dispose()
     click.echo(
-        f"{'id':>6}  {'time (UTC)':<20}  {'key':<24}  {'endpoint':<10}  {'privacy':<11}  "
-        f"{'N':>8}  {'withheld':>8}  filters"
+        f"{'id':>6}  {'time (UTC)':<20}  {'outcome':>7}  {'key':<24}  {'endpoint':<10}  "
+        f"{'privacy':<11}  {'N':>8}  {'withheld':>8}  filters"
     )
     for entry in entries:
         privacy = entry.privacy + (f" {entry.epsilon:g}" if entry.epsilon is not None else "")
@@ -291,9 +291,10 @@ def audit(limit: int) -> None:
             {k: v for k, v in entry.filters.items() if v is not None}, sort_keys=True
         )
         n = "" if entry.n is None else str(entry.n)
+        key = "(no valid key)" if entry.key_id is None else f"{entry.key_id} {entry.key_name}"
         click.echo(
-            f"{entry.id:>6}  {_when(entry.created_at):<20}  "
-            f"{f'{entry.key_id} {entry.key_name}'[:24]:<24}  {entry.endpoint:<10}  "
+            f"{entry.id:>6}  {_when(entry.created_at):<20}  {entry.outcome:>7}  "
+            f"{key[:24]:<24}  {entry.endpoint:<10}  "
             f"{privacy:<11}  {n:>8}  {entry.cells_suppressed:>8}  {filters}"
         )
 
