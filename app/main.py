@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.allowed_methods import AllowHeaderMiddleware
 from app.api import crisis, health, metrics, questionnaires, research, responses
 from app.cache_policy import CachePolicyMiddleware
 from app.config import Settings, get_settings
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.include_router(web.router)
     app.mount(STATIC_PREFIX, static_files(), name="static")
     app.add_middleware(CachePolicyMiddleware)
+    app.add_middleware(AllowHeaderMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(SecurityHeadersAndAccessLogMiddleware)

@@ -14,8 +14,15 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.schemas.problem import Problem
+from scoring.catalog import Catalog
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+LANGUAGE_CHECKED = {
+    ("/api/v1/questionnaires/{questionnaire_id}", "get"),
+}
+"""Operations whose ``lang`` query parameter must be a language a questionnaire offers."""
+LANGUAGE_CHECKED_BODIES = ("ScoreRequest", "CreateResponseRequest", "SaveAnswersRequest")
+"""Request bodies whose ``lang`` must be a language the questionnaire offers."""
 TOKEN_SCHEME = "ResponseToken"  # noqa: S105 - the name of a scheme, not a secret
 
 
@@ -61,8 +68,41 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 operation["security"] = [{TOKEN_SCHEME: []}]
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
+    _offered_languages(app, document)
     app.openapi_schema = document
     return document
+
+
+def _restrict_to(schema: dict[str, Any], languages: list[str]) -> None:
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("type") == "string":
+            branch["enum"] = languages
+            branch.pop("pattern", None)
+
+
+def _offered_languages(app: FastAPI, document: dict[str, Any]) -> None:
+    """``lang`` is one of the languages the questionnaires offer (each questionnaire lists
+    its own under ``languages``); the server refuses any other with 422."""
+    catalog: Catalog | None = getattr(app.state, "catalog", None)
+    if catalog is None:
+        return
+    languages = sorted(
+        {
+            language
+            for loaded in catalog.definitions.values()
+            for language in loaded.definition.languages
+        }
+    )
+    for path, method in LANGUAGE_CHECKED:
+        operation = document.get("paths", {}).get(path, {}).get(method, {})
+        for parameter in operation.get("parameters", []):
+            if parameter.get("name") == "lang":
+                _restrict_to(parameter["schema"], languages)
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in LANGUAGE_CHECKED_BODIES:
+        lang = schemas.get(name, {}).get("properties", {}).get("lang")
+        if lang is not None:
+            _restrict_to(lang, languages)
 
 
 def install_openapi(app: FastAPI) -> None:

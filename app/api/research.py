@@ -34,7 +34,7 @@ from app.services.research.codebook import codebook as build_codebook
 from app.services.research.context import ResearchContext
 from app.services.research.histograms import histograms as build_histograms
 from app.services.research.items import items as build_items
-from app.services.research.request import ExportParameters, resolve
+from app.services.research.request import MIN_EPSILON, ExportParameters, resolve
 from app.services.research.summary import summary as build_summary
 
 log = structlog.get_logger("securebase.research")
@@ -159,10 +159,20 @@ UntilParam = Annotated[
 ]
 PeriodParam = Annotated[PeriodUnit, Query(description="The time resolution: week or month.")]
 PrivacyParam = Annotated[
-    PrivacyMode, Query(description="suppression (default) or dp (differential privacy).")
+    PrivacyMode,
+    Query(
+        description="suppression (default) or dp (differential privacy; needs study and "
+        "epsilon). A study registered dp-only is refused an exact export (403)."
+    ),
 ]
 EpsilonParam = Annotated[
-    float | None, Query(gt=0, description="With privacy=dp: the epsilon this release spends.")
+    float | None,
+    Query(
+        ge=MIN_EPSILON,
+        description="Only with privacy=dp, and required there: the epsilon this release "
+        "spends, at most the study's total budget. Sent without privacy=dp it is refused "
+        "with 422 naming epsilon.",
+    ),
 ]
 FormatParam = Annotated[
     ExportFormat | None, Query(description="json (default) or csv; or send Accept: text/csv.")
