@@ -69,6 +69,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     _offered_languages(app, document)
+    _links_from_created_responses(document)
     app.openapi_schema = document
     return document
 
@@ -103,6 +104,28 @@ def _offered_languages(app: FastAPI, document: dict[str, Any]) -> None:
         lang = schemas.get(name, {}).get("properties", {}).get("lang")
         if lang is not None:
             _restrict_to(lang, languages)
+
+
+def _links_from_created_responses(document: dict[str, Any]) -> None:
+    """OpenAPI links: the ``response_id`` a create answers with is what every
+    ``/responses/{response_id}`` operation takes (with the token as the bearer credential)."""
+    paths = document.get("paths", {})
+    created = paths.get("/api/v1/responses", {}).get("post", {}).get("responses", {}).get("201")
+    if created is None:
+        return
+    links = {}
+    for path, operations in paths.items():
+        if not path.startswith("/api/v1/responses/{response_id}"):
+            continue
+        for method, operation in operations.items():
+            operation_id = operation.get("operationId")
+            if operation_id:
+                links[f"{method}_{operation_id}"] = {
+                    "operationId": operation_id,
+                    "parameters": {"response_id": "$response.body#/response_id"},
+                    "description": "Send the token from the same body as a bearer token.",
+                }
+    created["links"] = links
 
 
 def install_openapi(app: FastAPI) -> None:
