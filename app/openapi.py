@@ -70,6 +70,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         schemas.pop(unused, None)
     _offered_languages(app, document)
     _links_from_created_responses(document)
+    _idempotency_key_rule(document)
     app.openapi_schema = document
     return document
 
@@ -126,6 +127,26 @@ def _links_from_created_responses(document: dict[str, Any]) -> None:
                     "description": "Send the token from the same body as a bearer token.",
                 }
     created["links"] = links
+
+
+def _idempotency_key_rule(document: dict[str, Any]) -> None:
+    """The ``Idempotency-Key`` header as the server checks it: 16 to 255 visible ASCII
+    characters (anything else is refused with 422)."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if (
+                    parameter.get("in") == "header"
+                    and parameter.get("name", "").lower() == "idempotency-key"
+                ):
+                    # A header is absent or a string, never null.
+                    parameter["schema"] = {
+                        "type": "string",
+                        "minLength": 16,
+                        "maxLength": 255,
+                        "pattern": "^[!-~]+$",
+                        "title": "Idempotency-Key",
+                    }
 
 
 def install_openapi(app: FastAPI) -> None:

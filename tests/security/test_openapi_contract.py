@@ -62,3 +62,21 @@ def test_a_response_address_allows_get_and_delete(client: TestClient) -> None:
     response = client.patch(f"{API}/responses/some-id")
     assert response.status_code == 405
     assert response.headers["allow"] == "DELETE, GET, HEAD"
+
+
+def test_the_idempotency_key_header_is_documented_as_the_server_checks_it(
+    client: TestClient,
+) -> None:
+    document = client.get("/openapi.json").json()
+    header = next(
+        p
+        for p in document["paths"][f"{API}/responses"]["post"]["parameters"]
+        if p["name"].lower() == "idempotency-key"
+    )
+    rule = header["schema"]
+    assert (rule["minLength"], rule["maxLength"], rule["pattern"]) == (16, 255, "^[!-~]+$")
+    for key, status in (("k" * 15, 422), ("k" * 16, 201), ("k" * 255 + "x", 422)):
+        response = client.post(
+            f"{API}/responses", json={"questionnaire_id": Q}, headers={"Idempotency-Key": key}
+        )
+        assert response.status_code == status, key
