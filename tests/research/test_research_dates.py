@@ -16,6 +16,7 @@ from research_support import PROBLEM_JSON, export, new_key
         ("9999-12-01", "month"),
         ("9999-12-31", "week"),
         ("9999-12-27", "week"),
+        ("9999-12-01", "week"),
     ],
 )
 def test_an_until_at_the_end_of_the_calendar_is_refused_naming_until(
