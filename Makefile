@@ -1,37 +1,53 @@
 # One command to run, one to test, one to benchmark.
+# `make run` installs the service's runtime packages only; `make test`, `lint`, `typecheck`
+# and `bench` (and `make install`, for development) add the `test` extra. Each install is
+# remembered by a stamp named after pyproject.toml's hash, so repeated runs skip pip.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+HASH   := $(shell cat pyproject.toml | sha256sum | cut -c1-12)
+RUNTIME_STAMP := $(VENV)/.installed-runtime-$(HASH)
+TEST_STAMP    := $(VENV)/.installed-test-$(HASH)
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: install run test lint typecheck bench check-wheel clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	rm -f $(VENV)/.installed-runtime-*
+	touch $@
+
+# The test extra on top of the runtime: a test install also counts as a runtime install.
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+	touch $@ $(RUNTIME_STAMP)
 
-install: $(STAMP)
+install: $(TEST_STAMP)
 
-run: $(STAMP)
+run: $(RUNTIME_STAMP)
 	$(BIN)/securebase serve --host 127.0.0.1 --port 8000
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
-typecheck: $(STAMP)
+typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) lint typecheck
+test: $(TEST_STAMP) lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
 
+# Build the wheel, install it outside the checkout and serve from it (what CI does).
+check-wheel:
+	bash .ci/check-wheel
+
 clean:
-	rm -rf $(VENV) var build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var build .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache

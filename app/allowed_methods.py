@@ -40,7 +40,7 @@ def allowed_methods(table: RouteMethods, path: str) -> list[str]:
     """The methods some route serves at ``path``, sorted."""
     methods: set[str] = set()
     for pattern, served in table:
-        if pattern.match(path):
+        if pattern.fullmatch(path):
             methods.update(served)
     if "GET" in methods:
         methods.add("HEAD")

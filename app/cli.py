@@ -15,6 +15,7 @@ import uvicorn
 from sqlmodel import Session
 
 from app import migrations
+from app.cli_norms import norms, validate_norms
 from app.config import get_settings, split_address
 from app.db import create_db_engine
 from app.errors import Conflict, InvalidInput, NotFound
@@ -27,6 +28,7 @@ from app.services.responses import ResponseContext
 from app.services.responses import purge as purge_expired
 from scoring.batch import write_scores
 from scoring.loading import DefinitionError, load_definitions
+from scoring.norms import is_norms_path
 
 WORKER_HEALTHCHECK_SECONDS = 30
 
@@ -78,6 +80,9 @@ def serve(host: str, port: int, workers: int) -> None:
     )
 
 
+main.add_command(norms)
+
+
 @main.group()
 def db() -> None:
     """Database schema."""
@@ -98,7 +103,9 @@ def questionnaires() -> None:
 @questionnaires.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
-    """Check definition files; list every problem and exit non-zero if there is one."""
+    """Check definition and norms files; list every problem and exit non-zero if there is one."""
+    norms_paths = [p for p in paths if is_norms_path(p)]
+    paths = tuple(p for p in paths if not is_norms_path(p))
     try:
         loaded = load_definitions(paths)
     except DefinitionError as exc:
@@ -109,6 +116,8 @@ def validate(paths: tuple[Path, ...]) -> None:
     for item in loaded:
         definition = item.definition
         click.echo(f"{item.source}: ok ({definition.id} {definition.version}, {item.content_hash})")
+    if norms_paths:
+        validate_norms(norms_paths, loaded)
 
 
 @main.command()

@@ -20,18 +20,26 @@ class Settings(BaseSettings):
     questionnaires_dir: Path | None = None
     default_country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # The batch scoring route streams its body (one answer set per line) under its own limit.
+    max_batch_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     incomplete_ttl_days: int = Field(default=30, ge=1, le=3650)
     idempotency_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
     min_cell_size: int = Field(default=11, ge=2)
     research_exports_per_hour: int = Field(default=120, ge=1, le=100_000)
     # Differential privacy: the total epsilon each study may spend on research releases.
     dp_total_epsilon: float = Field(default=1.0, gt=0, le=100)
+    # Norms: the total epsilon each questionnaire's norms releases may spend, and the fewest
+    # responses (as released) a norms file may be built from.
+    norms_total_epsilon: float = Field(default=1.0, gt=0, le=100)
+    norms_min_sample: int = Field(default=500, ge=1)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     db_pool_size: int = Field(default=5, ge=1, le=100)
     # Where people reach the service, e.g. https://securebase.example.org: links the service
     # hands out (the resume link) start with it. Unset, they follow the request's own address,
     # which behind a proxy or load balancer may be an inside one.
     public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
+    # Interactive API documentation at /docs and /redoc (false: both answer 404).
+    api_docs: bool = True
 
     # Metrics: served by `securebase serve` on this address of their own ("off": not at all);
     # the default lets only the machine itself read them.

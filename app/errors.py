@@ -1,14 +1,14 @@
 """Domain errors and their rendering as RFC 9457 ``application/problem+json``.
 
 Every error body has ``type``, ``title``, ``status``, ``detail`` and, for invalid input,
-``errors``: one ``{"item": <item id or field>, "message": ...}`` per problem. Whatever went
-wrong, the request's answers are screened for risk first, and a ``crisis`` notice is part of
-the error body when they indicate it: a rejected request still shows help.
+``errors``: one ``{"item": <item id or field>, "message": ...}`` per problem. The risk edge
+(``app.edge``) screens every request before routing; its notice is part of the error body when
+the request's answers, or the response it is about, call for one: a rejected request still
+shows help.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.headers import SECURITY_HEADERS
-from app.locale import request_country, request_language
-from app.services.screening import screen_body
-from scoring.catalog import Catalog
+from scoring.crisis import CrisisNotice
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = structlog.get_logger("securebase.errors")
@@ -88,9 +86,23 @@ class ServiceUnavailable(SecureBaseError):
     title = "The service is not ready"
 
 
+MAX_PROBLEMS = 50
+MAX_ITEM_CHARS = 100
+MAX_MESSAGE_CHARS = 300
+
+
+def _echo(text: str, limit: int) -> str:
+    """Text from the request as it may be echoed back: at most ``limit`` characters, and
+    encodable (a lone surrogate, valid in a JSON string, is not valid UTF-8)."""
+    short = text if len(text) <= limit else text[: limit - 1] + "…"
+    return short.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def problem_body(
     status: int, slug: str, title: str, detail: str, problems: Sequence[FieldProblem] = ()
 ) -> dict[str, Any]:
+    """The problem document. At most ``MAX_PROBLEMS`` problems are listed, then one that says
+    how many more there are; item ids and messages echoed from the request are shortened."""
     body: dict[str, Any] = {
         "type": f"/problems/{slug}",
         "title": title,
@@ -98,27 +110,14 @@ def problem_body(
         "detail": detail,
     }
     if problems:
-        body["errors"] = [{"item": p.item, "message": p.message} for p in problems]
+        listed = [
+            {"item": _echo(p.item, MAX_ITEM_CHARS), "message": _echo(p.message, MAX_MESSAGE_CHARS)}
+            for p in problems[:MAX_PROBLEMS]
+        ]
+        if len(problems) > MAX_PROBLEMS:
+            listed.append({"item": "errors", "message": f"and {len(problems) - MAX_PROBLEMS} more"})
+        body["errors"] = listed
     return body
-
-
-def _lenient_int(digits: str) -> int:
-    # Python refuses to parse integers of more than 4300 digits; for screening, such a number
-    # is simply "very large", so the risk answers next to it are still read.
-    if len(digits.lstrip("-")) > 4000:
-        return -(10**100) if digits.startswith("-") else 10**100
-    return int(digits)
-
-
-def _request_json(request: Request) -> object:
-    """The request body as JSON, read as leniently as possible; None when it is not JSON."""
-    raw = request.scope.get("state", {}).get("raw_body")
-    if not raw:
-        return None
-    try:
-        return json.loads(raw, parse_int=_lenient_int)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
 
 
 def problem_response(
@@ -130,28 +129,12 @@ def problem_response(
     problems: Sequence[FieldProblem] = (),
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    """A problem response, with the crisis notice when the request's answers indicate risk."""
+    """A problem response, with the crisis notice when the request's answers indicate risk
+    (as the risk edge read them) or the response it is about has a stored level."""
     body = problem_body(status, slug, title, detail, problems)
-    catalog: Catalog | None = getattr(request.app.state, "catalog", None)
-    payload = _request_json(request)
-    if catalog is not None and isinstance(payload, dict):
-        explicit_country = payload.get("country")
-        explicit_lang = payload.get("lang")
-        notice = screen_body(
-            catalog,
-            payload,
-            path_questionnaire_id=request.path_params.get("questionnaire_id"),
-            country=request_country(
-                request,
-                explicit_country if isinstance(explicit_country, str) else None,
-                request.app.state.settings.default_country,
-            ),
-            language=request_language(
-                request, explicit_lang if isinstance(explicit_lang, str) else None
-            ),
-        )
-        if notice is not None:
-            body["crisis"] = notice.model_dump(mode="json")
+    notice: CrisisNotice | None = request.scope.get("state", {}).get("crisis_notice")
+    if notice is not None:
+        body["crisis"] = notice.model_dump(mode="json")
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 

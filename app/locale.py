@@ -1,56 +1,86 @@
-"""Which country's resources and which language a request should get.
+"""Which country's resources and which language a request gets: the one place that decides.
 
-Country: the explicit ``country`` parameter, else the region of the first Accept-Language
-entry that has one (``en-GB`` -> ``GB``), else the configured default. Language: the explicit
-``lang``, else the first Accept-Language language, else English; callers check it is offered.
+Country: an explicit ``country`` wins, then the country stored with the response, then the
+region of the most preferred Accept-Language entry that has one (``en-GB`` -> ``GB``), then
+the configured default. Language: an explicit ``lang``, which must be offered, then the stored
+language if still offered, then the most preferred Accept-Language language that is offered,
+then the first language offered. Headers are read with ``app.negotiation``'s q-values.
+
+Refused requests (``app.errors``) still get a crisis notice, so ``request_country`` and
+``request_language`` never refuse anything: a malformed value is passed over.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from starlette.requests import Request
 
+from app.negotiation import preferred
+
+DEFAULT_LANGUAGE = "en"
 _TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}))?$")
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 
 
-def accept_language_tags(header: str) -> list[tuple[str, str | None]]:
-    """(language, region) pairs in the order of preference the header gives (q-values)."""
-    ranked: list[tuple[float, int, str, str | None]] = []
-    for position, part in enumerate(header.split(",")):
-        piece, _, params = part.strip().partition(";")
-        match = _TAG.fullmatch(piece.strip())
-        if match is None:
-            continue
-        quality = 1.0
-        params = params.strip()
-        if params.startswith("q="):
-            try:
-                quality = float(params[2:])
-            except ValueError:
-                continue
-        if quality <= 0:
-            continue
-        region = match.group(2).upper() if match.group(2) else None
-        ranked.append((-quality, position, match.group(1).lower(), region))
-    return [(language, region) for _, _, language, region in sorted(ranked)]
+class LanguageNotOffered(ValueError):
+    """An explicitly asked language that is not among those offered."""
+
+    def __init__(self, language: str, offered: Sequence[str]) -> None:
+        self.language = language
+        self.offered = tuple(offered)
+        super().__init__(f"not offered; choose one of: {', '.join(self.offered)}")
+
+
+def accept_language_tags(header: str | None) -> list[tuple[str, str | None]]:
+    """(language, region) pairs, most preferred first; entries that are not tags are skipped."""
+    tags: list[tuple[str, str | None]] = []
+    for value in preferred(header):
+        match = _TAG.fullmatch(value)
+        if match is not None:
+            region = match.group(2).upper() if match.group(2) else None
+            tags.append((match.group(1).lower(), region))
+    return tags
 
 
 def country_from_accept_language(header: str | None) -> str | None:
-    for _, region in accept_language_tags(header or ""):
-        if region is not None:
-            return region
-    return None
+    return next((region for _, region in accept_language_tags(header) if region), None)
+
+
+def choose_country(
+    explicit: str | None, stored: str | None, from_header: str | None, default: str | None
+) -> str | None:
+    return (explicit.upper() if explicit else None) or stored or from_header or default
+
+
+def choose_language(
+    offered: Sequence[str],
+    explicit: str | None,
+    stored: str | None,
+    from_header: Sequence[str],
+) -> str:
+    if explicit is not None:
+        if explicit not in offered:
+            raise LanguageNotOffered(explicit, offered)
+        return explicit
+    if stored is not None and stored in offered:
+        return stored
+    return next((language for language in from_header if language in offered), offered[0])
 
 
 def request_country(request: Request, explicit: str | None, default: str | None) -> str | None:
-    if explicit and re.fullmatch(r"[A-Za-z]{2}", explicit):
-        return explicit.upper()
-    return country_from_accept_language(request.headers.get("accept-language")) or default
+    """The country of any request, even one that is refused (a malformed ``explicit`` is
+    passed over)."""
+    given = explicit if explicit and _COUNTRY.fullmatch(explicit) else None
+    header = country_from_accept_language(request.headers.get("accept-language"))
+    return choose_country(given, None, header, default)
 
 
 def request_language(request: Request, explicit: str | None) -> str:
+    """The language of any request, even one that is refused: the notice of a refused request
+    is worded in the asked language when there is one, else English."""
     if explicit:
         return explicit
-    tags = accept_language_tags(request.headers.get("accept-language", ""))
-    return tags[0][0] if tags else "en"
+    tags = accept_language_tags(request.headers.get("accept-language"))
+    return tags[0][0] if tags else DEFAULT_LANGUAGE

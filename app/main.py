@@ -9,13 +9,14 @@ from fastapi import FastAPI
 
 from app.allowed_methods import AllowHeaderMiddleware
 from app.api import crisis, health, metrics, questionnaires, research, responses
+from app.api.docs import install_api_docs
 from app.cache_policy import CachePolicyMiddleware
 from app.config import Settings, get_settings
 from app.db import create_db_engine
+from app.edge.middleware import RiskEdge
 from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.middleware import (
-    BodyLimitMiddleware,
     HeadAsGetMiddleware,
     SecurityHeadersAndAccessLogMiddleware,
 )
@@ -62,11 +63,17 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.include_router(research.router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    if settings.api_docs:
+        install_api_docs(app)
     app.include_router(web.router)
     app.mount(STATIC_PREFIX, static_files(), name="static")
     app.add_middleware(CachePolicyMiddleware)
     app.add_middleware(AllowHeaderMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RiskEdge,
+        max_body_bytes=settings.max_body_bytes,
+        max_batch_body_bytes=settings.max_batch_body_bytes,
+    )
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(SecurityHeadersAndAccessLogMiddleware)
     return app

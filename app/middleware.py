@@ -1,8 +1,8 @@
-"""ASGI middleware: the body-size limit, security headers, the access log, and HEAD.
+"""ASGI middleware: security headers, the access log, and HEAD. (The body limit and risk
+screening are the risk edge's, in ``app.edge``.)
 
-The body limit reads the body once (refusing it with 413 as soon as it passes
-``SECUREBASE_MAX_BODY_BYTES``) and keeps it in the request state, where the error handlers
-find it to screen a rejected request's answers for risk.
+A client that goes away before it has sent its body is logged and counted with status 499
+(client closed request), not as a server error.
 
 The access log records method, route *template*, status and duration: never the concrete
 path (it holds response ids), the query string, headers (tokens) or the body (answers).
@@ -10,83 +10,19 @@ path (it holds response ids), the query string, headers (tokens) or the body (an
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from typing import Any
 
 import structlog
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PROBLEM_MEDIA_TYPE, PayloadTooLarge, problem_body
 from app.headers import SECURITY_HEADERS
 from app.metrics import LATENCY, REQUESTS
 
 access_log = structlog.get_logger("securebase.access")
-
-
-class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(send)
-            return
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._too_large(send)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        scope.setdefault("state", {})["raw_body"] = body
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    async def _too_large(self, send: Send) -> None:
-        payload = json.dumps(
-            problem_body(
-                413,
-                PayloadTooLarge.slug,
-                PayloadTooLarge.title,
-                f"The body may be at most {self.max_bytes} bytes.",
-            )
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                    *SECURITY_HEADERS,
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+CLIENT_CLOSED_REQUEST = 499
 
 
 _PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
@@ -129,9 +65,20 @@ class SecurityHeadersAndAccessLogMiddleware:
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
+        started_response = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await send_with_headers(message)
+
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, receive, tracked)
+        except ClientDisconnect:
+            status = CLIENT_CLOSED_REQUEST
         finally:
+            if not started_response and scope.get("state", {}).get("client_disconnected"):
+                status = CLIENT_CLOSED_REQUEST
             elapsed = time.perf_counter() - started
             template = route_template(scope)
             method = str(scope.get("method"))

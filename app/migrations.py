@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+from scoring.packaged import packaged_folder
+
+ALEMBIC_DIR = packaged_folder("app", "_migrations", "alembic")
+"""env.py, script.py.mako and versions/: the repository's alembic/, app/_migrations installed."""
 
 
 def alembic_config(database_url: str) -> Config:

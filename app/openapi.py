@@ -1,9 +1,12 @@
-"""The OpenAPI document, made to say what the service really sends.
+"""The OpenAPI document, made to say what the service really sends and to generate good
+clients from.
 
 FastAPI documents error responses as ``application/json`` and validation errors in its own
 shape; this service answers every error with RFC 9457 ``application/problem+json``. The
 document is rewritten once so that every 4xx/5xx names the Problem schema under that media
-type, and the response-token bearer scheme is declared on the calls that need it.
+type. It also gets: the two bearer schemes (response tokens, researcher keys) declared on the
+calls that need them, a description for every tag, examples on every request body (and the
+answer to a risk answer, notice included), and ``servers`` from ``SECUREBASE_PUBLIC_URL``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.config import Settings
+from app.openapi_examples import REQUEST_EXAMPLES, risk_answer_example
 from app.schemas.problem import Problem
 from scoring.catalog import Catalog
 
@@ -24,21 +29,77 @@ LANGUAGE_CHECKED = {
 LANGUAGE_CHECKED_BODIES = ("ScoreRequest", "CreateResponseRequest", "SaveAnswersRequest")
 """Request bodies whose ``lang`` must be a language the questionnaire offers."""
 TOKEN_SCHEME = "ResponseToken"  # noqa: S105 - the name of a scheme, not a secret
+RESEARCHER_SCHEME = "ResearcherKey"
+SECURITY_SCHEMES: dict[str, dict[str, str]] = {
+    TOKEN_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The token POST /api/v1/responses returns, once, with the response it "
+        "starts. Send it as `Authorization: Bearer <token>` on every call about that response.",
+    },
+    RESEARCHER_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A researcher key, printed once by `securebase researchers add NAME`. "
+        "Send it as `Authorization: Bearer <key>` on every research export.",
+    },
+}
+TAGS: list[dict[str, str]] = [
+    {
+        "name": "questionnaires",
+        "description": "The questionnaires offered, each in the languages it has, and "
+        "stateless scoring that stores nothing.",
+    },
+    {
+        "name": "responses",
+        "description": "A person's response: start it, save answers as they come, submit it "
+        "for the result, read it, erase it. Every answer is screened for risk first: when risk "
+        "is indicated the answer carries a `crisis` notice with who to contact.",
+    },
+    {
+        "name": "crisis",
+        "description": "Who to contact in a crisis, for a country, always with the "
+        "international directory and the local-emergency fallback.",
+    },
+    {
+        "name": "research",
+        "description": "Aggregated statistics of a study for holders of a researcher key; "
+        "small counts withheld, or differentially private releases. Never rows about a person.",
+    },
+    {"name": "operations", "description": "Liveness, readiness and metrics for operators."},
+]
 
 
 def _is_error(status: str) -> bool:
     return status[:1] in {"4", "5"}
 
 
+def _add_examples(operation: dict[str, Any], catalog: Catalog | None) -> None:
+    operation_id = operation.get("operationId", "")
+    examples = REQUEST_EXAMPLES.get(operation_id)
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if examples and body is not None:
+        body["examples"] = examples
+    answer = risk_answer_example(catalog) if operation_id == "saveAnswers" and catalog else None
+    if answer is not None:
+        ok = operation["responses"]["200"]["content"]["application/json"]
+        ok["examples"] = {"risk": {"summary": "The answer to the risk example", "value": answer}}
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
+    settings: Settings | None = getattr(app.state, "settings", None)
+    catalog: Catalog | None = getattr(app.state, "catalog", None)
+    public_url = settings.public_url if settings else None
     document = get_openapi(
         title=app.title,
         version=app.version,
         summary=app.summary,
         description=app.description,
         routes=app.routes,
+        tags=TAGS,
+        servers=[{"url": public_url, "description": "This instance"}] if public_url else None,
     )
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -52,13 +113,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     ):
         schemas.setdefault(name, definition)
     schemas["Problem"].pop("$defs", None)
-    components["securitySchemes"] = {
-        TOKEN_SCHEME: {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "The token returned once by POST /api/v1/responses.",
-        }
-    }
+    components["securitySchemes"] = SECURITY_SCHEMES
     for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():
@@ -66,6 +121,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                     response["content"] = {"application/problem+json": {"schema": PROBLEM_REF}}
             if path.startswith("/api/v1/responses/{response_id}"):
                 operation["security"] = [{TOKEN_SCHEME: []}]
+            _add_examples(operation, catalog)
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     _offered_languages(app, document)

@@ -8,7 +8,7 @@ definition names that the content library does not have.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from scoring.answers import AnswerProblem, check_answers
@@ -22,10 +22,13 @@ from scoring.loading import (
     definition_files,
     load_definitions,
 )
+from scoring.norms import NO_NORMS, NormsShelf, compare
+from scoring.packaged import packaged_folder
 from scoring.result import ScoreResult, compose_result
 from scoring.risk import RiskAssessment, assess_risk, strongest
 
-BUNDLED_DIR = Path(__file__).resolve().parent.parent / "questionnaires"
+BUNDLED_DIR = packaged_folder("scoring", "_bundled", "questionnaires")
+"""The bundled definitions, content/<lang>/ and resources/ (the repository's questionnaires/)."""
 RESOURCES_FILE = "crisis-resources.yaml"
 
 
@@ -34,6 +37,7 @@ class Catalog:
     definitions: Mapping[str, LoadedDefinition]
     content: ContentLibrary
     crisis: CrisisDirectory
+    norms: NormsShelf = field(default=NO_NORMS)
 
     @classmethod
     def load(cls, extra_dirs: Iterable[Path] = (), bundled_dir: Path = BUNDLED_DIR) -> Catalog:
@@ -71,9 +75,14 @@ class Catalog:
                                 f"section {section_id!r} not found for language {language!r}",
                             )
                         )
+        norms = NO_NORMS
+        try:
+            norms = NormsShelf.load([bundled_dir, *extra_dirs], loaded)
+        except DefinitionError as exc:
+            problems += exc.problems
         if problems or content is None or crisis is None:
             raise DefinitionError(problems)
-        return cls({item.definition.id: item for item in loaded}, content, crisis)
+        return cls({item.definition.id: item for item in loaded}, content, crisis, norms)
 
     def get(self, questionnaire_id: str) -> LoadedDefinition | None:
         return self.definitions.get(questionnaire_id)
@@ -118,4 +127,13 @@ class Catalog:
             content=self.content,
             crisis=self.crisis,
         )
-        return result, risk, []
+        return self.with_norms(loaded, result), risk, []
+
+    def with_norms(self, loaded: LoadedDefinition, result: ScoreResult) -> ScoreResult:
+        """The result with its place in the norm sample, when norms for exactly this
+        definition are shipped; unchanged otherwise."""
+        norms = self.norms.get(loaded.content_hash)
+        if norms is None:
+            return result
+        means = {dimension_id: s.mean for dimension_id, s in result.scores.items()}
+        return result.model_copy(update={"norms": compare(norms, means)})

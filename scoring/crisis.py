@@ -5,12 +5,22 @@ services, every way to reach each one, hours, languages, the source and the date
 verified.
 The notice puts them in the order the level calls for:
 
-- acute: the country's emergency number first, then crisis lines, then the rest;
+- acute: the country's emergency number first (where the country is unknown, "your local
+  emergency number" first, then the international directory), then crisis lines, then the rest;
 - urgent: crisis lines (with every channel: call, text, chat) first, then support, then emergency;
 - support: support services first, then crisis lines, then emergency.
 
 Whatever the country, the international directory and the "your local emergency number"
-fallback are always added last, so nobody is ever left with an empty list.
+fallback are always part of the list (last, except that acute leads with the emergency action),
+so nobody is ever left with an empty list. Where the country is unknown, the notice lists the
+countries that have resources (``country_choice``) so that one can be chosen.
+
+Messages may name ``{emergency}`` (the country's emergency number, or "your local emergency
+number") and ``{reach_crisis_line}`` (how to reach the listed crisis lines: only the channels
+they offer, so nobody is told to text where no text line is listed).
+
+Relationship-safety services (for when someone close is the danger) are kept apart from the
+crisis lines: they are offered where relationship safety comes up, not in every notice.
 """
 
 from __future__ import annotations
@@ -28,7 +38,16 @@ from scoring.loading import DefinitionError, DefinitionProblem, dotted
 
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Channel = Literal["call", "text", "chat", "email", "web"]
-ResourceKind = Literal["emergency", "crisis_line", "support", "directory"]
+ResourceKind = Literal["emergency", "crisis_line", "support", "directory", "relationship_safety"]
+REACH_CHANNELS: tuple[Channel, ...] = ("call", "text", "chat")
+WORDING_KEYS = (
+    "local_emergency_number",
+    "reach_call",
+    "reach_call_text",
+    "reach_call_chat",
+    "reach_call_text_chat",
+    "reach_directory",
+)
 
 
 class CrisisModel(BaseModel):
@@ -59,6 +78,20 @@ class CrisisResource(CrisisModel):
 class CountryResources(CrisisModel):
     name: NonEmptyText
     resources: tuple[CrisisResource, ...] = Field(min_length=1)
+    relationship_safety: tuple[CrisisResource, ...] = ()
+
+
+class CountryOption(CrisisModel):
+    code: CountryCode
+    name: NonEmptyText
+
+
+class CountryChoice(CrisisModel):
+    """Where the country is unknown: the countries whose services can be shown instead, and
+    the parameter that chooses one."""
+
+    parameter: Literal["country"] = "country"
+    countries: tuple[CountryOption, ...]
 
 
 class CrisisNotice(CrisisModel):
@@ -68,6 +101,7 @@ class CrisisNotice(CrisisModel):
     message: str
     resources: tuple[CrisisResource, ...]
     triggered_by: tuple[str, ...]
+    country_choice: CountryChoice | None = None
 
 
 class HelpFooter(CrisisModel):
@@ -85,6 +119,7 @@ class CrisisDirectory(CrisisModel):
     local_emergency: CrisisResource
     messages: dict[CrisisLevel, Localized]
     help_footer: Localized
+    wording: dict[str, Localized]
 
     @classmethod
     def load(cls, path: Path) -> CrisisDirectory:
@@ -108,6 +143,10 @@ class CrisisDirectory(CrisisModel):
             DefinitionProblem(str(path), f"messages.{level}", "missing")
             for level in ("acute", "urgent", "support")
             if level not in directory.messages
+        ] + [
+            DefinitionProblem(str(path), f"wording.{key}", "missing")
+            for key in WORDING_KEYS
+            if key not in directory.wording
         ]
         if problems:
             raise DefinitionError(problems)
@@ -129,23 +168,67 @@ class CrisisDirectory(CrisisModel):
         }
         local = self.country_resources(country)
         ranked = [r for kind in order[level] for r in local if r.kind == kind]
+        if level == "acute" and not any(r.kind == "emergency" for r in local):
+            return (self.local_emergency, *ranked, *self.international)
         return (*ranked, *self.international, self.local_emergency)
+
+    def relationship_safety(self, country: str | None) -> tuple[CrisisResource, ...]:
+        """Services for when someone close is the danger (none where the country is unknown:
+        the international directory lists them too)."""
+        entry = self.countries.get(country or "")
+        return entry.relationship_safety if entry is not None else ()
+
+    def country_choice(self, country: str | None) -> CountryChoice | None:
+        if self.knows(country):
+            return None
+        return CountryChoice(
+            countries=tuple(
+                CountryOption(code=code, name=entry.name)
+                for code, entry in sorted(self.countries.items(), key=lambda c: c[1].name)
+            )
+        )
+
+    def _worded(self, text: dict[str, str], country: str | None, language: str) -> str:
+        """A message with ``{emergency}`` and ``{reach_crisis_line}`` filled in for ``country``."""
+        local = self.country_resources(country)
+        emergency = next(
+            (
+                contact.value
+                for r in local
+                if r.kind == "emergency"
+                for contact in r.contacts
+                if contact.channel == "call"
+            ),
+            None,
+        )
+        offered = {c.channel for r in local if r.kind == "crisis_line" for c in r.contacts}
+        channels = [channel for channel in REACH_CHANNELS if channel in offered]
+        reach = "reach_" + "_".join(channels) if "call" in channels else "reach_directory"
+        wording = self.wording.get(reach, self.wording["reach_directory"])
+        return (
+            _pick(text, language)
+            .replace(
+                "{emergency}", emergency or _pick(self.wording["local_emergency_number"], language)
+            )
+            .replace("{reach_crisis_line}", _pick(wording, language))
+        )
 
     def notice(
         self, level: CrisisLevel, triggered_by: Sequence[str], country: str | None, language: str
     ) -> CrisisNotice:
         return CrisisNotice(
             level=level,
-            message=_pick(self.messages[level], language),
+            message=self._worded(self.messages[level], country, language),
             resources=self.resources_for(level, country),
             triggered_by=tuple(triggered_by),
+            country_choice=self.country_choice(country),
         )
 
     def help(self, country: str | None, language: str) -> HelpFooter:
         """The footer: the country's crisis lines and the fallbacks, without the urgency."""
         local = [r for r in self.country_resources(country) if r.kind == "crisis_line"]
         return HelpFooter(
-            message=_pick(self.help_footer, language),
+            message=self._worded(self.help_footer, country, language),
             resources=(*local, *self.international, self.local_emergency),
         )
 

@@ -8,12 +8,15 @@ that this is self-reflection, not a diagnosis.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from scoring.content import ContentLibrary, ResultWording
 from scoring.crisis import CrisisDirectory, CrisisNotice, HelpFooter
 from scoring.definition import BandId, Definition, TendencyId
 from scoring.engine import PrimaryTendency, Scoring
+from scoring.norms import NormComparison
 from scoring.risk import RiskAssessment
 
 
@@ -67,6 +70,12 @@ class ScoreResult(ResultModel):
     crisis: CrisisNotice | None
     help: HelpFooter
     disclaimer: str
+    norms: NormComparison | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Where each score stands in a norm sample; only when norms built from "
+        "exactly this definition are shipped.",
+    )
 
 
 def _localized(text: dict[str, str], language: str) -> str:
@@ -90,6 +99,20 @@ def _percentages(definition: Definition, labels: dict[str, str]) -> str:
     if len(set(shares.values())) == 1:
         return next(iter(shares.values()))
     return ", ".join(f"{share} ({labels[d_id]})" for d_id, share in shares.items())
+
+
+_SERIOUS = ("acute", "urgent")
+_SUPPORT_FIRST = "seeking-support"
+
+
+def _beside_a_notice(section_ids: list[str], secure: Sequence[str]) -> list[str]:
+    """Beside an acute or urgent notice, the result leads with where to find support, and the
+    reassurance written for a secure pattern comes last: it must not be the first thing read by
+    someone who has just said they are in danger."""
+    first = [s for s in section_ids if s == _SUPPORT_FIRST]
+    last = [s for s in section_ids if s in secure]
+    middle = [s for s in section_ids if s not in first and s not in last]
+    return [*first, *middle, *last]
 
 
 def compose_result(
@@ -166,6 +189,8 @@ def compose_result(
     for tendency in elevated:
         section_ids += definition.content.tendencies.get(tendency.tendency, ())
     section_ids += definition.content.general
+    if risk.level in _SERIOUS:
+        section_ids = _beside_a_notice(section_ids, definition.content.secure)
     sections: list[PsychoeducationSection] = []
     for section_id in dict.fromkeys(section_ids):
         section = content.section(language, section_id) or content.section("en", section_id)

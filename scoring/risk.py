@@ -1,8 +1,10 @@
 """Risk rules: which crisis level, if any, a set of answers indicates.
 
 Safety comes before validity here. The rules run on *raw* answers, before any other check,
-and read a value generously: ``true`` counts as 1, ``2.0`` as 2, ``"3"`` as 3 and a scale label
-such as ``"Yes"`` or ``"nearly every day"`` as its point. A request that is wrong in every other
+and read a value generously: ``true`` and ``"true"`` count as 1, ``2.0`` as 2, ``"3"`` as 3, a
+scale label such as ``"Yes"`` or ``"nearly every day"`` as its point, a list or object as the
+highest value inside it (``[1]``, ``{"v": 1}``), and an item id in any letter case
+(``"WB_NOW"``). A request that is wrong in every other
 way still shows help when it says someone is at risk. A single endorsed rule is enough; the
 highest level any rule reaches wins.
 """
@@ -31,8 +33,19 @@ class RiskAssessment:
 NO_RISK = RiskAssessment(None, ())
 
 
-def generous_value(value: object, scale: ResponseScale | None) -> float | None:
+_WORDS = {"true": 1.0, "yes": 1.0, "y": 1.0, "on": 1.0, "false": 0.0, "no": 0.0, "off": 0.0}
+_MAX_DEPTH = 8
+_MAX_VALUES = 64
+
+
+def generous_value(value: object, scale: ResponseScale | None, depth: int = 0) -> float | None:
     """The number a raw answer most plausibly means, or None when it means no number."""
+    if isinstance(value, list | tuple | dict):
+        if depth >= _MAX_DEPTH:
+            return None
+        inner = list(value.values() if isinstance(value, dict) else value)[:_MAX_VALUES]
+        numbers = [n for v in inner if (n := generous_value(v, scale, depth + 1)) is not None]
+        return max(numbers, default=None)
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, int):
@@ -53,6 +66,7 @@ def generous_value(value: object, scale: ResponseScale | None) -> float | None:
                 for offset, label in enumerate(labels):
                     if label.casefold() == text.casefold():
                         return float(scale.min + offset)
+        return _WORDS.get(text.casefold())
     return None
 
 
@@ -60,11 +74,14 @@ def assess_risk(definition: Definition, raw: Mapping[str, object]) -> RiskAssess
     """Run every risk rule of ``definition`` over ``raw`` answers, valid or not."""
     level: CrisisLevel | None = None
     triggered: list[str] = []
+    by_item: dict[str, list[object]] = {}
+    for key, value in raw.items():
+        by_item.setdefault(str(key).casefold(), []).append(value)
     for rule in definition.risk_rules:
-        if rule.item not in raw:
-            continue
-        number = generous_value(raw[rule.item], definition.scale_of(rule.item))
-        if number is None or number < rule.at_least:
+        values = by_item.get(rule.item.casefold(), [])
+        scale = definition.scale_of(rule.item)
+        numbers = [n for v in values if (n := generous_value(v, scale)) is not None]
+        if not numbers or max(numbers) < rule.at_least:
             continue
         if rule.item not in triggered:
             triggered.append(rule.item)

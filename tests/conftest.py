@@ -1,9 +1,10 @@
 """Shared fixtures: a real, migrated database per test, on every configured backend.
 
-Backends: SQLite always; PostgreSQL when ``SECUREBASE_TEST_POSTGRES_URL`` is set. With
-``CI=true`` PostgreSQL is required: its absence fails the run instead of skipping half of it.
+Backends: every database test runs on SQLite and on PostgreSQL. Without
+``SECUREBASE_TEST_POSTGRES_URL`` the PostgreSQL runs are reported as skipped, with the reason;
+with ``CI=true`` they fail instead, so a missing server never passes for a green run.
 Each test gets an empty, migrated database: a copy of a migrated SQLite file, or a
-PostgreSQL database whose tables are emptied after the test.
+PostgreSQL database whose tables (every table of the models' metadata) are emptied after it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from backends import BACKENDS, empty_every_table, require_postgres
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -22,11 +24,6 @@ from app import migrations
 from app.config import Settings
 from app.main import create_app
 from scoring.catalog import Catalog
-
-POSTGRES_URL = os.environ.get("SECUREBASE_TEST_POSTGRES_URL")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL or IN_CI else [])]
-TABLES = ("idempotency_record", "response_session", "study_erasures", "study")
 
 
 @pytest.fixture(scope="session")
@@ -43,9 +40,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    if not POSTGRES_URL:
-        pytest.fail("CI=true but SECUREBASE_TEST_POSTGRES_URL is not set: PostgreSQL is required")
-    url = make_url(POSTGRES_URL)
+    url = make_url(require_postgres())
     # One database per test session, so that concurrent runs on one server never collide.
     test_db = f"{url.database}_suite_{os.getpid()}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -70,10 +65,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     url: str = request.getfixturevalue("postgres_url")
     yield url
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
-    engine.dispose()
+    empty_every_table(url)
 
 
 @pytest.fixture

@@ -20,13 +20,19 @@ class Health(ResponseModel):
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", response_model=Health)
+@router.get("/healthz", response_model=Health, operation_id="getHealth", summary="Liveness")
 def healthz() -> Health:
     """The process is alive."""
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Health, responses=problem_responses(503))
+@router.get(
+    "/readyz",
+    response_model=Health,
+    operation_id="getReadiness",
+    summary="Readiness",
+    responses=problem_responses(503),
+)
 def readyz(engine: EngineDep, settings: SettingsDep) -> Health:
     """The database is reachable and its schema is at the latest migration."""
     try:

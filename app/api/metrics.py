@@ -20,7 +20,7 @@ router = APIRouter(tags=["operations"], include_in_schema=False)
 _bearer = HTTPBearer(auto_error=False)
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response, operation_id="getMetrics")
 def metrics(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],

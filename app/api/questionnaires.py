@@ -17,7 +17,12 @@ from scoring.result import ScoreResult
 router = APIRouter(prefix="/questionnaires", tags=["questionnaires"])
 
 
-@router.get("", response_model=list[QuestionnaireSummary])
+@router.get(
+    "",
+    response_model=list[QuestionnaireSummary],
+    operation_id="listQuestionnaires",
+    summary="List the questionnaires",
+)
 def list_questionnaires(catalog: CatalogDep) -> list[QuestionnaireSummary]:
     """Every questionnaire offered."""
     return service.summaries(catalog)
@@ -26,6 +31,8 @@ def list_questionnaires(catalog: CatalogDep) -> list[QuestionnaireSummary]:
 @router.get(
     "/{questionnaire_id}",
     response_model=QuestionnaireView,
+    operation_id="getQuestionnaire",
+    summary="Get a questionnaire to render",
     responses={304: {"description": "Not modified"}, **problem_responses(404, 422)},
 )
 def read_questionnaire(
@@ -51,6 +58,8 @@ def read_questionnaire(
 @router.post(
     "/{questionnaire_id}/score",
     response_model=ScoreResult,
+    operation_id="scoreAnswers",
+    summary="Score answers without storing them",
     responses=problem_responses(404, 413, 422),
 )
 def score_answers(

@@ -214,7 +214,13 @@ def _csv(text: str, name: str) -> Response:
     )
 
 
-@router.get("/summary", response_model=SummaryExport, responses=_EXPORT_RESPONSES)
+@router.get(
+    "/summary",
+    response_model=SummaryExport,
+    operation_id="getResearchSummary",
+    summary="Research export: summary statistics",
+    responses=_EXPORT_RESPONSES,
+)
 def summary(
     ctx: ContextDep,
     researcher: ResearcherDep,
@@ -249,7 +255,13 @@ def summary(
     return export
 
 
-@router.get("/histograms", response_model=HistogramsExport, responses=_EXPORT_RESPONSES)
+@router.get(
+    "/histograms",
+    response_model=HistogramsExport,
+    operation_id="getResearchHistograms",
+    summary="Research export: score histograms",
+    responses=_EXPORT_RESPONSES,
+)
 def histograms(
     ctx: ContextDep,
     researcher: ResearcherDep,
@@ -278,7 +290,13 @@ def histograms(
     return export
 
 
-@router.get("/items", response_model=ItemsExport, responses=_EXPORT_RESPONSES)
+@router.get(
+    "/items",
+    response_model=ItemsExport,
+    operation_id="getResearchItems",
+    summary="Research export: item statistics and reliability",
+    responses=_EXPORT_RESPONSES,
+)
 def items(
     ctx: ContextDep,
     researcher: ResearcherDep,
@@ -308,6 +326,8 @@ def items(
 @router.get(
     "/codebook",
     response_model=Codebook,
+    operation_id="getResearchCodebook",
+    summary="Research export: codebook (Data Package)",
     response_model_exclude_none=True,
     responses={**_UNAUTHORIZED, **problem_responses(404, 422, 429)},
 )

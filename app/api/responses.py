@@ -27,6 +27,8 @@ NO_STORE = {"Cache-Control": "no-store"}
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ResponseCreated,
+    operation_id="createResponse",
+    summary="Start a response",
     responses=problem_responses(400, 413, 422),
 )
 def create_response(
@@ -44,6 +46,8 @@ def create_response(
 @router.put(
     "/{response_id}/answers",
     response_model=AnswersSaved,
+    operation_id="saveAnswers",
+    summary="Save answers",
     responses=problem_responses(404, 409, 413, 422),
 )
 def save_answers(
@@ -60,6 +64,8 @@ def save_answers(
 @router.post(
     "/{response_id}/submit",
     response_model=Submitted,
+    operation_id="submitResponse",
+    summary="Submit a response for its result",
     responses=problem_responses(400, 404, 409, 422),
 )
 def submit_response(
@@ -79,6 +85,8 @@ def submit_response(
 @router.get(
     "/{response_id}",
     response_model=ResponseView,
+    operation_id="getResponse",
+    summary="Get a response",
     responses=problem_responses(404, 409, 422),
 )
 def read_response(
@@ -98,6 +106,8 @@ def read_response(
     "/{response_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
+    operation_id="deleteResponse",
+    summary="Erase a response",
     responses=problem_responses(404, 422),
 )
 def erase_response(response_id: str, ctx: ContextDep, token: BearerToken) -> Response:

@@ -286,6 +286,10 @@ class PrivacyRules(ResponseModel):
     suppression: SuppressionRule
     differential_privacy: str
     dp_total_epsilon_per_study: float
+    norms: str | None = Field(
+        default=None, description="How norms files are released and what they cost."
+    )
+    norms_total_epsilon_per_questionnaire: float | None = None
 
 
 class Codebook(ResponseModel):

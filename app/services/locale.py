@@ -1,17 +1,16 @@
-"""What a request says about country and language, and how that is resolved.
+"""What one request says about country and language, for the services.
 
-Country: an explicit ``country`` wins, then the country stored with the response, then the
-Accept-Language region, then the configured default. Language: an explicit ``lang`` (which
-must be offered), then the stored language, then the first Accept-Language language that is
-offered, then the questionnaire's first language.
+The rules are ``app.locale``'s; this adds the request's facts and turns a refused language
+into the domain's ``InvalidInput`` naming ``lang``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.errors import FieldProblem, InvalidInput
+from app.locale import LanguageNotOffered, choose_country, choose_language
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,28 +22,21 @@ class RequestLocale:
     header_languages: tuple[str, ...] = ()
 
     def with_explicit(self, country: str | None, language: str | None) -> RequestLocale:
-        return RequestLocale(
-            country.upper() if country else self.explicit_country,
-            self.header_country,
-            self.default_country,
-            language or self.explicit_language,
-            self.header_languages,
+        return replace(
+            self,
+            explicit_country=country.upper() if country else self.explicit_country,
+            explicit_language=language or self.explicit_language,
         )
 
     def country(self, stored: str | None = None) -> str | None:
-        return self.explicit_country or stored or self.header_country or self.default_country
+        return choose_country(
+            self.explicit_country, stored, self.header_country, self.default_country
+        )
 
     def language(self, offered: Sequence[str], stored: str | None = None) -> str:
-        if self.explicit_language is not None:
-            if self.explicit_language not in offered:
-                raise InvalidInput(
-                    "This language is not offered.",
-                    [FieldProblem("lang", f"not offered; choose one of: {', '.join(offered)}")],
-                )
-            return self.explicit_language
-        if stored is not None and stored in offered:
-            return stored
-        for language in self.header_languages:
-            if language in offered:
-                return language
-        return offered[0]
+        try:
+            return choose_language(offered, self.explicit_language, stored, self.header_languages)
+        except LanguageNotOffered as exc:
+            raise InvalidInput(
+                "This language is not offered.", [FieldProblem("lang", str(exc))]
+            ) from exc

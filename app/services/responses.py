@@ -134,7 +134,7 @@ def _compose(
     language: str,
     country: str | None,
 ) -> ScoreResult:
-    return compose_result(
+    result = compose_result(
         definition=loaded.definition,
         definition_hash=loaded.content_hash,
         scoring=scoring,
@@ -144,6 +144,8 @@ def _compose(
         content=ctx.catalog.content,
         crisis=ctx.catalog.crisis,
     )
+    # Norms are added here, so the stored result keeps the percentiles it was shown.
+    return ctx.catalog.with_norms(loaded, result)
 
 
 def _stored_result(
@@ -398,3 +400,31 @@ def purge(ctx: ResponseContext) -> PurgeReport:
         ctx.session, now - dt.timedelta(hours=ctx.settings.idempotency_ttl_hours)
     )
     return PurgeReport(responses, records)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRisk:
+    """What the risk edge needs to know about the response a request is about."""
+
+    risk: RiskAssessment
+    country: str | None
+    language: str
+
+
+def keep_seen_risk(
+    ctx: ResponseContext, response_id: str, token: str | None, seen: RiskAssessment
+) -> StoredRisk | None:
+    """Raise an authorized response's stored level to ``seen`` (never lower it) and return
+    the level now stored; None when the id and token open nothing. Only the level and the
+    items that raised it are written: nothing else from the request that carried them."""
+    try:
+        row = _authorize(ctx, response_id, token, for_update=seen.indicated)
+    except NotFound:
+        return None
+    stored = _stored_risk(row)
+    if seen.indicated:
+        peak = strongest([stored, seen])
+        if peak != stored:
+            stored = _record_risk(row, peak)
+            ctx.session.add(row)
+    return StoredRisk(stored, row.country, row.language)

@@ -9,9 +9,7 @@ served from an old cache. Every page response carries its own security headers
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,40 +18,25 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
-from app.web.security import PAGE_HEADERS, csrf_token, issue_csrf_cookie
+from app.web import notice as notice_display
+from app.web.contacts import contact_link
+from app.web.security import (
+    PAGE_HEADERS,
+    csrf_token,
+    issue_csrf_cookie,
+    mark_notice_seen,
+    notice_seen_rank,
+    remember_country,
+)
 from app.web.strings import Translator, web_strings
-from scoring.crisis import Contact
+from scoring.catalog import Catalog
+from scoring.crisis import CrisisNotice
 from scoring.definition import CRISIS_LEVEL_ORDER
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 STATIC_PREFIX = "/static"
-
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{1,30}$")
-
-
-@dataclass(frozen=True, slots=True)
-class ContactLink:
-    label: str
-    href: str | None
-    note: str | None
-
-
-def contact_link(contact: Contact, t: Translator) -> ContactLink:
-    """A contact as a link the phone or browser can act on, or plain text when it is not one
-    (for example "your local emergency number"). Only safe schemes are ever produced."""
-    value = contact.value.strip()
-    href: str | None = None
-    digits = re.sub(r"[ ()-]", "", value)
-    if contact.channel in {"call", "text"} and _PHONE.fullmatch(value):
-        href = ("tel:" if contact.channel == "call" else "sms:") + digits
-    elif contact.channel in {"chat", "web"} and value.startswith("https://"):
-        href = value
-    elif contact.channel == "email" and re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", value):
-        href = f"mailto:{value}"
-    label = t(f"resources.channel.{contact.channel}", value=value.removeprefix("https://"))
-    return ContactLink(label, href, contact.note)
 
 
 @lru_cache(maxsize=1)
@@ -95,6 +78,14 @@ def render_fragment(template: str, context: Mapping[str, object]) -> str:
     return environment().get_template(template).render(context)
 
 
+def notice_fragment(catalog: Catalog, notice: CrisisNotice, t: Translator) -> str:
+    """The full notice on its own, for the script to put on the page it is on."""
+    return render_fragment(
+        "_notice.html",
+        {"notice": notice, "t": t, "notice_shown": notice_display.shown(catalog, notice, t)},
+    )
+
+
 def page(
     request: Request,
     template: str,
@@ -102,10 +93,22 @@ def page(
     *,
     language: str,
     status_code: int = 200,
+    notice_in_full: bool = False,
 ) -> HTMLResponse:
-    """A full page with its CSRF token (issued as a cookie when the browser has none yet)."""
+    """A full page with its CSRF token (issued as a cookie when the browser has none yet).
+
+    The crisis notice in ``context`` is shown in full the first time its level appears in this
+    browser (or always, with ``notice_in_full``), then compact; see :mod:`app.web.notice`."""
     token, is_new = csrf_token(request)
     t = translator(language)
+    catalog: Catalog = request.app.state.catalog
+    notice = context.get("notice")
+    seen = notice_seen_rank(request)
+    # Choosing a country in the notice redraws it, so that answer shows it in full.
+    redraw = "country" in request.query_params
+    full = isinstance(notice, CrisisNotice) and notice_display.in_full(
+        notice, seen, always=notice_in_full or redraw
+    )
     body = render_fragment(
         template,
         {
@@ -115,9 +118,17 @@ def page(
             "notice": None,
             "has_session": False,
             **context,
+            "notice_shown": notice_display.shown(catalog, notice, t, compact=not full)
+            if isinstance(notice, CrisisNotice)
+            else None,
         },
     )
     response = HTMLResponse(body, status_code=status_code, headers=PAGE_HEADERS)
     if is_new:
         issue_csrf_cookie(response, token)
+    if full and isinstance(notice, CrisisNotice):
+        mark_notice_seen(response, max(seen, CRISIS_LEVEL_ORDER[notice.level]))
+    asked = request.query_params.get("country", "").upper()
+    if asked and catalog.crisis.knows(asked):
+        remember_country(response, asked)
     return response

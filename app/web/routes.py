@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import JsonValue
 from starlette.datastructures import FormData
 
-from app.deps import CatalogDep, ContextDep, LocaleDep, SettingsDep
-from app.errors import Conflict, InvalidInput, NotFound, SecureBaseError
-from app.locale import accept_language_tags
+from app.deps import CatalogDep, ContextDep, SettingsDep
+from app.errors import Conflict, NotFound, SecureBaseError
 from app.schemas.responses import (
     Consent,
     CreateResponseRequest,
@@ -32,33 +30,45 @@ from app.schemas.responses import (
     SaveAnswersRequest,
 )
 from app.services import responses as responses_service
-from app.services import studies
+from app.services import studies, web_flow
 from app.services.locale import RequestLocale
-from app.services.responses import ResponseContext
-from app.services.screening import screen_body
 from app.web import security
+from app.web.locale import WebLocaleDep
+from app.web.notice import countries as crisis_countries
+from app.web.notice import emergency_action
 from app.web.pages import first_open_step
-from app.web.rendering import page, render_fragment, translator
+from app.web.rendering import notice_fragment, page, translator
+from app.web.replies import (
+    NO_STORE,
+    answers_from,
+    browser_response,
+    field,
+    forbidden,
+    language_of,
+    layout_of,
+    message_page,
+    missing_session,
+    not_found,
+    redirect,
+    resume_url,
+    screened,
+    step_number,
+    stronger,
+)
+from app.web.replies import browser_error_page as browser_error_page
 from app.web.security import BrowserSession
-from app.web.strings import web_strings
 from app.web.views import (
-    Layout,
     layout,
     missing_dimensions,
     offered_questionnaire,
     results_page,
 )
-from scoring.catalog import Catalog
 from scoring.crisis import CrisisNotice
 from scoring.definition import CRISIS_LEVEL_ORDER
 
 router = APIRouter(include_in_schema=False)
 
 ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,255}$")
-COUNTRY = re.compile(r"^[A-Za-z]{2}$")
-ANSWER = re.compile(r"^-?[0-9]{1,6}$")
-RESERVED_FIELDS = frozenset({security.CSRF_FIELD, "action"})
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 async def _form(request: Request) -> FormData:
@@ -76,186 +86,6 @@ FormDep = Annotated[FormData, Depends(_form)]
 JsonDep = Annotated[object, Depends(_json)]
 
 
-# Helpers -------------------------------------------------------------------------------------
-
-
-def _field(form: FormData, name: str) -> str | None:
-    value = form.get(name)
-    return value if isinstance(value, str) else None
-
-
-def _answers_from(form: FormData) -> dict[str, JsonValue]:
-    """Form fields as answers: whole numbers become numbers; anything else is passed on as
-    it came, so the service refuses it and the risk screening still reads it."""
-    answers: dict[str, JsonValue] = {}
-    for name, value in form.multi_items():
-        if name in RESERVED_FIELDS or not isinstance(value, str):
-            continue
-        answers[name] = int(value) if ANSWER.fullmatch(value) else value
-    return answers
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303, headers=NO_STORE)
-
-
-def _language(locale: RequestLocale, stored: str | None = None) -> str:
-    return locale.language(web_strings().languages, stored)
-
-
-def _screened(
-    catalog: Catalog, answers: Mapping[str, object], locale: RequestLocale, language: str
-) -> CrisisNotice | None:
-    """The notice raw answers call for, whatever else is wrong with the request."""
-    if not answers:
-        return None
-    return screen_body(
-        catalog,
-        {"answers": dict(answers)},
-        path_questionnaire_id=None,
-        country=locale.country(),
-        language=language,
-    )
-
-
-def _current(
-    ctx: ResponseContext, request: Request, locale: RequestLocale
-) -> tuple[BrowserSession | None, ResponseView | None]:
-    """The browser's response, if its cookie still opens one."""
-    session = security.session_of(request)
-    if session is None:
-        return None, None
-    try:
-        return session, responses_service.read(ctx, session.response_id, session.token, locale)
-    except (NotFound, Conflict):
-        return session, None
-
-
-def _message(
-    request: Request,
-    language: str,
-    *,
-    title: str,
-    paragraphs: tuple[str, ...],
-    links: tuple[tuple[str, str], ...] = (),
-    notice: CrisisNotice | None = None,
-    status_code: int = 200,
-    has_session: bool = False,
-) -> Response:
-    return page(
-        request,
-        "message.html",
-        {
-            "title": title,
-            "paragraphs": paragraphs,
-            "links": links,
-            "notice": notice,
-            "has_session": has_session,
-            "footer": None,
-        },
-        language=language,
-        status_code=status_code,
-    )
-
-
-def _stronger(*notices: CrisisNotice | None) -> CrisisNotice | None:
-    shown = [notice for notice in notices if notice is not None]
-    return max(shown, key=lambda notice: CRISIS_LEVEL_ORDER[notice.level], default=None)
-
-
-def _forbidden(
-    request: Request, ctx: ResponseContext, locale: RequestLocale, answers: Mapping[str, object]
-) -> Response:
-    """A refused form: nothing is saved, but help is shown if the answers (or the answers
-    saved before) call for it."""
-    _session, view = _current(ctx, request, locale)
-    language = _language(locale, view.language if view else None)
-    t = translator(language)
-    return _message(
-        request,
-        language,
-        title=t("error.forbidden_title"),
-        paragraphs=(t("error.forbidden_body"),),
-        links=(("/", t("error.home")),),
-        notice=_stronger(
-            _screened(ctx.catalog, answers, locale, language), view.crisis if view else None
-        ),
-        status_code=403,
-        has_session=view is not None,
-    )
-
-
-def _missing_session(
-    request: Request, ctx: ResponseContext, locale: RequestLocale, answers: Mapping[str, object]
-) -> Response:
-    """The cookie opens nothing (deleted, expired, never set): say so, and still show help."""
-    language = _language(locale)
-    t = translator(language)
-    response = _message(
-        request,
-        language,
-        title=t("error.missing_title"),
-        paragraphs=(t("landing.missing"),),
-        links=(("/", t("landing.start")), ("/resume", t("site.footer_resume"))),
-        notice=_screened(ctx.catalog, answers, locale, language),
-        status_code=404,
-    )
-    security.forget_session(response)
-    return response
-
-
-def _not_found(request: Request, locale: RequestLocale, view: ResponseView | None) -> Response:
-    language = _language(locale, view.language if view else None)
-    t = translator(language)
-    return _message(
-        request,
-        language,
-        title=t("error.not_found_title"),
-        paragraphs=(t("error.not_found_body"),),
-        links=(("/", t("error.home")),),
-        notice=view.crisis if view else None,
-        status_code=404,
-        has_session=view is not None,
-    )
-
-
-_NOT_PAGES = ("/api/", "/static/", "/healthz", "/readyz", "/metrics")
-
-
-def browser_error_page(request: Request, status_code: int) -> Response | None:
-    """A page, not problem+json, for a browser that asks for an address that does not exist:
-    with the way home and the help link every page has. Only for reading a page: a request that
-    sends something keeps the problem+json answer, which carries the crisis notice its body
-    calls for."""
-    if status_code != 404 or request.method not in ("GET", "HEAD"):
-        return None
-    if request.url.path.startswith(_NOT_PAGES):
-        return None
-    if "text/html" not in request.headers.get("accept", ""):
-        return None
-    tags = accept_language_tags(request.headers.get("accept-language", ""))
-    return _not_found(request, RequestLocale(header_languages=tuple(t for t, _ in tags)), None)
-
-
-def _layout_of(ctx: ResponseContext, view: ResponseView) -> Layout:
-    loaded = ctx.catalog.get(view.questionnaire.id)
-    if loaded is None:  # read() refuses a response whose questionnaire is gone
-        raise Conflict("The questionnaire is no longer offered.")
-    return layout(loaded, view.language)
-
-
-def _step_number(raw: str, pages: int) -> int | None:
-    if not raw.isdigit() or len(raw) > 4:
-        return None
-    step = int(raw)
-    return step if 1 <= step <= pages else None
-
-
-def _resume_url(request: Request, ctx: ResponseContext, session: BrowserSession) -> str:
-    base = ctx.settings.public_url or str(request.base_url).rstrip("/")
-    return f"{base}/resume?code={session.code}"
-
-
 # Landing, start ------------------------------------------------------------------------------
 
 
@@ -263,14 +93,14 @@ def _resume_url(request: Request, ctx: ResponseContext, session: BrowserSession)
 def landing(
     request: Request,
     ctx: ContextDep,
-    locale: LocaleDep,
+    locale: WebLocaleDep,
     settings: SettingsDep,
     study: str | None = None,
     missing: str | None = None,
 ) -> Response:
     """What this is and is not, what is stored, consent, and the start button."""
-    session, view = _current(ctx, request, locale)
-    language = _language(locale, view.language if view else None)
+    session, view = browser_response(ctx, request, locale)
+    language = language_of(locale, view.language if view else None)
     t = translator(language)
     shape = layout(offered_questionnaire(ctx.catalog), language)
     study_code = studies.enrolment_code_or_none(ctx.session, study)
@@ -289,7 +119,7 @@ def landing(
             "missing": missing is not None and view is None,
             "attempt": secrets.token_urlsafe(24),
             "view": view,
-            "resume_step": first_open_step(_layout_of(ctx, view).pages, view.answers)
+            "resume_step": first_open_step(layout_of(ctx, view).pages, view.answers)
             if view is not None
             else 1,
             "notice": view.crisis if view else None,
@@ -304,24 +134,24 @@ def landing(
 
 @router.post("/start")
 def start(
-    request: Request, form: FormDep, ctx: ContextDep, locale: LocaleDep, settings: SettingsDep
+    request: Request, form: FormDep, ctx: ContextDep, locale: WebLocaleDep, settings: SettingsDep
 ) -> Response:
     """Start a response with the consent given (unticked means no) and the study, if any."""
-    if security.csrf_failure(request, _field(form, security.CSRF_FIELD)):
-        return _forbidden(request, ctx, locale, {})
-    study = _field(form, "study")
-    attempt = _field(form, "attempt")
+    if security.csrf_failure(request, field(form, security.CSRF_FIELD)):
+        return forbidden(request, ctx, locale, {})
+    study = field(form, "study")
+    attempt = field(form, "attempt")
     created = responses_service.start(
         ctx,
         CreateResponseRequest(
             questionnaire_id=offered_questionnaire(ctx.catalog).definition.id,
-            consent=Consent(research=_field(form, "research_consent") == "yes"),
+            consent=Consent(research=field(form, "research_consent") == "yes"),
             study=studies.enrolment_code_or_none(ctx.session, study),
         ),
         locale,
         attempt if attempt and ATTEMPT_KEY.fullmatch(attempt) else None,
     )
-    response = _redirect("/questionnaire/1")
+    response = redirect("/questionnaire/1")
     security.remember_session(
         response, BrowserSession(created.response_id, created.token), settings.incomplete_ttl_days
     )
@@ -337,22 +167,22 @@ def questionnaire_page(
     step: str,
     request: Request,
     ctx: ContextDep,
-    locale: LocaleDep,
+    locale: WebLocaleDep,
     missing: str | None = None,
 ) -> Response:
     """One page of items, with progress, the notice when risk was indicated, back and next."""
-    session, view = _current(ctx, request, locale)
+    session, view = browser_response(ctx, request, locale)
     if session is None or view is None:
-        return _missing_session(request, ctx, locale, {})
+        return missing_session(request, ctx, locale, {})
     if view.status == "submitted":
-        return _redirect("/results")
-    shape = _layout_of(ctx, view)
-    number = _step_number(step, len(shape.pages))
+        return redirect("/results")
+    shape = layout_of(ctx, view)
+    number = step_number(step, len(shape.pages))
     if number is None:
-        return _not_found(request, locale, view)
+        return not_found(request, locale, view)
     current = shape.page(number)
     assert current is not None
-    language = _language(locale, view.language)
+    language = language_of(locale, view.language)
     show_code = security.has_new_code_flag(request)
     show_missing = missing is not None and not view.progress.ready_to_submit
     response = page(
@@ -367,7 +197,7 @@ def questionnaire_page(
             "progress": view.progress,
             "notice": view.crisis,
             "has_session": True,
-            "resume_url": _resume_url(request, ctx, session) if show_code else None,
+            "resume_url": resume_url(request, ctx, session) if show_code else None,
             "resume_code": session.code if show_code else None,
             "missing": missing_dimensions(shape, view.answers) if show_missing else (),
             "unanswered": current.unanswered(view.answers) if show_missing else (),
@@ -381,99 +211,92 @@ def questionnaire_page(
 
 @router.post("/questionnaire/{step}")
 def save_page(
-    step: str, request: Request, form: FormDep, ctx: ContextDep, locale: LocaleDep
+    step: str, request: Request, form: FormDep, ctx: ContextDep, locale: WebLocaleDep
 ) -> Response:
     """Save this page's answers, then go back, forward, or (on the last page) to results."""
-    answers = _answers_from(form)
-    if security.csrf_failure(request, _field(form, security.CSRF_FIELD)):
-        return _forbidden(request, ctx, locale, answers)
+    answers = answers_from(form)
+    if security.csrf_failure(request, field(form, security.CSRF_FIELD)):
+        return forbidden(request, ctx, locale, answers)
     session = security.session_of(request)
     if session is None:
-        return _missing_session(request, ctx, locale, answers)
+        return missing_session(request, ctx, locale, answers)
     number = int(step) if step.isdigit() and len(step) <= 4 else 1
-    action = _field(form, "action") or "next"
-    try:
-        if answers:
-            responses_service.save_answers(
-                ctx, session.response_id, session.token, SaveAnswersRequest(answers=answers), locale
-            )
-    except NotFound:
-        ctx.session.rollback()
-        return _missing_session(request, ctx, locale, answers)
-    except Conflict:
-        ctx.session.rollback()
-        return _redirect("/results")
-    except InvalidInput:
-        ctx.session.rollback()
-        _session, view = _current(ctx, request, locale)
-        language = _language(locale, view.language if view else None)
-        t = translator(language)
-        return _message(
-            request,
-            language,
-            title=t("error.title"),
-            paragraphs=(t("questionnaire.invalid"),),
-            links=((f"/questionnaire/{number}", t("questionnaire.back")),),
-            notice=_stronger(
-                _screened(ctx.catalog, answers, locale, language), view.crisis if view else None
-            ),
-            status_code=422,
-            has_session=True,
-        )
-    if action == "back":
-        return _redirect(f"/questionnaire/{max(number - 1, 1)}")
-    if action != "finish":
-        return _redirect(f"/questionnaire/{number + 1}")
-    try:
-        responses_service.submit(ctx, session.response_id, session.token, locale)
-    except InvalidInput:
-        # Too few answers for a score: back to the first page that still has open items.
-        ctx.session.rollback()
-        view = responses_service.read(ctx, session.response_id, session.token, locale)
-        open_step = first_open_step(_layout_of(ctx, view).pages, view.answers)
-        return _redirect(f"/questionnaire/{open_step}?missing=1")
-    except Conflict:
-        ctx.session.rollback()
-    return _redirect("/results")
+    outcome = web_flow.save_page(
+        ctx,
+        session.response_id,
+        session.token,
+        number,
+        answers,
+        web_flow.move_of(field(form, "action")),
+        locale,
+    )
+    if isinstance(outcome, web_flow.Moved):
+        return redirect(f"/questionnaire/{outcome.step}")
+    if isinstance(outcome, web_flow.Finished):
+        return redirect("/results")
+    if isinstance(outcome, web_flow.Lost):
+        return missing_session(request, ctx, locale, answers)
+    _session, view = browser_response(ctx, request, locale)
+    if view is None:  # erased or expired between the save and now
+        return missing_session(request, ctx, locale, answers)
+    if isinstance(outcome, web_flow.Incomplete):
+        open_step = first_open_step(layout_of(ctx, view).pages, view.answers)
+        return redirect(f"/questionnaire/{open_step}?missing=1")
+    language = language_of(locale, view.language)
+    t = translator(language)
+    return message_page(
+        request,
+        language,
+        title=t("error.title"),
+        paragraphs=(t("questionnaire.invalid"),),
+        links=((f"/questionnaire/{number}", t("questionnaire.back")),),
+        notice=stronger(screened(ctx.catalog, answers, locale, language), view.crisis),
+        status_code=422,
+        has_session=True,
+    )
 
 
 @router.post("/web/answers")
-def autosave(request: Request, body: JsonDep, ctx: ContextDep, locale: LocaleDep) -> Response:
+def autosave(request: Request, body: JsonDep, ctx: ContextDep, locale: WebLocaleDep) -> Response:
     """For the script: save answers as they are chosen and return the notice they call for."""
     raw = body.get("answers") if isinstance(body, dict) else None
     answers: dict[str, JsonValue] = (
         {str(item): value for item, value in raw.items()} if isinstance(raw, dict) else {}
     )
-    language = _language(locale)
+    language = language_of(locale)
 
     def reply(status_code: int, notice: CrisisNotice | None, **extra: object) -> JSONResponse:
         t = translator(language)
-        return JSONResponse(
+        response = JSONResponse(
             {
                 "saved": status_code == 200,
                 "level": notice.level if notice else None,
                 "rank": CRISIS_LEVEL_ORDER[notice.level] if notice else 0,
-                "notice_html": render_fragment("_notice.html", {"notice": notice, "t": t})
-                if notice
-                else None,
+                "notice_html": notice_fragment(ctx.catalog, notice, t) if notice else None,
                 **extra,
             },
             status_code=status_code,
             headers=NO_STORE,
         )
+        # The script shows this notice in full on the page it is on; later pages repeat it
+        # compact.
+        if notice is not None:
+            seen = security.notice_seen_rank(request)
+            security.mark_notice_seen(response, max(seen, CRISIS_LEVEL_ORDER[notice.level]))
+        return response
 
     if security.csrf_failure(request, request.headers.get(security.CSRF_HEADER)):
-        return reply(403, _screened(ctx.catalog, answers, locale, language))
+        return reply(403, screened(ctx.catalog, answers, locale, language))
     session = security.session_of(request)
     if session is None:
-        return reply(404, _screened(ctx.catalog, answers, locale, language))
+        return reply(404, screened(ctx.catalog, answers, locale, language))
     try:
         saved = responses_service.save_answers(
             ctx, session.response_id, session.token, SaveAnswersRequest(answers=answers), locale
         )
     except SecureBaseError as exc:
         ctx.session.rollback()
-        return reply(exc.status_code, _screened(ctx.catalog, answers, locale, language))
+        return reply(exc.status_code, screened(ctx.catalog, answers, locale, language))
     return reply(200, saved.crisis, answered=saved.progress.answered, of=saved.progress.of)
 
 
@@ -481,15 +304,15 @@ def autosave(request: Request, body: JsonDep, ctx: ContextDep, locale: LocaleDep
 
 
 @router.get("/results")
-def results(request: Request, ctx: ContextDep, locale: LocaleDep) -> Response:
+def results(request: Request, ctx: ContextDep, locale: WebLocaleDep) -> Response:
     """The picture, the tendencies in words, the psychoeducation, help, print and delete."""
-    session, view = _current(ctx, request, locale)
+    session, view = browser_response(ctx, request, locale)
     if session is None or view is None:
-        return _missing_session(request, ctx, locale, {})
-    shape = _layout_of(ctx, view)
+        return missing_session(request, ctx, locale, {})
+    shape = layout_of(ctx, view)
     if view.status != "submitted" or view.result is None:
-        return _redirect(f"/questionnaire/{first_open_step(shape.pages, view.answers)}")
-    language = _language(locale, view.language)
+        return redirect(f"/questionnaire/{first_open_step(shape.pages, view.answers)}")
+    language = language_of(locale, view.language)
     t = translator(language)
     return page(
         request,
@@ -501,6 +324,7 @@ def results(request: Request, ctx: ContextDep, locale: LocaleDep) -> Response:
             "has_session": True,
         },
         language=language,
+        notice_in_full=True,
     )
 
 
@@ -509,35 +333,30 @@ def results(request: Request, ctx: ContextDep, locale: LocaleDep) -> Response:
 
 @router.get("/help")
 def help_page(
-    request: Request,
-    ctx: ContextDep,
-    catalog: CatalogDep,
-    locale: LocaleDep,
-    country: str | None = None,
+    request: Request, ctx: ContextDep, catalog: CatalogDep, locale: WebLocaleDep
 ) -> Response:
-    """Who to contact, for the chosen country; reachable from every page, no questions asked."""
-    _session, view = _current(ctx, request, locale)
-    language = _language(locale, view.language if view else None)
+    """Who to contact, for the chosen country (``?country=``, remembered); reachable from every
+    page, no questions asked. It opens with the emergency number as a link to call."""
+    _session, view = browser_response(ctx, request, locale)
+    language = language_of(locale, view.language if view else None)
     t = translator(language)
-    chosen = country.upper() if country and COUNTRY.fullmatch(country) else None
-    resolved = chosen or (view.country if view else None) or locale.country()
-    footer = catalog.crisis.help(resolved, language)
+    resolved = locale.country(view.country if view else None)
+    level = view.crisis.level if view and view.crisis else "urgent"
     return page(
         request,
         "help.html",
         {
             "title": t("help.title"),
-            "message": footer.message,
-            "resources": catalog.crisis.resources_for("urgent", resolved),
+            "message": catalog.crisis.help(resolved, language).message,
+            "emergency": emergency_action(catalog.crisis.resources_for("acute", resolved), t),
+            "resources": catalog.crisis.resources_for(level, resolved),
             "country": resolved if catalog.crisis.knows(resolved) else "",
-            "countries": sorted(
-                ((code, entry.name) for code, entry in catalog.crisis.countries.items()),
-                key=lambda pair: pair[1],
-            ),
+            "countries": crisis_countries(catalog),
             "notice": view.crisis if view else None,
             "has_session": view is not None,
         },
         language=language,
+        notice_in_full=True,
     )
 
 
@@ -552,8 +371,8 @@ def _resume_page(
     *,
     status_code: int = 200,
 ) -> Response:
-    _session, current = _current(ctx, request, locale)
-    language = _language(locale, current.language if current else None)
+    _session, current = browser_response(ctx, request, locale)
+    language = language_of(locale, current.language if current else None)
     t = translator(language)
     found: ResponseView | None = None
     not_found = False
@@ -583,7 +402,7 @@ def _resume_page(
 
 @router.get("/resume")
 def resume_form(
-    request: Request, ctx: ContextDep, locale: LocaleDep, code: str | None = None
+    request: Request, ctx: ContextDep, locale: WebLocaleDep, code: str | None = None
 ) -> Response:
     """Check a resume code or link and say what it opens (reading only)."""
     return _resume_page(request, ctx, locale, code)
@@ -591,12 +410,12 @@ def resume_form(
 
 @router.post("/resume")
 def resume(
-    request: Request, form: FormDep, ctx: ContextDep, locale: LocaleDep, settings: SettingsDep
+    request: Request, form: FormDep, ctx: ContextDep, locale: WebLocaleDep, settings: SettingsDep
 ) -> Response:
     """Open the response a code belongs to in this browser, then carry on where it stopped."""
-    if security.csrf_failure(request, _field(form, security.CSRF_FIELD)):
-        return _forbidden(request, ctx, locale, {})
-    code = _field(form, "code") or ""
+    if security.csrf_failure(request, field(form, security.CSRF_FIELD)):
+        return forbidden(request, ctx, locale, {})
+    code = field(form, "code") or ""
     candidate = BrowserSession.parse(code)
     view: ResponseView | None = None
     if candidate is not None:
@@ -607,10 +426,10 @@ def resume(
     if candidate is None or view is None:
         return _resume_page(request, ctx, locale, code)
     if view.status == "submitted":
-        response = _redirect("/results")
+        response = redirect("/results")
     else:
-        step = first_open_step(_layout_of(ctx, view).pages, view.answers)
-        response = _redirect(f"/questionnaire/{step}")
+        step = first_open_step(layout_of(ctx, view).pages, view.answers)
+        response = redirect(f"/questionnaire/{step}")
     security.remember_session(response, candidate, settings.incomplete_ttl_days)
     return response
 
@@ -619,13 +438,13 @@ def resume(
 
 
 @router.get("/delete")
-def delete_form(request: Request, ctx: ContextDep, locale: LocaleDep) -> Response:
+def delete_form(request: Request, ctx: ContextDep, locale: WebLocaleDep) -> Response:
     """Ask before erasing."""
-    _session, view = _current(ctx, request, locale)
-    language = _language(locale, view.language if view else None)
+    _session, view = browser_response(ctx, request, locale)
+    language = language_of(locale, view.language if view else None)
     t = translator(language)
     if view is None:
-        return _message(
+        return message_page(
             request,
             language,
             title=t("delete.title"),
@@ -635,7 +454,7 @@ def delete_form(request: Request, ctx: ContextDep, locale: LocaleDep) -> Respons
     back = (
         "/results"
         if view.status == "submitted"
-        else f"/questionnaire/{first_open_step(_layout_of(ctx, view).pages, view.answers)}"
+        else f"/questionnaire/{first_open_step(layout_of(ctx, view).pages, view.answers)}"
     )
     return page(
         request,
@@ -646,25 +465,25 @@ def delete_form(request: Request, ctx: ContextDep, locale: LocaleDep) -> Respons
 
 
 @router.post("/delete")
-def delete(request: Request, form: FormDep, ctx: ContextDep, locale: LocaleDep) -> Response:
+def delete(request: Request, form: FormDep, ctx: ContextDep, locale: WebLocaleDep) -> Response:
     """Erase the response and forget it in this browser."""
-    if security.csrf_failure(request, _field(form, security.CSRF_FIELD)):
-        return _forbidden(request, ctx, locale, {})
+    if security.csrf_failure(request, field(form, security.CSRF_FIELD)):
+        return forbidden(request, ctx, locale, {})
     session = security.session_of(request)
     if session is not None:
         try:
             responses_service.erase(ctx, session.response_id, session.token)
         except NotFound:
             ctx.session.rollback()
-    response = _redirect("/deleted")
+    response = redirect("/deleted")
     security.forget_session(response)
     return response
 
 
 @router.get("/deleted")
-def deleted(request: Request, catalog: CatalogDep, locale: LocaleDep) -> Response:
+def deleted(request: Request, catalog: CatalogDep, locale: WebLocaleDep) -> Response:
     """Confirmation, with help close at hand."""
-    language = _language(locale)
+    language = language_of(locale)
     t = translator(language)
     footer = catalog.crisis.help(locale.country(), language)
     return page(

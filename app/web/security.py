@@ -28,6 +28,8 @@ from starlette.responses import Response
 SESSION_COOKIE = "__Host-securebase-session"
 CSRF_COOKIE = "__Host-securebase-csrf"
 SHOW_CODE_COOKIE = "__Host-securebase-new"
+NOTICE_SEEN_COOKIE = "__Host-securebase-notice"
+COUNTRY_COOKIE = "__Host-securebase-country"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
@@ -89,10 +91,34 @@ def _clear(response: Response, name: str) -> None:
 
 def remember_session(response: Response, session: BrowserSession, days: int) -> None:
     _set(response, SESSION_COOKIE, session.code, days * 24 * 3600)
+    _clear(response, NOTICE_SEEN_COOKIE)
 
 
 def forget_session(response: Response) -> None:
     _clear(response, SESSION_COOKIE)
+    _clear(response, NOTICE_SEEN_COOKIE)
+
+
+def notice_seen_rank(request: Request) -> int:
+    """The highest crisis level (as its rank) this browser has been shown in full for its
+    current response; 0 when none."""
+    value = request.cookies.get(NOTICE_SEEN_COOKIE, "")
+    return int(value) if value in {"1", "2", "3"} else 0
+
+
+def mark_notice_seen(response: Response, rank: int) -> None:
+    _set(response, NOTICE_SEEN_COOKIE, str(rank), None)
+
+
+def countries_asked(request: Request) -> tuple[str, ...]:
+    """Countries chosen for crisis services, first choice first: this request's
+    ``?country=``, then the one chosen earlier in this browser."""
+    values = (request.query_params.get("country"), request.cookies.get(COUNTRY_COOKIE))
+    return tuple(v.upper() for v in values if v and re.fullmatch(r"[A-Za-z]{2}", v))
+
+
+def remember_country(response: Response, country: str) -> None:
+    _set(response, COUNTRY_COOKIE, country, 30 * 24 * 3600)
 
 
 def flag_new_code(response: Response) -> None:

@@ -22,9 +22,14 @@ from scoring.catalog import Catalog
 from scoring.definition import Definition, Localized
 from scoring.engine import score_dimensions
 from scoring.loading import LoadedDefinition
-from scoring.result import ScoreResult
+from scoring.result import PsychoeducationSection, ScoreResult
 
 WEB_QUESTIONNAIRE = "attachment-self-reflection"
+# Beside an acute or urgent notice the results open with the way to support, and words written
+# for a secure pattern come last, so they never read as "you are fine" next to a crisis.
+SERIOUS_LEVELS = frozenset({"acute", "urgent"})
+FIRST_BESIDE_CRISIS = ("seeking-support",)
+LAST_BESIDE_CRISIS = ("secure-pattern",)
 
 
 def localized(text: Localized | None, language: str) -> str:
@@ -130,10 +135,26 @@ class ResultsPage:
     bar_description: str
     band_names: Mapping[str, str]
     sections: tuple[Section, ...]
+    beside_crisis: bool
+    """An acute or urgent notice is shown: the page opens with support, not reassurance."""
 
 
 def _number(value: float | None) -> str | None:
     return None if value is None else f"{value:.2f}"
+
+
+def _section_order(
+    sections: tuple[PsychoeducationSection, ...], beside_crisis: bool
+) -> list[PsychoeducationSection]:
+    if not beside_crisis:
+        return list(sections)
+
+    def rank(section: PsychoeducationSection) -> int:
+        if section.id in FIRST_BESIDE_CRISIS:
+            return 0
+        return 2 if section.id in LAST_BESIDE_CRISIS else 1
+
+    return sorted(sections, key=rank)
 
 
 def results_page(
@@ -200,6 +221,7 @@ def results_page(
             min=bar.axis.low,
             max=bar.axis.high,
         )
+    beside_crisis = response.crisis is not None and response.crisis.level in SERIOUS_LEVELS
     return ResultsPage(
         result=result,
         title=localized(definition.title, language),
@@ -214,6 +236,7 @@ def results_page(
         band_names=band_names,
         sections=tuple(
             Section(section.title, blocks(section.body), section.references)
-            for section in result.psychoeducation
+            for section in _section_order(result.psychoeducation, beside_crisis)
         ),
+        beside_crisis=beside_crisis,
     )

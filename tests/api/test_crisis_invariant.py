@@ -80,7 +80,11 @@ def assert_notice(body: dict[str, Any], risk: dict[str, int]) -> None:
     assert notice["level"] == level
     assert triggered <= set(notice["triggered_by"])
     kinds = [resource["kind"] for resource in notice["resources"]]
-    assert kinds[-2:] == ["directory", "emergency"], "fallbacks always close the list"
+    assert {"directory", "emergency"} <= set(kinds), "the fallbacks are always listed"
+    if level == "acute":
+        assert kinds[0] == "emergency", "acute leads with the emergency action"
+    else:
+        assert kinds[-2:] == ["directory", "emergency"], "fallbacks close the list"
     assert notice["message"]
 
 

@@ -3,9 +3,8 @@
 The catalog holds the bundled questionnaire and the test definitions in ``fixtures/`` (one of
 them declares demographic items), loaded as ``SECUREBASE_QUESTIONNAIRES_DIR`` would load them.
 
-The shared ``database_url`` fixture empties only the core tables between PostgreSQL tests, so
-the research tables (keys, audit log, budget ledger) are emptied here, before and after every
-test that uses a database.
+The shared ``database_url`` fixture empties every table between PostgreSQL tests, the research
+tables (keys, audit log, budget ledger) among them.
 """
 
 from __future__ import annotations
@@ -17,39 +16,17 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from app.config import Settings
 from app.main import create_app
 from scoring.catalog import Catalog
 
-RESEARCH_TABLES = ("research_export_audit", "privacy_budget", "researcher_key")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return Catalog.load([FIXTURES])
-
-
-def _empty_research_tables(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        return  # each SQLite test has its own copy of the migrated database
-    engine = create_engine(database_url)
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {', '.join(RESEARCH_TABLES)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-
-
-@pytest.fixture(autouse=True)
-def _research_tables_emptied(request: pytest.FixtureRequest) -> Iterator[None]:
-    if "database_url" not in request.fixturenames:
-        yield
-        return
-    database_url: str = request.getfixturevalue("database_url")
-    _empty_research_tables(database_url)
-    yield
-    _empty_research_tables(database_url)
 
 
 AppFactory = Callable[..., TestClient]

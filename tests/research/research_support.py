@@ -1,5 +1,6 @@
-"""Helpers for the research export tests: generated respondents, storing them, keys, and
-reading the stored rows back directly (not through the research code) for reference values."""
+"""Helpers for the research export tests: generated respondents, storing them through the
+submission service, keys, and reading the stored rows back directly (not through the research
+code) for reference values."""
 
 from __future__ import annotations
 
@@ -16,14 +17,17 @@ from httpx2 import Response
 from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session
 
+from app.config import Settings
 from app.models import ResponseSession
+from app.repositories import research_studies
+from app.schemas.responses import CreateResponseRequest
 from app.security import digest, new_response_id, new_token
-from app.services.research import answer_bytes
+from app.services import responses
+from app.services.locale import RequestLocale
 from app.services.research.access import create_key
+from app.services.responses import ResponseContext
+from app.services.studies import add_study
 from scoring.catalog import Catalog
-from scoring.engine import score
-from scoring.result import compose_result
-from scoring.risk import assess_risk
 
 QUESTIONNAIRE = "attachment-self-reflection"
 WITH_DEMOGRAPHICS = "attachment-demographics-test"
@@ -79,56 +83,83 @@ def latent_answers(
     return people
 
 
+@dataclass(frozen=True, slots=True)
+class _ContextAt(ResponseContext):
+    """The submission service's context with its clock set to a respondent's moment."""
+
+    moment: dt.datetime = NOW
+
+    def now(self) -> dt.datetime:
+        return self.moment
+
+
+def _enrolment_code(session: Session, study: str | None) -> str | None:
+    """The enrolment code of ``study``, registering it (exact exports) the first time: a
+    response joins a study only through its enrolment code."""
+    if study is None:
+        return None
+    registered = research_studies.get(session, study)
+    if registered is None:
+        registered = add_study(session, study, "exact", dt.datetime.now(dt.UTC))
+    return registered.enrolment_code
+
+
 def insert(engine: Engine, catalog: Catalog, respondents: Iterable[Respondent]) -> list[str]:
-    """Store respondents as the service would have stored them (same scoring, same columns)."""
+    """Store respondents through the submission service (``responses.start``, the code behind
+    ``POST /responses`` and the web pages), each at its ``submitted_at``, in one transaction.
+
+    ``extra`` then overwrites columns of the stored row: the only departure from what the
+    service writes, for tests of rows it would never write today (an older content hash)."""
+    settings = Settings(environment="test", database_url=engine.url.render_as_string(False))
     ids = []
     with Session(engine) as session:
         for person in respondents:
-            loaded = catalog.definitions[person.questionnaire]
-            definition = loaded.definition
-            risk = assess_risk(definition, person.answers)
-            row = ResponseSession(
-                id=new_response_id(),
-                token_hash=digest(new_token()),
-                questionnaire_id=definition.id,
-                questionnaire_version=definition.version,
-                questionnaire_hash=loaded.content_hash,
-                language=person.language,
-                country=person.country,
-                study=person.study,
-                research_consent=person.consent,
-                status="in_progress",
-                answers=dict(person.answers),
-                crisis_level=risk.level,
-                crisis_items=list(risk.triggered_by),
-                created_at=person.submitted_at,
-                updated_at=person.submitted_at,
-                expires_at=person.submitted_at + dt.timedelta(days=30),
-            )
-            if person.submitted:
-                result = compose_result(
-                    definition=definition,
-                    definition_hash=loaded.content_hash,
-                    scoring=score(definition, person.answers),
-                    risk=risk,
-                    language=person.language,
-                    country=person.country,
-                    content=catalog.content,
-                    crisis=catalog.crisis,
+            enrolment = _enrolment_code(session, person.study)
+            request = CreateResponseRequest.model_validate_json(
+                json.dumps(
+                    {
+                        "questionnaire_id": person.questionnaire,
+                        "answers": person.answers,
+                        "submit": person.submitted,
+                        "consent": {"research": person.consent},
+                        "study": enrolment,
+                        "lang": person.language,
+                        "country": person.country,
+                    }
                 )
-                row.status = "submitted"
-                row.scores = result.model_dump(mode="json", exclude={"crisis", "help"})
-                row.primary_tendency = result.primary_tendency
-                row.submitted_at = person.submitted_at
-                row.expires_at = None
-                if person.consent:
-                    row.research_answers = answer_bytes.encode(definition, person.answers)
-            for name, value in person.extra.items():
-                setattr(row, name, value)
-            session.add(row)
-            ids.append(row.id)
+            )
+            context = _ContextAt(session, catalog, settings, person.submitted_at)
+            created = responses.start(context, request, RequestLocale(), None)
+            if person.extra:
+                row = session.get(ResponseSession, created.response_id)
+                assert row is not None
+                for name, value in person.extra.items():
+                    setattr(row, name, value)
+            ids.append(created.response_id)
         session.commit()
     return ids
+
+
+def copy_rows(engine: Engine, ids: Sequence[str], copies: int) -> int:
+    """The fast path for tests that need tens of thousands of responses: every stored row of
+    ``ids`` written again ``copies`` times, column for column, under new ids (and new token
+    digests), in plain bulk inserts. Nothing is computed here, so each copy holds exactly what
+    the service stored (test_research_support.py checks it). Returns the rows written."""
+    table = ResponseSession.__table__  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        originals = [
+            dict(row._mapping)
+            for row in connection.execute(table.select().where(table.c.id.in_(list(ids))))
+        ]
+        written = 0
+        for _ in range(copies):
+            batch = [
+                {**row, "id": new_response_id(), "token_hash": digest(new_token())}
+                for row in originals
+            ]
+            connection.execute(table.insert(), batch)
+            written += len(batch)
+    return written
 
 
 def submit_through_api(

@@ -306,10 +306,10 @@ def test_any_answer_meeting_a_rule_raises_the_level_to_at_least_that_rule(
         assert result.crisis is not None
         assert result.crisis.level == risk.level
         assert rule.item in result.crisis.triggered_by
-        assert [r.id for r in result.crisis.resources][-2:] == [
-            "find-a-helpline",
-            "local-emergency",
-        ]
+        ids = [r.id for r in result.crisis.resources]
+        assert {"find-a-helpline", "local-emergency"} <= set(ids)
+        if risk.level == "acute":
+            assert result.crisis.resources[0].kind == "emergency"
 
 
 # --- crisis notice order ------------------------------------------------------------------------
@@ -370,7 +370,7 @@ def test_support_puts_support_and_crisis_lines_before_emergency(
 
 @pytest.mark.parametrize("level_answers", [{"wb_now": 1}, {"wb_life": 1}, {"wb_substance": 2}])
 @pytest.mark.parametrize("country", ["US", "GB", "DE", "BR", "ZZ", None])
-def test_every_notice_ends_with_the_directory_and_local_emergency(
+def test_every_notice_lists_the_directory_and_local_emergency(
     catalog: Catalog,
     bundled: LoadedDefinition,
     level_answers: dict[str, int],
@@ -383,6 +383,10 @@ def test_every_notice_ends_with_the_directory_and_local_emergency(
     assert notice is not None
     assert notice.message
     ids = [r.id for r in notice.resources]
+    if notice.level == "acute" and not catalog.crisis.knows(country):
+        # Acute leads with the emergency action, even where the country is unknown.
+        assert ids == ["local-emergency", "find-a-helpline"]
+        return
     assert ids[-2:] == ["find-a-helpline", "local-emergency"]
     assert notice.resources[-2].kind == "directory"
     assert notice.resources[-1].kind == "emergency"
@@ -396,7 +400,7 @@ def test_unknown_country_still_gets_the_fallbacks(
 
     assert result is not None
     assert result.crisis is not None
-    assert [r.id for r in result.crisis.resources] == ["find-a-helpline", "local-emergency"]
+    assert [r.id for r in result.crisis.resources] == ["local-emergency", "find-a-helpline"]
     assert [r.id for r in result.help.resources] == ["find-a-helpline", "local-emergency"]
 
 

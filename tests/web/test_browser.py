@@ -169,9 +169,12 @@ def test_the_whole_questionnaire_with_the_keyboard_only(contexts: Contexts) -> N
                 page.keyboard.press("ArrowRight")
             chosen[item] = values[offset]
             assert page.is_checked(f"input[name='{item}'][value='{values[offset]}']")
-            if item == "wb_overwhelmed":
-                expect(page.locator("#crisis-notice")).to_be_focused()
         tab_to(page, "button[value=next], button[value=finish]")
+        if step == 5:
+            # The answer reached with arrow keys is saved once focus leaves its group; the
+            # notice appears without taking focus from where the person is.
+            expect(page.locator("#crisis-notice")).to_have_attribute("data-level", "support")
+            expect(page.locator("button[value=finish]")).to_be_focused()
         assert focus_is_visible(page)
         page.keyboard.press("Enter")
         page.wait_for_url("**/results" if step == 5 else f"**/questionnaire/{step + 1}")
@@ -197,7 +200,11 @@ def test_a_risk_answer_shows_the_notice_before_next_is_pressed(contexts: Context
     expect(notice).to_be_visible()
     expect(notice).to_have_attribute("data-level", "urgent")
     expect(notice.locator("h2")).to_have_text(t("notice.heading.urgent"))
-    expect(notice).to_be_focused()
+    # Announced and in view, but focus stays with the answer; a link by it leads to help.
+    expect(page.locator("#item-wb_selfharm input[value='1']")).to_be_focused()
+    expect(notice.locator("h2")).to_be_in_viewport()
+    go_help = page.locator("#item-wb_selfharm #go-help a[href='#crisis-notice']")
+    expect(go_help).to_have_text(t("notice.go_to_help"))
     assert page.url.endswith("/questionnaire/5"), "nothing was submitted"
     assert notice.locator("button, [hidden]").count() == 0, "nothing can hide the notice"
     assert notice.locator("a[href^='tel:'], a[href^='sms:'], a[href^='https:']").count() >= 1

@@ -235,15 +235,17 @@ def test_a_refused_form_with_a_risk_answer_still_shows_help(web: TestClient) -> 
     assert refused.status_code == 403
     assert notice_first(refused.text)
     assert 'data-level="acute"' in refused.text
-    # Nothing was stored by the refused form.
-    assert api_read(web).json()["crisis"] is None
-    # Once risk is stored, a refused form without any risk answer still shows the notice.
+    # The refused form stored no answer, but the level it raised is kept for the response.
+    stored = api_read(web).json()
+    assert stored["crisis"]["level"] == "acute"
+    assert "wb_now" not in stored["answers"]
+    # A later refused form without any risk answer still shows the stored notice.
     token = csrf_token(web.get("/questionnaire/5").text)
     post_page(web, 5, token, {"wb_selfharm": 2})
     plain = web.post("/questionnaire/5", data={CSRF_FIELD: "nope" * 10, "wb_substance": "0"})
     assert plain.status_code == 403
     assert notice_first(plain.text)
-    assert 'data-level="urgent"' in plain.text
+    assert 'data-level="acute"' in plain.text
 
 
 def test_a_risk_answer_without_a_session_still_shows_help(web: TestClient) -> None:
@@ -324,11 +326,13 @@ def test_the_notice_has_no_control_that_hides_it(web: TestClient) -> None:
             "</section>", html.index('id="crisis-notice"')
         )
     ]
-    assert "<button" not in notice
-    assert "<form" not in notice
+    # Its only form chooses the country whose services it lists (a plain GET, no script).
+    assert notice.count("<form") == notice.count('<form method="get" class="country-form') <= 1
+    assert notice.count("<button") == notice.count("<form")
     assert "hidden" not in notice
-    assert 'href="tel:' in notice or "local emergency number" in notice
     assert t("notice.heading.acute") in notice
+    # Acute leads with the emergency action, as a number a phone can dial.
+    assert notice.index('href="tel:') < notice.index('class="notice-message"')
 
 
 def test_too_few_answers_lead_back_to_the_first_open_page(web: TestClient) -> None:
@@ -578,3 +582,145 @@ def test_unknown_step_and_lost_session_get_pages_not_errors(web: TestClient) -> 
     forgotten = [c for c in stale.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE)]
     assert forgotten
     assert "Max-Age=0" in forgotten[0]
+
+
+def test_finishing_early_with_a_risk_answer_keeps_the_answers_and_the_notice(
+    web: TestClient,
+) -> None:
+    """Without scripts: a risk answer on the wellbeing page, then "See my results" while
+    statements are still open. The answers are kept and the notice is on every later page."""
+    token = start(web)
+    finish = post_page(web, STEPS, token, {"wb_now": 1, "wb_life": 2}, "finish")
+    assert (finish.status_code, finish.headers["location"]) == (303, "/questionnaire/1?missing=1")
+    stored = api_read(web).json()
+    assert stored["answers"] == {"wb_now": 1, "wb_life": 2}
+    assert stored["crisis"]["level"] == "acute"
+    assert stored["status"] == "in_progress"
+    landed = web.get(finish.headers["location"]).text
+    assert notice_first(landed)
+    assert 'data-level="acute"' in landed
+    assert t("questionnaire.missing_heading") in landed
+    for path in ["/questionnaire/2", "/questionnaire/5", "/help", "/resume", "/delete", "/"]:
+        html = web.get(path).text
+        assert notice_first(html), path
+        assert 'data-level="acute"' in html, path
+
+
+def notice_of(html: str) -> str:
+    start_at = html.index('id="crisis-notice"')
+    return html[start_at : html.index("</section>", start_at)]
+
+
+def test_where_the_country_is_unknown_the_notice_offers_a_country_choice(
+    web: TestClient,
+) -> None:
+    token = start(web)
+    post_page(web, STEPS, token, {"wb_now": 1}, "back")
+    unknown = notice_of(web.get("/questionnaire/4").text)
+    # A plain GET form (no script needed) that redraws the page with the country's services.
+    assert re.search(r'<form method="get" class="country-form notice-country">', unknown)
+    assert 'name="country"' in unknown
+    assert '<option value="GB">United Kingdom</option>' in unknown
+    # Acute leads with a number to dial even before a country is chosen.
+    assert 'href="tel:112"' in unknown
+    assert unknown.index('href="tel:112"') < unknown.index("notice-message")
+
+    chosen = web.get("/questionnaire/4", params={"country": "gb"})
+    notice = notice_of(chosen.text)
+    assert 'data-form="full"' in notice, "choosing a country redraws the notice in full"
+    assert "<form" not in notice, "a known country needs no choice"
+    assert 'href="tel:999"' in notice
+    assert notice.index('href="tel:999"') < notice.index("notice-message")
+    assert 'href="tel:116123"' in notice
+    # The choice is remembered on later pages and on the help page.
+    assert 'href="tel:999"' in notice_of(web.get("/questionnaire/1").text)
+    help_page = web.get("/help").text
+    assert '<option value="GB" selected>' in help_page
+    assert 'href="tel:116123"' in help_page
+    # A code the resources do not know changes nothing and is not reflected.
+    odd = web.get("/questionnaire/4", params={"country": "QQ"}).text
+    assert "QQ" not in odd
+    assert 'href="tel:999"' in notice_of(odd)
+
+
+def test_the_help_page_always_has_a_number_to_call_and_leads_with_it_for_acute(
+    web: TestClient,
+) -> None:
+    anonymous = web.get("/help").text
+    assert 'href="tel:112"' in anonymous  # country unknown: 112 works in many countries
+    assert t("help.emergency") in " ".join(page_text(anonymous).text)
+    assert 'href="tel:999"' in web.get("/help", params={"country": "GB"}).text
+    token = start(web)
+    post_page(web, STEPS, token, {"wb_now": 1}, "back")
+    acute = web.get("/help").text
+    first_tel = acute.index('href="tel:')
+    assert first_tel < acute.index("<h1"), "the notice's emergency action comes first"
+    assert 'data-form="full"' in acute
+    # The page's own list is in the order acute calls for: the emergency service first.
+    services = acute[acute.index('id="services-title"') :]
+    assert services.index("resource-emergency") < services.index("resource-crisis_line")
+
+
+def test_after_the_full_notice_later_pages_carry_a_compact_one(web: TestClient) -> None:
+    token = start(web)
+    post_page(web, STEPS, token, {"wb_selfharm": 1}, "back")
+    first = web.get("/questionnaire/4", params={"country": "GB"}).text
+    assert 'data-form="full"' in first
+    assert "notice-message" in notice_of(first)
+    later = web.get("/questionnaire/3").text
+    compact = notice_of(later)
+    assert notice_first(later)
+    assert 'data-form="compact"' in compact
+    assert 'data-level="urgent"' in compact
+    assert t("notice.heading.urgent") in compact
+    assert "notice-message" not in compact
+    contacts = re.findall(r'<a class="contact" href="((?:tel|sms|https):[^"]+)"', compact)
+    assert 1 <= len(contacts) <= 2
+    assert contacts[0] == "tel:116123"  # the first crisis line, as in the full notice
+    assert 'href="/help"' in compact
+    assert "<button" not in compact
+    assert "hidden" not in compact
+    assert len(compact) < len(notice_of(first)) / 2
+    # Results and help always show it in full.
+    assert 'data-form="full"' in web.get("/help").text
+    answer_all(web, token, anxious_answers())
+    assert 'data-form="full"' in web.get("/results").text
+
+
+def test_a_higher_level_is_shown_in_full_again(web: TestClient) -> None:
+    token = start(web)
+    post_page(web, STEPS, token, {"wb_overwhelmed": 3}, "back")
+    assert 'data-form="full"' in web.get("/questionnaire/4").text
+    assert 'data-form="compact"' in web.get("/questionnaire/3").text
+    post_page(web, STEPS, token, {"wb_now": 1}, "back")
+    raised = web.get("/questionnaire/4").text
+    assert 'data-form="full"' in raised
+    assert 'data-level="acute"' in raised
+    assert 'data-form="compact"' in web.get("/questionnaire/3").text
+
+
+def test_a_refused_form_says_plainly_what_happened(web: TestClient) -> None:
+    start(web)
+    refused = web.post("/questionnaire/1", data={CSRF_FIELD: "nope" * 10, "anx01": "3"})
+    text = " ".join(page_text(refused.text).text)
+    assert refused.status_code == 403
+    assert "For your safety" not in text
+    assert "not saved" in text
+    assert t("error.forbidden_body") in text
+
+
+def test_beside_an_acute_notice_results_open_with_support_not_reassurance(
+    web: TestClient,
+) -> None:
+    token = start(web)
+    calm = dict.fromkeys(ATTACHMENT_ITEMS, 2)  # a broadly secure pattern
+    answer_all(web, token, {**calm, "wb_now": 1})
+    html = web.get("/results").text
+    text = " ".join(page_text(html).text)
+    after_heading = text[text.index(t("results.title")) :]
+    assert after_heading.index(t("results.beside_crisis")) < after_heading.index("broadly secure")
+    learn = html[html.index('id="learn-title"') : html.index('class="help-footer"')]
+    titles = re.findall(r"<h3>([^<]+)</h3>", learn)
+    assert "A broadly secure pattern" in titles
+    assert titles[-1] == "A broadly secure pattern"
+    assert titles[0] == "Why reaching out can feel so hard"

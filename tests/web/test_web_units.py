@@ -8,13 +8,24 @@ from pathlib import Path
 import pytest
 
 from app.schemas.questionnaires import ItemView, QuestionnaireView, ScaleView, SectionView
+from app.web import notice as notice_display
 from app.web.markup import Block, Span, blocks
 from app.web.pages import first_open_step, plan, sizes
 from app.web.rendering import TEMPLATES_DIR, contact_link, translator
 from app.web.strings import STRINGS_DIR, StringsError, WebStrings, web_strings
+from scoring.catalog import Catalog
 from scoring.crisis import Contact
 
-VISIBLE_ATTRIBUTES = ("aria-label", "title", "alt", "placeholder", "data-copied", "data-failed")
+VISIBLE_ATTRIBUTES = (
+    "aria-label",
+    "title",
+    "alt",
+    "placeholder",
+    "data-copied",
+    "data-failed",
+    "data-go-help",
+    "data-announced",
+)
 
 
 def _without_jinja(source: str) -> str:
@@ -159,3 +170,46 @@ def test_contacts_become_links_only_with_safe_schemes(
     )
     assert link.href == href
     assert link.label
+
+
+@pytest.mark.parametrize(
+    ("country", "href", "label"),
+    [
+        ("GB", "tel:999", "Call 999"),
+        ("US", "tel:911", "Call 911"),
+        (None, "tel:112", "Call 112 or your local emergency number"),
+        ("ZZ", "tel:112", "Call 112 or your local emergency number"),
+    ],
+)
+def test_acute_always_has_a_number_to_dial(
+    catalog: Catalog, country: str | None, href: str, label: str
+) -> None:
+    resources = catalog.crisis.resources_for("acute", country)
+    action = notice_display.emergency_action(resources, translator("en"))
+    assert (action.href, action.label) == (href, label)
+
+
+def test_the_compact_notice_lists_contacts_that_reach_someone_at_once(catalog: Catalog) -> None:
+    t = translator("en")
+    notice = catalog.crisis.notice("urgent", ("wb_selfharm",), "GB", "en")
+    shown = notice_display.shown(catalog, notice, t, compact=True)
+    assert shown.compact
+    assert shown.emergency is None
+    assert [(c.service, c.link.href) for c in shown.first_contacts] == [
+        ("Samaritans", "tel:116123"),
+        ("Shout", "sms:85258"),
+    ]
+    assert shown.countries == (), "a known country needs no choice"
+    unknown = notice_display.shown(catalog, catalog.crisis.notice("acute", (), None, "en"), t)
+    assert ("GB", "United Kingdom") in unknown.countries
+    assert unknown.emergency is not None
+    assert all(c.link.href != unknown.emergency.href for c in unknown.first_contacts)
+
+
+def test_a_level_is_shown_in_full_until_it_was_seen(catalog: Catalog) -> None:
+    urgent = catalog.crisis.notice("urgent", (), "GB", "en")
+    assert notice_display.in_full(urgent, 0, always=False)
+    assert notice_display.in_full(urgent, 1, always=False)
+    assert not notice_display.in_full(urgent, 2, always=False)
+    assert not notice_display.in_full(urgent, 3, always=False)
+    assert notice_display.in_full(urgent, 3, always=True)

@@ -129,12 +129,20 @@ class Contexts:
         self.requests: list[str] = []
         self._open: list[Any] = []
 
-    def open(self, *, width: int = 1280, javascript: bool = True, **options: Any) -> Any:
+    def open(
+        self,
+        *,
+        width: int = 1280,
+        height: int = 900,
+        javascript: bool = True,
+        locale: str = "en-GB",
+        **options: Any,
+    ) -> Any:
         context = self.browser.new_context(
             base_url=self.base_url,
-            viewport={"width": width, "height": 900},
+            viewport={"width": width, "height": height},
             java_script_enabled=javascript,
-            locale="en-GB",
+            locale=locale,
             **options,
         )
         context.set_default_timeout(15_000)

@@ -335,6 +335,19 @@ def _scoring(coverage: Coverage) -> ScoringRules:
     )
 
 
+NORMS_DOC = (
+    "Norms files (securebase norms build) release, through OpenDP with the same mechanism, "
+    "the number of covered responses and per dimension a histogram of the scores (one bin per "
+    "score a fully answered dimension can have); epsilon is shared equally by these "
+    "1 + dimensions releases and charged to the ledger row norms:<questionnaire id>, apart "
+    "from every study's budget, so one respondent's loss is at most their study's total plus "
+    "the questionnaire's norms total. A build is refused when the released N is under the "
+    "minimum sample (the count's share is then spent). Each result then shows the share of the "
+    "norm sample scoring below the person, with an about-95% interval from the noise and the "
+    "bin width."
+)
+
+
 def codebook(ctx: ResearchContext, coverage: Coverage) -> Codebook:
     """The data package for a questionnaire's exports."""
     definition = coverage.definition
@@ -363,6 +376,8 @@ def codebook(ctx: ResearchContext, coverage: Coverage) -> Codebook:
             "scale; quantiles, SDs, reliability and correlations are not released. Each "
             "study's releases together may spend at most the total below.",
             dp_total_epsilon_per_study=ctx.settings.dp_total_epsilon,
+            norms=NORMS_DOC,
+            norms_total_epsilon_per_questionnaire=ctx.settings.norms_total_epsilon,
         ),
         statistics=STATISTIC_DOCS,
         resources=_resources(coverage),

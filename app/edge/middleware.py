@@ -1,0 +1,269 @@
+"""The risk edge: ASGI middleware that runs before routing for every HTTP request.
+
+1. Reads the body, up to the limit (``SECUREBASE_MAX_BODY_BYTES``; more is refused with 413
+   after what fits was read), and screens it for risk (``app.edge.reading``).
+2. For a request about a known response whose token matches (API path and Bearer token, or
+   the web client's session cookie), raises the response's stored level to what was seen, in
+   its own small transaction, whatever happens to the request afterwards.
+3. Refuses a body it cannot accept as it is (duplicate keys, nesting too deep, a number too
+   long) with 422, the notice included.
+4. Puts the effective notice (the stronger of seen and stored) in ``scope["state"]
+   ["crisis_notice"]`` (a ``CrisisNotice`` or None) for pages and error handlers, and adds it
+   as ``crisis`` to any JSON object the app answers with that lacks it or has a weaker one.
+
+The batch scoring route is the one exception: its body is passed through unread (the handler
+screens each row), under its own limit ``SECUREBASE_MAX_BATCH_BODY_BYTES``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.edge.policy import (
+    body_policy,
+    notice_country,
+    notice_language,
+    questionnaire_hint,
+    response_reference,
+)
+from app.edge.reading import APPEARS_TWICE, BodyReading, read_body
+from app.errors import (
+    PROBLEM_MEDIA_TYPE,
+    FieldProblem,
+    InvalidInput,
+    PayloadTooLarge,
+    problem_body,
+)
+from app.services.notices import counted
+from app.services.responses import StoredRisk
+from app.services.screening import keep_risk, risk_items, screen_pairs
+from scoring.crisis import CrisisNotice
+from scoring.definition import CRISIS_LEVEL_ORDER
+from scoring.risk import strongest
+
+_JSON_TYPES = (b"application/json", b"application/problem+json")
+_FORM_TYPES = (b"application/x-www-form-urlencoded", b"multipart/form-data")
+
+
+class ClientGone(Exception):
+    """The client closed the connection before its body arrived."""
+
+
+async def _read_within(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    """The body, or its first ``limit`` bytes and True when it is longer."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk: bytes = message.get("body", b"")
+        if size + len(chunk) > limit:
+            chunks.append(chunk[: limit - size])
+            return b"".join(chunks), True
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), False
+
+
+def _header(scope: Scope, name: bytes) -> bytes:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return bytes(value)
+    return b""
+
+
+def _rank(notice: object) -> int:
+    level = notice.get("level") if isinstance(notice, dict) else None
+    ranks: dict[str, int] = {str(name): rank for name, rank in CRISIS_LEVEL_ORDER.items()}
+    return ranks.get(level, 0) if isinstance(level, str) else 0
+
+
+class RiskEdge:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, max_batch_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_batch_body_bytes = max_batch_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        if body_policy(scope["path"]) == "streamed":
+            await self._streamed(scope, receive, send)
+            return
+        try:
+            raw, too_large = await _read_within(receive, self.max_body_bytes)
+        except ClientGone:
+            state["client_disconnected"] = True
+            return
+        state["raw_body"] = raw
+        notice, reading = await self._screen(scope, raw)
+        state["crisis_notice"] = notice
+        if too_large:
+            await self._refuse(
+                send,
+                problem_body(
+                    413,
+                    PayloadTooLarge.slug,
+                    PayloadTooLarge.title,
+                    f"The body may be at most {self.max_body_bytes} bytes.",
+                ),
+                notice,
+                close=True,
+            )
+            return
+        problems = [FieldProblem(key, APPEARS_TWICE) for key in reading.duplicates]
+        if reading.refusal is not None:
+            problems.insert(0, FieldProblem("body", reading.refusal))
+        if problems:
+            await self._refuse(
+                send,
+                problem_body(
+                    422,
+                    InvalidInput.slug,
+                    InvalidInput.title,
+                    "See errors for each field.",
+                    problems,
+                ),
+                notice,
+            )
+            return
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": raw, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, _with_notice(send, notice))
+
+    async def _screen(self, scope: Scope, raw: bytes) -> tuple[CrisisNotice | None, BodyReading]:
+        app_state = scope["app"].state
+        catalog = app_state.catalog
+        settings = app_state.settings
+        request = Request(scope)
+        form = _header(scope, b"content-type").split(b";")[0].strip().lower() in _FORM_TYPES
+        reading = read_body(raw, form=form, risk_items=risk_items(catalog))
+        seen = screen_pairs(
+            catalog, reading.risk_pairs, questionnaire_hint(scope["path"], reading.document)
+        )
+        reference = response_reference(request)
+        stored: StoredRisk | None = None
+        if reference is not None:
+            stored = await run_in_threadpool(
+                keep_risk,
+                app_state.engine,
+                catalog,
+                settings,
+                reference.response_id,
+                reference.token,
+                seen,
+            )
+        risk = strongest([seen, stored.risk]) if stored is not None else seen
+        if risk.level is None:
+            return None, reading
+        country = notice_country(
+            request, reading.document, stored.country if stored else None, settings.default_country
+        )
+        language = notice_language(request, reading.document, stored.language if stored else None)
+        return catalog.notice(risk, country, language), reading
+
+    async def _refuse(
+        self, send: Send, body: dict[str, Any], notice: CrisisNotice | None, close: bool = False
+    ) -> None:
+        if notice is not None:
+            body["crisis"] = counted(notice).model_dump(mode="json")  # type: ignore[union-attr]
+        payload = json.dumps(body, ensure_ascii=False).encode()
+        headers = [
+            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+            (b"content-length", str(len(payload)).encode()),
+            (b"cache-control", b"no-store"),
+        ]
+        if close:
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": body["status"], "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _streamed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.max_batch_body_bytes
+        declared = _header(scope, b"content-length")
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(
+                send,
+                problem_body(
+                    413,
+                    PayloadTooLarge.slug,
+                    PayloadTooLarge.title,
+                    f"A batch body may be at most {limit} bytes.",
+                ),
+                None,
+                close=True,
+            )
+            return
+        size = 0
+
+        async def counted_receive() -> Message:
+            nonlocal size
+            message = await receive()
+            size += len(message.get("body", b""))
+            if size > limit:
+                raise PayloadTooLarge(f"A batch body may be at most {limit} bytes.")
+            return message
+
+        await self.app(scope, counted_receive, send)
+
+
+def _with_notice(send: Send, notice: CrisisNotice | None) -> Send:
+    """``send``, adding ``crisis`` to a JSON object answer that lacks it or has a weaker one."""
+    if notice is None:
+        return send
+    wanted = CRISIS_LEVEL_ORDER[notice.level]
+    start: Message | None = None
+    chunks: list[bytes] = []
+
+    async def sending(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            headers: Sequence[tuple[bytes, bytes]] = message.get("headers", [])
+            kind = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+            if kind.split(b";")[0].strip().lower() in _JSON_TYPES:
+                start = message
+                return
+            await send(message)
+            return
+        if start is None or message["type"] != "http.response.body":
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body", False):
+            return
+        payload = b"".join(chunks)
+        try:
+            document = json.loads(payload)
+        except ValueError:
+            document = None
+        if isinstance(document, dict) and _rank(document.get("crisis")) < wanted:
+            document["crisis"] = counted(notice).model_dump(mode="json")  # type: ignore[union-attr]
+            payload = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        dropped = {b"content-length", b"cache-control"}
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in dropped]
+        # A notice is about one person: never kept by a cache.
+        headers += [
+            (b"content-length", str(len(payload)).encode()),
+            (b"cache-control", b"no-store"),
+        ]
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    return sending

@@ -1,0 +1,210 @@
+"""What the web pages share: reading the form, the browser's response, and the pages for
+a refused form, a lost session or an address that does not exist. Each of them still shows the
+crisis notice the answers sent (or saved before) call for."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import JsonValue
+from starlette.datastructures import FormData
+
+from app.errors import Conflict, NotFound
+from app.locale import accept_language_tags
+from app.schemas.responses import ResponseView
+from app.services import responses as responses_service
+from app.services.locale import RequestLocale
+from app.services.responses import ResponseContext
+from app.services.screening import screen_body
+from app.web import security
+from app.web.rendering import page, translator
+from app.web.security import BrowserSession
+from app.web.strings import web_strings
+from app.web.views import Layout, layout
+from scoring.catalog import Catalog
+from scoring.crisis import CrisisNotice
+from scoring.definition import CRISIS_LEVEL_ORDER
+
+ANSWER = re.compile(r"^-?[0-9]{1,6}$")
+RESERVED_FIELDS = frozenset({security.CSRF_FIELD, "action"})
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def field(form: FormData, name: str) -> str | None:
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
+def answers_from(form: FormData) -> dict[str, JsonValue]:
+    """Form fields as answers: whole numbers become numbers; anything else is passed on as
+    it came, so the service refuses it and the risk screening still reads it."""
+    answers: dict[str, JsonValue] = {}
+    for name, value in form.multi_items():
+        if name in RESERVED_FIELDS or not isinstance(value, str):
+            continue
+        answers[name] = int(value) if ANSWER.fullmatch(value) else value
+    return answers
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers=NO_STORE)
+
+
+def language_of(locale: RequestLocale, stored: str | None = None) -> str:
+    return locale.language(web_strings().languages, stored)
+
+
+def screened(
+    catalog: Catalog, answers: Mapping[str, object], locale: RequestLocale, language: str
+) -> CrisisNotice | None:
+    """The notice raw answers call for, whatever else is wrong with the request."""
+    if not answers:
+        return None
+    return screen_body(
+        catalog,
+        {"answers": dict(answers)},
+        path_questionnaire_id=None,
+        country=locale.country(),
+        language=language,
+    )
+
+
+def browser_response(
+    ctx: ResponseContext, request: Request, locale: RequestLocale
+) -> tuple[BrowserSession | None, ResponseView | None]:
+    """The browser's response, if its cookie still opens one."""
+    session = security.session_of(request)
+    if session is None:
+        return None, None
+    try:
+        return session, responses_service.read(ctx, session.response_id, session.token, locale)
+    except (NotFound, Conflict):
+        return session, None
+
+
+def message_page(
+    request: Request,
+    language: str,
+    *,
+    title: str,
+    paragraphs: tuple[str, ...],
+    links: tuple[tuple[str, str], ...] = (),
+    notice: CrisisNotice | None = None,
+    status_code: int = 200,
+    has_session: bool = False,
+) -> Response:
+    return page(
+        request,
+        "message.html",
+        {
+            "title": title,
+            "paragraphs": paragraphs,
+            "links": links,
+            "notice": notice,
+            "has_session": has_session,
+            "footer": None,
+        },
+        language=language,
+        status_code=status_code,
+    )
+
+
+def stronger(*notices: CrisisNotice | None) -> CrisisNotice | None:
+    shown = [notice for notice in notices if notice is not None]
+    return max(shown, key=lambda notice: CRISIS_LEVEL_ORDER[notice.level], default=None)
+
+
+def forbidden(
+    request: Request, ctx: ResponseContext, locale: RequestLocale, answers: Mapping[str, object]
+) -> Response:
+    """A refused form: nothing is saved, but help is shown if the answers (or the answers
+    saved before) call for it."""
+    _session, view = browser_response(ctx, request, locale)
+    language = language_of(locale, view.language if view else None)
+    t = translator(language)
+    return message_page(
+        request,
+        language,
+        title=t("error.forbidden_title"),
+        paragraphs=(t("error.forbidden_body"),),
+        links=(("/", t("error.home")),),
+        notice=stronger(
+            screened(ctx.catalog, answers, locale, language), view.crisis if view else None
+        ),
+        status_code=403,
+        has_session=view is not None,
+    )
+
+
+def missing_session(
+    request: Request, ctx: ResponseContext, locale: RequestLocale, answers: Mapping[str, object]
+) -> Response:
+    """The cookie opens nothing (deleted, expired, never set): say so, and still show help."""
+    language = language_of(locale)
+    t = translator(language)
+    response = message_page(
+        request,
+        language,
+        title=t("error.missing_title"),
+        paragraphs=(t("landing.missing"),),
+        links=(("/", t("landing.start")), ("/resume", t("site.footer_resume"))),
+        notice=screened(ctx.catalog, answers, locale, language),
+        status_code=404,
+    )
+    security.forget_session(response)
+    return response
+
+
+def not_found(request: Request, locale: RequestLocale, view: ResponseView | None) -> Response:
+    language = language_of(locale, view.language if view else None)
+    t = translator(language)
+    return message_page(
+        request,
+        language,
+        title=t("error.not_found_title"),
+        paragraphs=(t("error.not_found_body"),),
+        links=(("/", t("error.home")),),
+        notice=view.crisis if view else None,
+        status_code=404,
+        has_session=view is not None,
+    )
+
+
+_NOT_PAGES = ("/api/", "/static/", "/healthz", "/readyz", "/metrics")
+
+
+def browser_error_page(request: Request, status_code: int) -> Response | None:
+    """A page, not problem+json, for a browser that asks for an address that does not exist:
+    with the way home and the help link every page has. Only for reading a page: a request that
+    sends something keeps the problem+json answer, which carries the crisis notice its body
+    calls for."""
+    if status_code != 404 or request.method not in ("GET", "HEAD"):
+        return None
+    if request.url.path.startswith(_NOT_PAGES):
+        return None
+    if "text/html" not in request.headers.get("accept", ""):
+        return None
+    tags = accept_language_tags(request.headers.get("accept-language", ""))
+    return not_found(request, RequestLocale(header_languages=tuple(t for t, _ in tags)), None)
+
+
+def layout_of(ctx: ResponseContext, view: ResponseView) -> Layout:
+    loaded = ctx.catalog.get(view.questionnaire.id)
+    if loaded is None:  # read() refuses a response whose questionnaire is gone
+        raise Conflict("The questionnaire is no longer offered.")
+    return layout(loaded, view.language)
+
+
+def step_number(raw: str, pages: int) -> int | None:
+    if not raw.isdigit() or len(raw) > 4:
+        return None
+    step = int(raw)
+    return step if 1 <= step <= pages else None
+
+
+def resume_url(request: Request, ctx: ResponseContext, session: BrowserSession) -> str:
+    base = ctx.settings.public_url or str(request.base_url).rstrip("/")
+    return f"{base}/resume?code={session.code}"
