@@ -16,10 +16,12 @@ from sqlmodel import Session
 
 from app import migrations
 from app.cli_norms import norms, validate_norms
-from app.config import get_settings
+from app.config import get_settings, split_address
 from app.db import create_db_engine
-from app.errors import InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.main import load_catalog
+from app.metrics import start_metrics_server
+from app.services import studies as study_registry
 from app.services.research import access as research_access
 from app.services.research import audit as research_audit
 from app.services.responses import ResponseContext
@@ -41,7 +43,8 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the API (migrating the embedded SQLite database first)."""
+    """Serve the API (migrating the embedded SQLite database first), and the metrics on
+    SECUREBASE_METRICS_ADDRESS."""
     settings = get_settings()
     try:
         load_catalog(settings)
@@ -52,6 +55,15 @@ def serve(host: str, port: int, workers: int) -> None:
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker writes its samples here, so /metrics adds up all of them.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="securebase-metrics-")
+    if settings.metrics_address != "off":
+        metrics_host, metrics_port = split_address(settings.metrics_address)
+        try:
+            start_metrics_server(metrics_host, metrics_port)
+        except OSError as exc:
+            raise click.ClickException(
+                f"SECUREBASE_METRICS_ADDRESS {settings.metrics_address} cannot be used: "
+                f"{exc.strerror or exc}"
+            ) from exc
     uvicorn.run(
         "app.main:create_app_from_environment",
         factory=True,
@@ -189,17 +201,98 @@ def researchers_revoke(key_id: int) -> None:
     click.echo(f"researcher key {record.id} ({record.name}) is revoked")
 
 
+@main.group()
+def studies() -> None:
+    """The study registry: enrolment codes, how each study is released, daily activity."""
+
+
+def _enrolment_link(enrolment_code: str) -> str:
+    base = get_settings().public_url or "http://127.0.0.1:8000"
+    return f"{base}/?study={enrolment_code}"
+
+
+@studies.command("add")
+@click.argument("code")
+@click.option(
+    "--exports",
+    type=click.Choice(["exact", "dp-only"]),
+    default="exact",
+    show_default=True,
+    help="exact: suppressed exports and privacy=dp; dp-only: privacy=dp releases only.",
+)
+def studies_add(code: str, exports: str) -> None:
+    """Register study CODE and print its enrolment code (the code its links carry)."""
+    engine = create_db_engine(get_settings())
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            study = study_registry.add_study(session, code, exports, dt.datetime.now(dt.UTC))
+            session.commit()
+    except InvalidInput as exc:
+        raise click.ClickException(
+            "; ".join(f"{p.item}: {p.message}" for p in exc.problems)
+        ) from exc
+    except Conflict as exc:
+        raise click.ClickException(exc.detail) from exc
+    finally:
+        engine.dispose()
+    click.echo(f"study {study.code} (exports: {study.exports}); enrolment code:", err=True)
+    click.echo(study.enrolment_code)
+    click.echo(f"enrolment link: {_enrolment_link(study.enrolment_code)}", err=True)
+
+
+@studies.command("list")
+def studies_list() -> None:
+    """List the registered studies with their enrolment codes."""
+    engine = create_db_engine(get_settings())
+    with Session(engine) as session:
+        registered = study_registry.list_studies(session)
+    engine.dispose()
+    click.echo(f"{'study':<24}  {'exports':<8}  {'registered':<20}  enrolment code")
+    for study in registered:
+        click.echo(
+            f"{study.code:<24}  {study.exports:<8}  {_when(study.created_at):<20}  "
+            f"{study.enrolment_code}"
+        )
+
+
+@studies.command("show")
+@click.argument("code")
+def studies_show(code: str) -> None:
+    """Study CODE: its enrolment link, and responses submitted and erased per day (UTC)."""
+    engine = create_db_engine(get_settings())
+    try:
+        with Session(engine) as session:
+            report = study_registry.show(session, code)
+    except NotFound as exc:
+        raise click.ClickException(exc.detail) from exc
+    finally:
+        engine.dispose()
+    study = report.study
+    click.echo(f"study {study.code}, exports {study.exports}, registered {_when(study.created_at)}")
+    click.echo(f"enrolment link: {_enrolment_link(study.enrolment_code)}")
+    click.echo(f"{'day (UTC)':<10}  {'submitted':>9}  {'consented':>9}  {'erased':>6}")
+    for day in report.days:
+        click.echo(
+            f"{day.day.isoformat():<10}  {day.submitted:>9}  {day.consented:>9}  {day.erased:>6}"
+        )
+    click.echo(
+        "submitted: submitted that day and still stored; consented: of those, with research "
+        "consent; erased: submitted responses erased that day. A burst of erasures after a "
+        "burst of submissions is what padding a study to read its small counts looks like."
+    )
+
+
 @main.command()
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
 def audit(limit: int) -> None:
-    """List the latest research exports: key, endpoint, filters, time, N, cells withheld."""
+    """List the latest research calls: outcome, key, endpoint, filters, time, N, withheld."""
     engine = create_db_engine(get_settings())
     with Session(engine) as session:
         entries = research_audit.latest(session, limit)
     engine.dispose()
     click.echo(
-        f"{'id':>6}  {'time (UTC)':<20}  {'key':<24}  {'endpoint':<10}  {'privacy':<11}  "
-        f"{'N':>8}  {'withheld':>8}  filters"
+        f"{'id':>6}  {'time (UTC)':<20}  {'outcome':>7}  {'key':<24}  {'endpoint':<10}  "
+        f"{'privacy':<11}  {'N':>8}  {'withheld':>8}  filters"
     )
     for entry in entries:
         privacy = entry.privacy + (f" {entry.epsilon:g}" if entry.epsilon is not None else "")
@@ -207,9 +300,10 @@ def audit(limit: int) -> None:
             {k: v for k, v in entry.filters.items() if v is not None}, sort_keys=True
         )
         n = "" if entry.n is None else str(entry.n)
+        key = "(no valid key)" if entry.key_id is None else f"{entry.key_id} {entry.key_name}"
         click.echo(
-            f"{entry.id:>6}  {_when(entry.created_at):<20}  "
-            f"{f'{entry.key_id} {entry.key_name}'[:24]:<24}  {entry.endpoint:<10}  "
+            f"{entry.id:>6}  {_when(entry.created_at):<20}  {entry.outcome:>7}  "
+            f"{key[:24]:<24}  {entry.endpoint:<10}  "
             f"{privacy:<11}  {n:>8}  {entry.cells_suppressed:>8}  {filters}"
         )
 

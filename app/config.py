@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/securebase.db"
@@ -42,6 +42,26 @@ class Settings(BaseSettings):
     # Interactive API documentation at /docs and /redoc (false: both answer 404).
     api_docs: bool = True
 
+    # Metrics: served by `securebase serve` on this address of their own ("off": not at all);
+    # the default lets only the machine itself read them.
+    metrics_address: str = "127.0.0.1:9464"
+    # Set, /metrics on the application's port answers a request with this bearer token.
+    metrics_token: SecretStr | None = Field(default=None, min_length=32)
+
+    @field_validator("metrics_address")
+    @classmethod
+    def _host_and_port(cls, address: str) -> str:
+        address = address.strip()
+        if address.lower() == "off":
+            return "off"
+        split_address(address)
+        return address
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _no_empty_token(cls, value: object) -> object:
+        return None if value == "" else value
+
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, url: str) -> str:
@@ -64,6 +84,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:9464`` for IPv6) as a host and a port; ValueError otherwise."""
+    host, colon, port = address.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError("use HOST:PORT, e.g. 127.0.0.1:9464, or off")
+    return host, int(port)
 
 
 @lru_cache

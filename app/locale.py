@@ -37,7 +37,7 @@ def accept_language_tags(header: str | None) -> list[tuple[str, str | None]]:
     """(language, region) pairs, most preferred first; entries that are not tags are skipped."""
     tags: list[tuple[str, str | None]] = []
     for value in preferred(header):
-        match = _TAG.match(value)
+        match = _TAG.fullmatch(value)
         if match is not None:
             region = match.group(2).upper() if match.group(2) else None
             tags.append((match.group(1).lower(), region))
@@ -72,7 +72,7 @@ def choose_language(
 def request_country(request: Request, explicit: str | None, default: str | None) -> str | None:
     """The country of any request, even one that is refused (a malformed ``explicit`` is
     passed over)."""
-    given = explicit if explicit and _COUNTRY.match(explicit) else None
+    given = explicit if explicit and _COUNTRY.fullmatch(explicit) else None
     header = country_from_accept_language(request.headers.get("accept-language"))
     return choose_country(given, None, header, default)
 

@@ -7,8 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.allowed_methods import AllowHeaderMiddleware
 from app.api import batch, crisis, fhir, health, metrics, questionnaires, research, responses
 from app.api.docs import install_api_docs
+from app.cache_policy import CachePolicyMiddleware
 from app.config import Settings, get_settings
 from app.db import create_db_engine
 from app.edge.middleware import RiskEdge
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         install_api_docs(app)
     app.include_router(web.router)
     app.mount(STATIC_PREFIX, static_files(), name="static")
+    app.add_middleware(CachePolicyMiddleware)
+    app.add_middleware(AllowHeaderMiddleware)
     app.add_middleware(
         RiskEdge,
         max_body_bytes=settings.max_body_bytes,

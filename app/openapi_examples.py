@@ -44,12 +44,8 @@ REQUEST_EXAMPLES: dict[str, Examples] = {
             {"questionnaire_id": QUESTIONNAIRE_ID, "lang": "en", "country": "GB"},
         ),
         "consent": _example(
-            "Start with research consent and a study code",
-            {
-                "questionnaire_id": QUESTIONNAIRE_ID,
-                "consent": {"research": True},
-                "study": "spring-cohort",
-            },
+            "Start with research consent (add `study`: a registered study's enrolment code)",
+            {"questionnaire_id": QUESTIONNAIRE_ID, "consent": {"research": True}},
         ),
         "at_once": _example(
             "Answer everything and submit in one call",

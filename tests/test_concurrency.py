@@ -38,7 +38,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(database_url: str, workers: int, tmp_path: Path) -> Iterator[str]:
+def running_server(
+    database_url: str, workers: int, tmp_path: Path, metrics_port: int | None = None
+) -> Iterator[str]:
+    """A server on a free port; its metrics on 127.0.0.1:``metrics_port`` (None: off)."""
     port = free_port()
     metrics_dir = tmp_path / f"metrics-{port}"
     metrics_dir.mkdir()
@@ -47,6 +50,7 @@ def running_server(database_url: str, workers: int, tmp_path: Path) -> Iterator[
         "SECUREBASE_DATABASE_URL": database_url,
         "SECUREBASE_LOG_LEVEL": "WARNING",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "SECUREBASE_METRICS_ADDRESS": f"127.0.0.1:{metrics_port}" if metrics_port else "off",
     }
     log = (tmp_path / f"server-{port}.log").open("wb")
     server = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
@@ -140,7 +144,8 @@ def test_many_clients_two_workers_no_errors_and_nothing_stored_twice(
                     else:
                         acknowledged.append(first.json())
 
-    with running_server(database_url, 2, tmp_path) as base:
+    metrics_port = free_port()
+    with running_server(database_url, 2, tmp_path, metrics_port) as base:
         with ThreadPoolExecutor(CLIENTS) as pool:
             for future in [pool.submit(client_session, i, base) for i in range(CLIENTS)]:
                 future.result()
@@ -156,11 +161,12 @@ def test_many_clients_two_workers_no_errors_and_nothing_stored_twice(
                 )
                 assert read.status_code == 200
                 assert read.json()["result"] == {**created["result"], "crisis": None}
-            metrics = http.get("/metrics").text
+            assert http.get("/metrics").status_code == 404  # not on the public port
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
         submissions = next(
             line for line in metrics.splitlines() if line.startswith("securebase_submissions_total")
         )
-        # Summed over both workers, whichever one answered /metrics.
+        # Summed over both workers by the supervisor, which serves the metrics port.
         assert float(submissions.split()[-1]) == len(acknowledged)
 
 

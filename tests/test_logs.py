@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from study_registry import register
 
 from app.config import Settings
 from app.main import create_app
@@ -33,12 +34,13 @@ def log_lines(err: str) -> list[dict[str, Any]]:
 def run_flow(http: TestClient) -> dict[str, str]:
     """Create, save, submit, read, refuse, erase: return the secrets it handled."""
     idempotency_key = "log-test-idempotency-key-000001"
+    enrolment = register(http.app.state.engine, STUDY)  # type: ignore[attr-defined]
     created = http.post(
         f"{API}/responses",
         json={
             "questionnaire_id": QUESTIONNAIRE,
             "answers": {"anx01": 6, "wb_selfharm": 2},
-            "study": STUDY,
+            "study": enrolment,
             "consent": {"research": True},
             "country": "GB",
         },
@@ -62,6 +64,7 @@ def run_flow(http: TestClient) -> dict[str, str]:
         "token": token,
         "response id": response_id,
         "study code": STUDY,
+        "enrolment code": enrolment,
         "idempotency key": idempotency_key,
         "unknown item": "zzsecretitem",
     }

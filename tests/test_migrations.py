@@ -248,3 +248,59 @@ def test_upgrading_gives_consented_submitted_responses_their_research_copy(
     with engine.connect() as connection:
         columns = {c["name"] for c in inspect(connection).get_columns("response_session")}
     assert "research_answers" not in columns
+
+
+def test_upgrading_registers_every_study_already_in_use_with_a_new_enrolment_code(
+    empty_database_url: str, engine: Engine
+) -> None:
+    """Studies seen on responses keep being exported as before (exact), but their old links,
+    which carried the public code, no longer enrol anyone: each gets a fresh enrolment code."""
+    migrations.upgrade(empty_database_url, "0003")
+    with engine.begin() as connection:
+        for response_id, study in (("a", "spring"), ("b", "spring"), ("c", "autumn"), ("d", None)):
+            connection.execute(
+                text(
+                    "INSERT INTO response_session (id, token_hash, questionnaire_id, "
+                    "questionnaire_version, questionnaire_hash, language, research_consent, "
+                    "status, answers, crisis_items, created_at, updated_at, study) VALUES "
+                    "(:id, 'x', 'q', '1', 'h', 'en', false, 'in_progress', '{}', '[]', "
+                    "'2026-01-05 10:00:00', '2026-01-05 10:00:00', :study)"
+                ),
+                {"id": response_id, "study": study},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO researcher_key (id, name, key_hash, all_studies, studies, "
+                "created_at) VALUES (1, 'R', 'h', true, '[]', '2026-01-05 10:00:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO research_export_audit (researcher_key_id, endpoint, filters, "
+                "privacy, cells_suppressed, created_at) VALUES (1, 'summary', '{}', "
+                "'suppression', 0, '2026-01-05 10:00:00')"
+            )
+        )
+
+    migrations.upgrade(empty_database_url)
+
+    with engine.connect() as connection:
+        studies = connection.execute(
+            text("SELECT code, enrolment_code, exports FROM study ORDER BY code")
+        ).all()
+        outcomes = connection.execute(text("SELECT outcome FROM research_export_audit")).all()
+    assert [(code, exports) for code, _, exports in studies] == [
+        ("autumn", "exact"),
+        ("spring", "exact"),
+    ]
+    enrolment = [code for _, code, _ in studies]
+    assert len(set(enrolment)) == 2
+    assert all(len(code) == 20 and code.isalnum() for code in enrolment)
+    assert not {"autumn", "spring"} & set(enrolment)
+    assert outcomes == [(200,)]
+
+    migrations.downgrade(empty_database_url, "0003")
+    assert "study" not in table_names(engine)
+    with engine.connect() as connection:
+        remaining = connection.execute(text("SELECT count(*) FROM response_session")).scalar_one()
+    assert remaining == 4

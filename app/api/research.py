@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Coroutine
+from contextlib import AsyncExitStack
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.deps import CatalogDep, ReadSessionDep, SessionDep, SettingsDep
+from app.errors import SecureBaseError
 from app.schemas.common import StudyCode
 from app.schemas.problem import problem_responses
 from app.schemas.research import (
@@ -21,14 +29,70 @@ from app.schemas.research import (
     SummaryExport,
 )
 from app.services.research import access, csv_format, quota
+from app.services.research import audit as research_audit
 from app.services.research.codebook import codebook as build_codebook
 from app.services.research.context import ResearchContext
 from app.services.research.histograms import histograms as build_histograms
 from app.services.research.items import items as build_items
-from app.services.research.request import ExportParameters, resolve
+from app.services.research.request import MIN_EPSILON, ExportParameters, resolve
 from app.services.research.summary import summary as build_summary
 
-router = APIRouter(prefix="/research", tags=["research"])
+log = structlog.get_logger("securebase.research")
+
+
+def _status_of(exc: Exception) -> int:
+    if isinstance(exc, SecureBaseError):
+        return exc.status_code
+    if isinstance(exc, StarletteHTTPException):
+        return exc.status_code
+    if isinstance(exc, RequestValidationError):
+        return 422
+    return 500
+
+
+def _record_refusal(request: Request, endpoint: str, outcome: int) -> None:
+    try:
+        research_audit.record_refusal(
+            request.app.state.engine,
+            endpoint,
+            getattr(request.state, "researcher_key_id", None),
+            outcome,
+            dict(request.query_params),
+            dt.datetime.now(dt.UTC),
+        )
+    except Exception as exc:  # the refusal itself must still be answered
+        log.error("audit_failed", error_type=type(exc).__name__)
+
+
+class AuditedRoute(APIRoute):
+    """Every research call reaches the audit log: an export served logs itself; a call that
+    is refused, for whatever reason, is logged here with its status, once the request's own
+    transaction has ended (on SQLite it holds the write lock until then)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        endpoint = self.path.rsplit("/", 1)[-1]
+
+        def after_the_transaction(request: Request, outcome: int) -> None:
+            stack: AsyncExitStack = request.scope["fastapi_inner_astack"]
+            stack.push_async_callback(
+                run_in_threadpool, _record_refusal, request, endpoint, outcome
+            )
+
+        async def audited(request: Request) -> Response:
+            try:
+                response = await handle(request)
+            except Exception as exc:
+                after_the_transaction(request, _status_of(exc))
+                raise
+            if response.status_code >= 400:
+                after_the_transaction(request, response.status_code)
+            return response
+
+        return audited
+
+
+router = APIRouter(prefix="/research", tags=["research"], route_class=AuditedRoute)
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -69,13 +133,15 @@ ContextDep = Annotated[ResearchContext, Depends(get_context, scope="function")]
 
 def get_researcher(
     ctx: ContextDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> access.Researcher:
     """The key's holder; 401 for a missing, wrong or revoked key, 429 when it has had its
-    exports for the hour."""
+    calls for the hour."""
     researcher = access.authenticate(ctx.session, credentials.credentials if credentials else None)
     if researcher is None:
         raise HTTPException(401, "A valid researcher key is required.", headers=_CHALLENGE)
+    request.state.researcher_key_id = researcher.key_id  # for the audit of a refusal
     quota.check(ctx, researcher)
     return researcher
 
@@ -95,10 +161,20 @@ UntilParam = Annotated[
 ]
 PeriodParam = Annotated[PeriodUnit, Query(description="The time resolution: week or month.")]
 PrivacyParam = Annotated[
-    PrivacyMode, Query(description="suppression (default) or dp (differential privacy).")
+    PrivacyMode,
+    Query(
+        description="suppression (default) or dp (differential privacy; needs study and "
+        "epsilon). A study registered dp-only is refused an exact export (403)."
+    ),
 ]
 EpsilonParam = Annotated[
-    float | None, Query(gt=0, description="With privacy=dp: the epsilon this release spends.")
+    float | None,
+    Query(
+        ge=MIN_EPSILON,
+        description="Only with privacy=dp, and required there: the epsilon this release "
+        "spends, at most the study's total budget. Sent without privacy=dp it is refused "
+        "with 422 naming epsilon.",
+    ),
 ]
 FormatParam = Annotated[
     ExportFormat | None, Query(description="json (default) or csv; or send Accept: text/csv.")

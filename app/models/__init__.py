@@ -6,6 +6,7 @@ from app.models.privacy_budget import PrivacyBudget
 from app.models.research_index import RESEARCH_INDEX
 from app.models.researcher import ResearcherKey
 from app.models.response import ResponseSession, ResponseStatus
+from app.models.study import Study, StudyErasures, StudyExports
 
 __all__ = [
     "RESEARCH_INDEX",
@@ -15,4 +16,7 @@ __all__ = [
     "ResearcherKey",
     "ResponseSession",
     "ResponseStatus",
+    "Study",
+    "StudyErasures",
+    "StudyExports",
 ]

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy import Select, func, literal_column, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -91,6 +91,8 @@ class ResponseFilter:
     questionnaire_hash: str
     studies: tuple[str, ...] | None = None
     """``None``: every response whatever its study (or none); otherwise only these studies."""
+    excluded_studies: tuple[str, ...] = ()
+    """Studies left out even when ``studies`` is ``None``."""
     submitted_from: dt.datetime | None = None
     """Inclusive lower bound of the submission time (UTC)."""
     submitted_before: dt.datetime | None = None
@@ -106,6 +108,10 @@ class ResponseFilter:
         ]
         if self.studies is not None:
             conditions.append(_table.study.in_(self.studies))
+        if self.excluded_studies:
+            conditions.append(
+                or_(_table.study.is_(None), _table.study.not_in(self.excluded_studies))
+            )
         if self.submitted_from is not None:
             conditions.append(_table.submitted_at >= self.submitted_from)
         if self.submitted_before is not None:

@@ -102,3 +102,11 @@ def stream(connection: Connection, statement: Select[Any], batch: int) -> Iterat
     assert driver is not None
     with driver.cursor() as cursor:
         yield from cursor.stream(str(compiled), compiled.params, size=batch)
+
+
+def submission_day(dialect: Dialect) -> ColumnElement[Any]:
+    """The day (UTC) a response was submitted: a date, or ISO text on SQLite."""
+    submitted = ResponseSession.__table__.c.submitted_at  # type: ignore[attr-defined]
+    if dialect == "sqlite":
+        return func.date(submitted)
+    return cast(func.timezone(literal_column("'UTC'"), submitted), Date)

@@ -8,6 +8,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from app.models import ResponseSession, ResponseStatus
+from app.repositories import research_studies
 
 
 def get(session: Session, response_id: str, *, for_update: bool = False) -> ResponseSession | None:
@@ -22,7 +23,10 @@ def add(session: Session, response: ResponseSession) -> None:
 
 
 def erase(session: Session, response: ResponseSession) -> None:
-    """Delete the response; its idempotency records go with it (ON DELETE CASCADE)."""
+    """Delete the response; its idempotency records go with it (ON DELETE CASCADE). A
+    submitted response of a study counts in the study's erasures of the day (no id kept)."""
+    if response.study is not None and response.status == ResponseStatus.submitted.value:
+        research_studies.count_erasure(session, response.study, dt.datetime.now(dt.UTC).date())
     session.delete(response)
     session.flush()
 

@@ -10,7 +10,7 @@ from scoring.risk import RiskAssessment
 
 def counted(notice: CrisisNotice | None) -> CrisisNotice | None:
     if notice is not None:
-        CRISIS_NOTICES.labels(notice.level).inc()
+        CRISIS_NOTICES.inc()
     return notice
 
 

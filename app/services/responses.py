@@ -32,6 +32,7 @@ from app.schemas.responses import (
     Submitted,
 )
 from app.security import digest, new_response_id, new_token, seal, token_matches, unseal
+from app.services import studies
 from app.services.locale import RequestLocale
 from app.services.notices import counted, crisis_notice
 from app.services.progress import progress_of
@@ -200,6 +201,7 @@ def start(
     answers, problems = check_answers(definition, raw)
     if problems:
         raise _answer_problems(problems)
+    study = studies.resolve_study(ctx.session, request.study)
 
     scope = "responses.create"
     key_hash = digest(f"{scope}\0{idempotency_key}") if idempotency_key else None
@@ -220,7 +222,7 @@ def start(
         questionnaire_hash=loaded.content_hash,
         language=language,
         country=country,
-        study=request.study,
+        study=study,
         research_consent=request.consent.research,
         status=ResponseStatus.in_progress.value,
         answers=answers,

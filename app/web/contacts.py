@@ -24,7 +24,7 @@ def contact_link(contact: Contact, t: Translator) -> ContactLink:
     value = contact.value.strip()
     href: str | None = None
     digits = re.sub(r"[ ()-]", "", value)
-    if contact.channel in {"call", "text"} and _PHONE.match(value):
+    if contact.channel in {"call", "text"} and _PHONE.fullmatch(value):
         href = ("tel:" if contact.channel == "call" else "sms:") + digits
     elif contact.channel in {"chat", "web"} and value.startswith("https://"):
         href = value

@@ -62,7 +62,7 @@ def answers_from(form: FormData) -> dict[str, JsonValue]:
     for name, value in form.multi_items():
         if name in RESERVED_FIELDS or not isinstance(value, str):
             continue
-        answers[name] = int(value) if ANSWER.match(value) else value
+        answers[name] = int(value) if ANSWER.fullmatch(value) else value
     return answers
 
 

@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from app.deps import CatalogDep, ContextDep, SettingsDep
 from app.schemas.responses import Consent, CreateResponseRequest
 from app.services import responses as responses_service
-from app.services import web_flow
+from app.services import studies, web_flow
 from app.services.locale import RequestLocale
 from app.web import security
 from app.web.locale import WebLocaleDep
@@ -83,11 +83,14 @@ def landing(
     language = language_of(locale, view.language if view else None)
     t = translator(language)
     shape = layout(offered_questionnaire(ctx.catalog), language)
+    study_code = studies.enrolment_code_or_none(ctx.session, study)
     response = page(
         request,
         "landing.html",
         {
             **landing_context(shape, t, study, settings.incomplete_ttl_days),
+            "study": study_code,
+            "study_invalid": study is not None and study_code is None,
             "missing": missing is not None and view is None,
             "attempt": secrets.token_urlsafe(24),
             "view": view,
@@ -116,10 +119,10 @@ def start(
         CreateResponseRequest(
             questionnaire_id=offered_questionnaire(ctx.catalog).definition.id,
             consent=Consent(research=field(form, "research_consent") == "yes"),
-            study=study if study and STUDY_CODE.match(study) else None,
+            study=studies.enrolment_code_or_none(ctx.session, study),
         ),
         locale,
-        attempt if attempt and ATTEMPT_KEY.match(attempt) else None,
+        attempt if attempt and ATTEMPT_KEY.fullmatch(attempt) else None,
     )
     response = redirect("/questionnaire/1")
     security.remember_session(

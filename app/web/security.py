@@ -137,7 +137,7 @@ class BrowserSession:
     def parse(cls, code: str | None) -> BrowserSession | None:
         """A session from the cookie's form of the code, or from the hand-copied form."""
         text = (code or "").strip()
-        match = _CODE.match(text)
+        match = _CODE.fullmatch(text)
         if match:
             return cls(match.group(1), match.group(2))
         parts = _from_handy(text) if len(text) <= 4 * _HANDY_LENGTH else None

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from helpers import API, anxious_answers, bearer, create, row_counts
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from study_registry import register
 
 from app.config import Settings
 
@@ -36,11 +37,13 @@ def rows_for(database_url: str, response_id: str) -> dict[str, int]:
 
 @pytest.fixture
 def submitted(client: TestClient) -> dict[str, Any]:
-    """A submitted response, created with an Idempotency-Key, holding a distinctive study code."""
+    """A submitted response, created with an Idempotency-Key, in a study with a distinctive
+    code (the registry keeps the study; the response's own copy of its code goes with it)."""
+    enrolment = register(client.app.state.engine, STUDY)  # type: ignore[attr-defined]
     created = create(
         client,
         answers=anxious_answers(),
-        study=STUDY,
+        study=enrolment,
         consent={"research": True},
         headers={"Idempotency-Key": "erasure-test-key-0001"},
     )
@@ -48,7 +51,7 @@ def submitted(client: TestClient) -> dict[str, Any]:
         f"{API}/responses/{created['response_id']}/submit", headers=bearer(created["token"])
     )
     assert submit.status_code == 200, submit.text
-    return created
+    return {**created, "enrolment": enrolment}
 
 
 def test_delete_erases_the_response_and_its_idempotency_records(
@@ -107,7 +110,7 @@ def test_a_retry_of_the_original_create_after_erasure_does_not_resurrect_it(
         json={
             "questionnaire_id": "attachment-self-reflection",
             "answers": anxious_answers(),
-            "study": STUDY,
+            "study": submitted["enrolment"],
             "consent": {"research": True},
         },
         headers={"Idempotency-Key": "erasure-test-key-0001"},
@@ -142,7 +145,7 @@ def test_erased_answers_are_overwritten_on_disk(
     if not settings.is_sqlite:
         pytest.skip("file-level check of SQLite's secure_delete")
     database, files = sqlite_files(settings)
-    needles = [STUDY.encode(), b'"anx01"', submitted["response_id"].encode()]
+    needles = [b'"anx01"', submitted["response_id"].encode()]
     checkpoint(database)
     # The check can fail: before erasure the values are in the file.
     for needle in needles:

@@ -23,7 +23,6 @@ BODY: dict[str, Any] = {
     "questionnaire_id": QUESTIONNAIRE,
     "answers": {"anx01": 6, "avo01": 2, "wb_life": 1},
     "consent": {"research": True},
-    "study": "idem-study",
 }
 
 

@@ -20,6 +20,7 @@ from helpers import (
     row_counts,
 )
 from sqlalchemy import create_engine, text
+from study_registry import register
 
 from app.config import Settings
 from app.main import create_app
@@ -147,7 +148,8 @@ def test_consent_is_no_unless_given(client: TestClient, database_url: str) -> No
 
 
 def test_study_and_country_are_stored(client: TestClient, database_url: str) -> None:
-    created = create(client, study="STUDY-2026_a", country="ie")
+    enrolment = register(client.app.state.engine, "STUDY-2026_a")  # type: ignore[attr-defined]
+    created = create(client, study=enrolment, country="ie")
     shown = read(client, created)
     assert shown["study"] == "STUDY-2026_a"
     assert shown["country"] == "IE"

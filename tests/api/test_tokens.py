@@ -16,6 +16,7 @@ from helpers import (
     complete_answers,
     create,
 )
+from study_registry import register
 
 
 def test_the_token_is_returned_once_and_never_again(client: TestClient) -> None:
@@ -47,7 +48,8 @@ def test_tokens_differ_between_responses(client: TestClient) -> None:
 
 
 def test_the_token_is_stored_only_as_a_hash(client: TestClient, database_url: str) -> None:
-    created = create(client, answers=anxious_answers(), study="tokscan", submit=True)
+    enrolment = register(client.app.state.engine, "tokscan")  # type: ignore[attr-defined]
+    created = create(client, answers=anxious_answers(), study=enrolment, submit=True)
     keyed = create(
         client, answers={"anx01": 2}, headers={"Idempotency-Key": "tokens-test-key-0001"}
     )

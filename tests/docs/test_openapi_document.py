@@ -34,7 +34,6 @@ OPERATION_IDS = {
     ("get", "/api/v1/research/codebook"): "getResearchCodebook",
     ("get", "/healthz"): "getHealth",
     ("get", "/readyz"): "getReadiness",
-    ("get", "/metrics"): "getMetrics",
 }
 
 

@@ -12,10 +12,12 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.db import create_db_engine
+from app.repositories import research_studies
 from app.schemas.responses import Consent, CreateResponseRequest
 from app.services import responses
 from app.services.locale import RequestLocale
 from app.services.responses import ResponseContext
+from app.services.studies import add_study
 from scoring.catalog import Catalog
 from scoring.loading import LoadedDefinition
 from scoring.norms import (
@@ -69,6 +71,12 @@ def submit_all(
     try:
         with Session(engine) as session:
             ctx = ResponseContext(session, catalog, settings)
+            enrolment = None
+            if study is not None:  # a response joins a study through its enrolment code
+                registered = research_studies.get(session, study)
+                if registered is None:
+                    registered = add_study(session, study, "exact", dt.datetime.now(dt.UTC))
+                enrolment = registered.enrolment_code
             for answers in people:
                 created = responses.start(
                     ctx,
@@ -77,7 +85,7 @@ def submit_all(
                         answers=answers,  # type: ignore[arg-type]
                         submit=True,
                         consent=Consent(research=consent),
-                        study=study,
+                        study=enrolment,
                     ),
                     RequestLocale(),
                     None,

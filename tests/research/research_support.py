@@ -19,12 +19,14 @@ from sqlmodel import Session
 
 from app.config import Settings
 from app.models import ResponseSession
+from app.repositories import research_studies
 from app.schemas.responses import CreateResponseRequest
 from app.security import digest, new_response_id, new_token
 from app.services import responses
 from app.services.locale import RequestLocale
 from app.services.research.access import create_key
 from app.services.responses import ResponseContext
+from app.services.studies import add_study
 from scoring.catalog import Catalog
 
 QUESTIONNAIRE = "attachment-self-reflection"
@@ -91,6 +93,17 @@ class _ContextAt(ResponseContext):
         return self.moment
 
 
+def _enrolment_code(session: Session, study: str | None) -> str | None:
+    """The enrolment code of ``study``, registering it (exact exports) the first time: a
+    response joins a study only through its enrolment code."""
+    if study is None:
+        return None
+    registered = research_studies.get(session, study)
+    if registered is None:
+        registered = add_study(session, study, "exact", dt.datetime.now(dt.UTC))
+    return registered.enrolment_code
+
+
 def insert(engine: Engine, catalog: Catalog, respondents: Iterable[Respondent]) -> list[str]:
     """Store respondents through the submission service (``responses.start``, the code behind
     ``POST /responses`` and the web pages), each at its ``submitted_at``, in one transaction.
@@ -101,6 +114,7 @@ def insert(engine: Engine, catalog: Catalog, respondents: Iterable[Respondent]) 
     ids = []
     with Session(engine) as session:
         for person in respondents:
+            enrolment = _enrolment_code(session, person.study)
             request = CreateResponseRequest.model_validate_json(
                 json.dumps(
                     {
@@ -108,7 +122,7 @@ def insert(engine: Engine, catalog: Catalog, respondents: Iterable[Respondent]) 
                         "answers": person.answers,
                         "submit": person.submitted,
                         "consent": {"research": person.consent},
-                        "study": person.study,
+                        "study": enrolment,
                         "lang": person.language,
                         "country": person.country,
                     }

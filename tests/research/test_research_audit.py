@@ -1,5 +1,6 @@
 """Every export served is in the audit log (key, endpoint, filters, time, N, cells withheld),
-which ``securebase audit`` lists; refused requests are not exports."""
+which ``securebase audit`` lists; refused requests are logged with their outcome, and are not
+counted as exports (see test_research_audit_refusals.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from research_support import Respondent, export, insert, new_key, ok, table_rows
 
 from app.cli import main
 from app.config import get_settings
+from app.metrics import exposition
 from scoring.catalog import Catalog
 
 ANSWERS = {f"{p}{n:02d}": 4 for p in ("anx", "avo", "dis") for n in range(1, 10)}
@@ -27,8 +29,8 @@ def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunne
     get_settings.cache_clear()
 
 
-def exports_served(client: TestClient) -> float:
-    text = client.get("/metrics").text
+def exports_served() -> float:
+    text = exposition()[0].decode()
     total = 0.0
     for line in text.splitlines():
         if line.startswith("securebase_research_exports_total{"):
@@ -44,7 +46,7 @@ def test_each_export_is_logged_with_what_it_covered(
     people += [Respondent({**ANSWERS, "wb_now": 1}, study="alpha") for _ in range(3)]
     insert(engine, catalog, people)
     key = new_key(engine, ["alpha"], name="Audited Researcher")
-    served_before = exports_served(research_client)
+    served_before = exports_served()
     started = dt.datetime.now(dt.UTC)
 
     summary = ok(export(research_client, "summary", key, study="alpha", group_by="country"))
@@ -56,10 +58,13 @@ def test_each_export_is_logged_with_what_it_covered(
     assert export(research_client, "summary", key, period="fortnight").status_code == 422
     assert export(research_client, "summary", "sbr_wrong").status_code == 401
 
-    rows = table_rows(database_url, "research_export_audit")
+    logged = table_rows(database_url, "research_export_audit")
+    rows = [row for row in logged if row["outcome"] == 200]
     assert [row["endpoint"] for row in rows] == ["summary", "items", "histograms", "codebook"]
+    assert [row["outcome"] for row in logged if row["outcome"] != 200] == [404, 422, 401]
     key_id = table_rows(database_url, "researcher_key")[0]["id"]
     assert {row["researcher_key_id"] for row in rows} == {key_id}
+    assert [row["researcher_key_id"] for row in logged[4:]] == [key_id, key_id, None]
     first = rows[0]
     filters = (
         first["filters"] if isinstance(first["filters"], dict) else json.loads(first["filters"])
@@ -75,7 +80,7 @@ def test_each_export_is_logged_with_what_it_covered(
     logged = logged if isinstance(logged, dt.datetime) else dt.datetime.fromisoformat(logged)
     logged = logged if logged.tzinfo else logged.replace(tzinfo=dt.UTC)
     assert started - dt.timedelta(seconds=5) <= logged <= dt.datetime.now(dt.UTC)
-    assert exports_served(research_client) - served_before == 4
+    assert exports_served() - served_before == 4
 
 
 def test_the_audit_command_lists_the_log(

@@ -16,11 +16,24 @@ from research_support import (
     new_key,
     ok,
 )
+from sqlmodel import Session
+from study_registry import register
 
+from app.repositories import research_studies
 from scoring.catalog import Catalog
 
 ANSWERS = {f"{p}{n:02d}": 4 for p in ("anx", "avo", "dis") for n in range(1, 10)}
 ELEVATED = {**ANSWERS, **{f"anx{n:02d}": 7 for n in range(1, 10)}, "anx03": 1, "anx07": 1}
+
+
+def alpha_enrolment(client: TestClient) -> str:
+    """The enrolment code of study alpha, registered the first time it is asked for."""
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        study = research_studies.get(session, "alpha")
+        if study is not None:
+            return study.enrolment_code
+    return register(engine, "alpha")
 
 
 def submit(
@@ -33,7 +46,7 @@ def submit(
             "answers": answers or ANSWERS,
             "submit": True,
             "consent": {"research": research},
-            "study": "alpha",
+            "study": alpha_enrolment(client),
         },
     )
     assert response.status_code == 201, response.text

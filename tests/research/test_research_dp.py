@@ -71,11 +71,16 @@ def test_the_budget_is_kept_per_study_refused_when_spent_and_survives_a_restart(
     ok(export(client, "histograms", key, study="alpha", privacy="dp", epsilon=0.4))
 
     refused(export(client, "items", key, study="alpha", privacy="dp", epsilon=0.4), "0.8", "0.2")
-    # The refused release cost nothing and left no trace in the audit log.
+    # The refused release cost nothing and is in the audit log as refused, spending nothing.
     assert [row["epsilon_spent"] for row in table_rows(database_url, "privacy_budget")] == [
         pytest.approx(0.8)
     ]
-    assert len(table_rows(database_url, "research_export_audit")) == 2
+    logged = table_rows(database_url, "research_export_audit")
+    assert [(row["outcome"], row["epsilon"]) for row in logged] == [
+        (200, 0.4),
+        (200, 0.4),
+        (403, None),
+    ]
 
     # Another study has its own budget.
     other = ok(export(client, "summary", key, study="beta", privacy="dp", epsilon=0.9))
@@ -91,8 +96,10 @@ def test_the_budget_is_kept_per_study_refused_when_spent_and_survives_a_restart(
     refused(export(restarted, "summary", key, study="alpha", privacy="dp", epsilon=0.01), "1", "0")
 
     audit = table_rows(database_url, "research_export_audit")
-    assert [row["epsilon"] for row in audit] == [0.4, 0.4, 0.9, 0.2]
+    served = [row for row in audit if row["outcome"] == 200]
+    assert [row["epsilon"] for row in served] == [0.4, 0.4, 0.9, 0.2]
     assert {row["privacy"] for row in audit} == {"dp"}
+    assert [row["outcome"] for row in audit if row["outcome"] != 200] == [403, 403, 403]
 
 
 def test_suppression_exports_spend_nothing(data: tuple[TestClient, str], database_url: str) -> None:

@@ -12,6 +12,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from study_registry import register
 from webflow import (
     ATTACHMENT_ITEMS,
     STEPS,
@@ -131,10 +132,11 @@ def test_landing_says_what_it_is_and_asks_consent_unticked(
 def test_study_link_and_consent_are_stored_with_the_response(
     web: TestClient, consent: bool
 ) -> None:
-    landing = web.get("/", params={"study": "spring-study"}).text
-    assert 'name="study" value="spring-study"' in landing
-    assert t("landing.study_note", code="spring-study") in " ".join(page_text(landing).text)
-    start(web, study="spring-study", consent=consent)
+    enrolment = register(web.app.state.engine, "spring-study")  # type: ignore[attr-defined]
+    landing = web.get("/", params={"study": enrolment}).text
+    assert f'name="study" value="{enrolment}"' in landing
+    assert t("landing.study_note", code=enrolment) in " ".join(page_text(landing).text)
+    start(web, study=enrolment, consent=consent)
     stored = api_read(web).json()
     assert stored["study"] == "spring-study"
     assert stored["consent"] == {"research": consent}

@@ -46,7 +46,7 @@ def create_key(
     if not 1 <= len(name) <= 100:
         problems.append(FieldProblem("name", "must be 1 to 100 characters"))
     for study in studies:
-        if not STUDY_CODE.match(study):
+        if not STUDY_CODE.fullmatch(study):
             problems.append(FieldProblem("study", f"{study!r} is not a study code"))
     if problems:
         raise InvalidInput("The key cannot be created.", problems)

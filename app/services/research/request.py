@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from app.errors import FieldProblem, InvalidInput, NotFound
+from app.errors import FieldProblem, InvalidInput, NotFound, SecureBaseError
 from app.repositories.research_data import (
     DemographicGroups,
     GroupBy,
@@ -24,6 +24,7 @@ from app.repositories.research_data import (
     ScoredItem,
 )
 from app.schemas.research import ExportFilters
+from app.services import studies as study_registry
 from app.services.research import answer_bytes, periods
 from app.services.research.access import Researcher
 from app.services.research.context import ResearchContext
@@ -36,10 +37,19 @@ from scoring.result import QuestionnaireRef
 PrivacyMode = Literal["suppression", "dp"]
 MAX_PERIODS = 520
 """The longest time series an export lists (ten years of weeks)."""
+LATEST_DATE = dt.date(9998, 12, 31)
+"""The latest ``since`` or ``until``: widened to the end of its week or month and one day
+past it, a date in the year 9999 could leave the calendar."""
 MIN_EPSILON = 0.001
 """Below this a release would be pure noise (and the noise scale too large to compute)."""
 RESPONSE_GROUPINGS: tuple[GroupBy, ...] = get_args(GroupBy)
 """The columns of a response any export can group by; demographic items come after them."""
+
+
+class DpOnlyStudy(SecureBaseError):
+    status_code = 403
+    slug = "dp-only-study"
+    title = "This study is released only with differential privacy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +76,8 @@ class Coverage:
     where: ResponseFilter
     dimensions: tuple[PackedDimension, ...]
     grouping: Grouping | None = None
+    left_out: tuple[str, ...] = ()
+    """dp-only studies an exact export would otherwise have covered."""
 
     @property
     def definition(self) -> Definition:
@@ -111,7 +123,13 @@ class Coverage:
             parts.append(f"submitted from {self.since.isoformat()}")
         if self.until is not None:
             parts.append(f"up to and including {self.until.isoformat()} (UTC)")
-        return " ".join(parts) + "."
+        text = " ".join(parts) + "."
+        if self.left_out:
+            text += (
+                " Left out, as released only with differential privacy: "
+                f"{', '.join(self.left_out)}."
+            )
+        return text
 
 
 def packed_dimensions(definition: Definition) -> tuple[PackedDimension, ...]:
@@ -174,6 +192,16 @@ def resolve(ctx: ResearchContext, researcher: Researcher, parameters: ExportPara
             "No such study for this key.",
             [FieldProblem("study", "not a study this key may see")],
         )
+    if (
+        parameters.privacy == "suppression"
+        and parameters.study is not None
+        and study_registry.is_dp_only(ctx.session, parameters.study)
+    ):
+        raise DpOnlyStudy(
+            f"Study {parameters.study!r} is registered dp-only: it is released only through "
+            "privacy=dp.",
+            [FieldProblem("privacy", "this study is dp-only: use privacy=dp with an epsilon")],
+        )
     problems = _privacy_problems(ctx, parameters)
     grouping = None
     if parameters.group_by is not None:
@@ -184,6 +212,11 @@ def resolve(ctx: ResearchContext, researcher: Researcher, parameters: ExportPara
                 FieldProblem("group_by", f"{parameters.group_by!r} is not one of: {allowed}")
             )
     unit = parameters.period
+    for name, day in (("since", parameters.since), ("until", parameters.until)):
+        if day is not None and day > LATEST_DATE:
+            problems.append(FieldProblem(name, f"must be no later than {LATEST_DATE.isoformat()}"))
+    if problems:
+        raise InvalidInput("Some of the export's parameters are not valid.", problems)
     since = periods.start_of(parameters.since, unit) if parameters.since else None
     until = periods.end_of(parameters.until, unit) if parameters.until else None
     if since is not None and until is not None:
@@ -200,10 +233,20 @@ def resolve(ctx: ResearchContext, researcher: Researcher, parameters: ExportPara
         studies: tuple[str, ...] | None = (parameters.study,)
     else:
         studies = researcher.studies
+    # An exact export never covers a dp-only study, not even among others: the difference of
+    # two exact exports (with and without it) would release it exactly.
+    dp_only = study_registry.dp_only_studies(ctx.session) if parameters.privacy != "dp" else ()
+    excluded: tuple[str, ...] = ()
+    if studies is None:
+        excluded = left_out = dp_only
+    else:
+        left_out = tuple(s for s in studies if s in dp_only)
+        studies = tuple(s for s in studies if s not in dp_only)
     where = ResponseFilter(
         questionnaire_id=loaded.definition.id,
         questionnaire_hash=loaded.content_hash,
         studies=studies,
+        excluded_studies=excluded,
         submitted_from=_utc_midnight(since) if since else None,
         submitted_before=_utc_midnight(until + dt.timedelta(days=1)) if until else None,
     )
@@ -216,6 +259,7 @@ def resolve(ctx: ResearchContext, researcher: Researcher, parameters: ExportPara
         where=where,
         dimensions=packed_dimensions(loaded.definition),
         grouping=grouping,
+        left_out=left_out,
     )
 
 
