@@ -16,8 +16,11 @@ from typing import Any
 import pytest
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import BrowserContext, Page, expect
+from sqlalchemy import create_engine
+from study_registry import register
 from webflow import Contexts
 
+from app.config import Settings
 from app.web.charts import MAP_BOTTOM, MAP_LEFT, MAP_RIGHT, MAP_TOP
 from app.web.security import SESSION_COOKIE
 from app.web.strings import web_strings
@@ -387,15 +390,18 @@ class Tour:
 
 
 def test_every_page_is_accessible_light_local_and_photographed(
-    contexts: Contexts, screenshot_dir: Callable[[str], Path]
+    contexts: Contexts, screenshot_dir: Callable[[str], Path], settings: Settings
 ) -> None:
+    engine = create_engine(settings.database_url)
+    enrolment = register(engine, "spring-study")
+    engine.dispose()
     context = contexts.open()
     page = context.new_page()
     tour = Tour(page, screenshot_dir)
 
     for name, path in [
         ("landing", "/"),
-        ("landing-study", "/?study=spring-study"),
+        ("landing-study", f"/?study={enrolment}"),
         ("help", "/help?country=GB"),
         ("resume", "/resume"),
         ("resume-not-found", f"/resume?code={'A' * 22}.{'B' * 43}"),
