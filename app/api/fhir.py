@@ -105,7 +105,7 @@ def _base_url(request: Request, settings: Settings) -> str:
 
 
 def _country(country: str | None) -> str | None:
-    if country is not None and not _COUNTRY.match(country):
+    if country is not None and not _COUNTRY.fullmatch(country):
         raise FhirProblem(422, [Issue("value", "must be an ISO country code", "country")])
     return country
 

@@ -89,7 +89,7 @@ class BatchScorer:
             row,
             path_questionnaire_id=self.loaded.definition.id,
             country=self.locale.with_explicit(
-                country if isinstance(country, str) and _COUNTRY.match(country) else None, None
+                country if isinstance(country, str) and _COUNTRY.fullmatch(country) else None, None
             ).country(),
             language=lang
             if isinstance(lang, str)

@@ -111,7 +111,7 @@ def landing_context(
     shape: Layout, t: Translator, study: str | None, retention_days: int
 ) -> dict[str, object]:
     """What the landing page says about the questionnaire, and the study link it came by."""
-    study_code = study if study is not None and STUDY_CODE.match(study) else None
+    study_code = study if study is not None and STUDY_CODE.fullmatch(study) else None
     return {
         "title": t("landing.title"),
         "questionnaire": shape.view,
