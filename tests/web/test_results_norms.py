@@ -16,6 +16,7 @@ from webflow import answer_all, api_read, page_text, start
 
 from app.config import Settings
 from app.main import create_app
+from app.web.charts import MIN_SPAN, disorganization_bar, span
 from app.web.strings import web_strings
 from scoring.catalog import Catalog
 
@@ -143,3 +144,14 @@ def test_without_norms_the_page_says_nothing_of_them(web: TestClient) -> None:
     assert "are not everyone" not in text
     assert "norm-band" not in html
     assert t("results.norms.legend") not in html
+
+
+def test_a_middle_half_on_one_score_is_still_drawn_wide_enough_to_see(catalog: Catalog) -> None:
+    definition = catalog.definitions["attachment-self-reflection"].definition
+    bar = disorganization_bar(definition, {"disorganization": 2.0})
+    assert bar is not None
+    one_score = span(bar.axis, (3.0, 3.0))
+    assert one_score.size == MIN_SPAN
+    assert (one_score.start + one_score.end) / 2 == pytest.approx(bar.axis.at(3.0))
+    wide = span(bar.axis, (2.0, 4.0))
+    assert (wide.start, wide.end) == (bar.axis.at(2.0), bar.axis.at(4.0))
