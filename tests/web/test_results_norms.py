@@ -4,6 +4,7 @@ not, and the middle half of the sample on the map and the bar. Without norms non
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +17,11 @@ from webflow import answer_all, api_read, page_text, start
 
 from app.config import Settings
 from app.main import create_app
-from app.web.charts import MIN_SPAN, disorganization_bar, span
-from app.web.strings import web_strings
+from app.web.charts import MIN_SPAN, anxiety_avoidance_map, disorganization_bar, span
+from app.web.comparison import norms_report
+from app.web.strings import Translator, web_strings
 from scoring.catalog import Catalog
+from scoring.norms import NormComparison, NormPercentile, NormSampleRef
 
 S = web_strings()
 REVERSED = {"anx03", "anx07", "avo02", "avo05", "avo08", "dis04", "dis08"}
@@ -155,3 +158,37 @@ def test_a_middle_half_on_one_score_is_still_drawn_wide_enough_to_see(catalog: C
     assert (one_score.start + one_score.end) / 2 == pytest.approx(bar.axis.at(3.0))
     wide = span(bar.axis, (2.0, 4.0))
     assert (wide.start, wide.end) == (bar.axis.at(2.0), bar.axis.at(4.0))
+
+
+def test_a_result_stored_without_the_middle_half_keeps_its_words_and_draws_no_box(
+    catalog: Catalog,
+) -> None:
+    definition = catalog.definitions["attachment-self-reflection"].definition
+    means: dict[str, float | None] = {"anxiety": 5.0, "avoidance": 2.0, "disorganization": 2.0}
+    picture = anxiety_avoidance_map(definition, means, {})
+    bar = disorganization_bar(definition, means)
+    stored = NormComparison(
+        sample=NormSampleRef(
+            n=812,
+            since=dt.date(2026, 3, 1),
+            until=dt.date(2026, 11, 20),
+            source="this instance",
+            kind="instance",
+            built_on=dt.date(2026, 11, 21),
+            epsilon=1.0,
+        ),
+        dimensions={
+            "anxiety": NormPercentile(percentile=70, low=64, high=76, phrase="about 70 in 100")
+        },
+    )
+    report = norms_report(
+        stored, {"anxiety": "Attachment anxiety"}, picture, bar, Translator(S, "en")
+    )
+    assert report is not None
+    assert [line.text for line in report.lines] == [
+        "Your attachment anxiety score is higher than about 70 of every 100 people who took "
+        "this here between March and November 2026."
+    ]
+    assert "812 people" in report.explanation
+    assert report.middle.map_x is None
+    assert report.middle.bar is None
