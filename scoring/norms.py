@@ -352,6 +352,11 @@ class NormPercentile(NormsModel):
     low: int = Field(ge=0, le=100, description="Lower end of the about-95% interval.")
     high: int = Field(ge=0, le=100, description="Upper end of the about-95% interval.")
     phrase: str = Field(description='In words, e.g. "about 70 in 100".')
+    middle_half: tuple[float, float] | None = Field(
+        default=None,
+        description="The scores of the norm sample's 25th and 75th percentiles: the middle "
+        "half of the sample scored between them (none on results stored before it was kept).",
+    )
 
 
 class NormSampleRef(NormsModel):
@@ -407,6 +412,24 @@ def percentile_of(dimension: DimensionNorms, score: float) -> NormPercentile:
     )
 
 
+def score_at(dimension: DimensionNorms, share: float) -> float:
+    """The score below which ``share`` of the sample falls: the inverse of the cumulative
+    shares, read linearly between bins' lower edges (as :func:`percentile_of` reads them)."""
+    edges = [(b.lower, b.below) for b in dimension.bins]
+    last = dimension.bins[-1]
+    edges.append((max(last.upper, last.lower), 1.0))
+    for (lower, below), (upper, after) in itertools.pairwise(edges):
+        if after >= share and after > below:
+            within = min(1.0, max(0.0, (share - below) / (after - below)))
+            return round(lower + (upper - lower) * within, 2)
+    return round(edges[-1][0], 2)
+
+
+def middle_half(dimension: DimensionNorms) -> tuple[float, float]:
+    """The scores of the 25th and 75th percentiles of the norm sample."""
+    return score_at(dimension, 0.25), score_at(dimension, 0.75)
+
+
 def compare(norms: NormsFile, scores: Mapping[str, float | None]) -> NormComparison:
     """Each scored dimension's place in the norm sample."""
     return NormComparison(
@@ -420,7 +443,9 @@ def compare(norms: NormsFile, scores: Mapping[str, float | None]) -> NormCompari
             epsilon=norms.privacy.epsilon if norms.privacy is not None else None,
         ),
         dimensions={
-            dimension_id: percentile_of(norms.dimensions[dimension_id], score)
+            dimension_id: percentile_of(norms.dimensions[dimension_id], score).model_copy(
+                update={"middle_half": middle_half(norms.dimensions[dimension_id])}
+            )
             for dimension_id, score in scores.items()
             if score is not None and dimension_id in norms.dimensions
         },

@@ -275,3 +275,40 @@ def place_labels(picture: MapPicture, regions: dict[Region, str], you: str) -> M
     return MapLabels(
         tuple(_region_spots(picture, r, text)[0] for r, text in regions.items()), first
     )
+
+
+# The middle half of a norm sample -------------------------------------------------------------
+
+MIN_SPAN = 3.0
+"""A band narrower than this (a sample whose quartiles share one score) is drawn this wide."""
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A stretch of an axis in drawing units, ``start < end`` whichever way the axis runs."""
+
+    start: float
+    end: float
+
+    @property
+    def size(self) -> float:
+        return round(self.end - self.start, 2)
+
+
+def span(on: Axis, scores: tuple[float, float]) -> Span:
+    """Where the scores from ``scores[0]`` to ``scores[1]`` lie along ``on``."""
+    first, second = on.at(scores[0]), on.at(scores[1])
+    start, end = min(first, second), max(first, second)
+    if end - start < MIN_SPAN:
+        middle = (start + end) / 2
+        start, end = middle - MIN_SPAN / 2, middle + MIN_SPAN / 2
+    return Span(round(start, 2), round(end, 2))
+
+
+@dataclass(frozen=True, slots=True)
+class MiddleHalf:
+    """The middle half of the norm sample on the map (a rectangle) and on the bar."""
+
+    map_x: Span | None
+    map_y: Span | None
+    bar: Span | None

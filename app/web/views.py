@@ -25,6 +25,7 @@ from app.web.charts import (
     disorganization_bar,
     place_labels,
 )
+from app.web.comparison import NormsReport, norms_report
 from app.web.markup import Block, blocks
 from app.web.notice import countries, emergency_action
 from app.web.pages import NumberedItem, QuestionPage, plan
@@ -255,6 +256,8 @@ class ResultsPage:
     date: str | None = None
     """The day the result was made (a printed or saved copy says when it is from)."""
     date_iso: str | None = None
+    norms: NormsReport | None = None
+    """Where the scores stand in a norm sample, when the result carries norms."""
 
 
 def _date(moment: dt.datetime | None, t: Translator) -> str | None:
@@ -376,4 +379,11 @@ def results_page(
         beside_crisis=beside_crisis,
         date=_date(response.submitted_at, t),
         date_iso=response.submitted_at.date().isoformat() if response.submitted_at else None,
+        norms=norms_report(
+            result.norms,
+            {dimension_id: score.label for dimension_id, score in result.scores.items()},
+            picture,
+            bar,
+            t,
+        ),
     )
