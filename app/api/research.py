@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.deps import CatalogDep, ReadSessionDep, SessionDep, SettingsDep
-from app.errors import SecureBaseError
+from app.errors import SecureBaseError, Unauthorized
 from app.schemas.common import StudyCode
 from app.schemas.problem import problem_responses
 from app.schemas.research import (
@@ -99,7 +99,7 @@ _bearer = HTTPBearer(
     scheme_name="ResearcherKey",
     description="A researcher key from `securebase researchers add`.",
 )
-_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="research"'}
+_CHALLENGE = 'Bearer realm="research"'
 _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {
         **problem_responses(401)[401],
@@ -140,7 +140,7 @@ def get_researcher(
     calls for the hour."""
     researcher = access.authenticate(ctx.session, credentials.credentials if credentials else None)
     if researcher is None:
-        raise HTTPException(401, "A valid researcher key is required.", headers=_CHALLENGE)
+        raise Unauthorized("A valid researcher key is required.", _CHALLENGE)
     request.state.researcher_key_id = researcher.key_id  # for the audit of a refusal
     quota.check(ctx, researcher)
     return researcher

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.problems import PROBLEM_MEDIA_TYPE, problem_body
 from app.edge.policy import (
     body_policy,
     notice_country,
@@ -34,13 +35,7 @@ from app.edge.policy import (
     speaks_fhir,
 )
 from app.edge.reading import APPEARS_TWICE, BodyReading, read_body
-from app.errors import (
-    PROBLEM_MEDIA_TYPE,
-    FieldProblem,
-    InvalidInput,
-    PayloadTooLarge,
-    problem_body,
-)
+from app.errors import FieldProblem, InvalidInput, PayloadTooLarge
 from app.services.fhir.outcome import Issue, operation_outcome
 from app.services.fhir.versions import FHIR_JSON
 from app.services.notices import counted
