@@ -6,7 +6,7 @@ Every service raises these; the HTTP layer (``app.api.problems``) renders them a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -23,11 +23,17 @@ class SecureBaseError(Exception):
     slug = "bad-request"
     title = "The request cannot be processed"
 
-    def __init__(self, detail: str, problems: Sequence[FieldProblem] = ()) -> None:
+    def __init__(
+        self,
+        detail: str,
+        problems: Sequence[FieldProblem] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.problems = tuple(problems)
-        self.headers: dict[str, str] = {}
+        self.headers = dict(headers or {})
+        """Headers the answer carries (``WWW-Authenticate``, ``Retry-After``)."""
 
 
 class InvalidInput(SecureBaseError):
@@ -37,15 +43,11 @@ class InvalidInput(SecureBaseError):
 
 
 class Unauthorized(SecureBaseError):
-    """No valid credentials; ``challenge`` is the ``WWW-Authenticate`` value to answer with."""
+    """No valid credentials: raise it with the ``WWW-Authenticate`` challenge in ``headers``."""
 
     status_code = 401
     slug = "unauthorized"
     title = "Authentication is required"
-
-    def __init__(self, detail: str, challenge: str) -> None:
-        super().__init__(detail)
-        self.headers = {"WWW-Authenticate": challenge}
 
 
 class NotFound(SecureBaseError):
@@ -67,13 +69,11 @@ class PayloadTooLarge(SecureBaseError):
 
 
 class TooManyRequests(SecureBaseError):
+    """Raise it with ``Retry-After`` in ``headers``."""
+
     status_code = 429
     slug = "too-many-requests"
     title = "Too many requests"
-
-    def __init__(self, detail: str, retry_after_seconds: int) -> None:
-        super().__init__(detail)
-        self.headers = {"Retry-After": str(retry_after_seconds)}
 
 
 class ServiceUnavailable(SecureBaseError):
