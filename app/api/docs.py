@@ -108,30 +108,34 @@ _REDOC_PAGE = """<!doctype html>
 router = APIRouter(include_in_schema=False)
 
 
+def _page(request: Request, page: str, csp: str, **assets: str) -> HTMLResponse:
+    """A documentation page, with the API's title, the document's URL and its assets' URLs."""
+    root: str = request.scope.get("root_path", "")
+    body = page.format(
+        title=escape(request.app.title),
+        openapi=escape(_openapi_url(request)),
+        **{name: escape(asset_url(root, path)) for name, path in assets.items()},
+    )
+    return HTMLResponse(body, headers=_headers(csp))
+
+
 @router.get(DOCS_PATH, response_class=HTMLResponse)
 def swagger_ui(request: Request) -> HTMLResponse:
     """Swagger UI: every operation, with its schemas and examples, to read and try."""
-    root: str = request.scope.get("root_path", "")
-    body = _SWAGGER_PAGE.format(
-        title=escape(request.app.title),
-        openapi=escape(_openapi_url(request)),
-        css=escape(asset_url(root, "swagger_ui/swagger-ui.css")),
-        bundle=escape(asset_url(root, "swagger_ui/swagger-ui-bundle.js")),
-        init=escape(asset_url(root, "swagger-init.js")),
+    return _page(
+        request,
+        _SWAGGER_PAGE,
+        SWAGGER_CSP,
+        css="swagger_ui/swagger-ui.css",
+        bundle="swagger_ui/swagger-ui-bundle.js",
+        init="swagger-init.js",
     )
-    return HTMLResponse(body, headers=_headers(SWAGGER_CSP))
 
 
 @router.get(REDOC_PATH, response_class=HTMLResponse)
 def redoc(request: Request) -> HTMLResponse:
     """ReDoc: the same document as a readable reference."""
-    root: str = request.scope.get("root_path", "")
-    body = _REDOC_PAGE.format(
-        title=escape(request.app.title),
-        openapi=escape(_openapi_url(request)),
-        bundle=escape(asset_url(root, "redoc/redoc.standalone.js")),
-    )
-    return HTMLResponse(body, headers=_headers(REDOC_CSP))
+    return _page(request, _REDOC_PAGE, REDOC_CSP, bundle="redoc/redoc.standalone.js")
 
 
 def install_api_docs(app: FastAPI) -> None:

@@ -61,6 +61,11 @@ def problem_body(
     return body
 
 
+def body_of(error: SecureBaseError) -> dict[str, Any]:
+    """The problem document of a domain error."""
+    return problem_body(error.status_code, error.slug, error.title, error.detail, error.problems)
+
+
 def problem_response(
     request: Request,
     status: int,
