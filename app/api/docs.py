@@ -73,37 +73,33 @@ def _openapi_url(request: Request) -> str:
     return f"{root}{url}"
 
 
-_SWAGGER_PAGE = """<!doctype html>
+_SHELL = """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} - API documentation</title>
+<title>{{title}} - {kind}</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="{css}">
-</head>
+{head}</head>
 <body>
-<div id="swagger-ui" data-openapi-url="{openapi}"></div>
-<script src="{bundle}"></script>
-<script src="{init}"></script>
-</body>
+{body}</body>
 </html>
 """
+"""The page around each viewer; ``{{title}}`` and the asset placeholders are filled per
+request."""
 
-_REDOC_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} - API reference</title>
-<link rel="icon" href="data:,">
-</head>
-<body>
-<redoc spec-url="{openapi}"></redoc>
-<script src="{bundle}"></script>
-</body>
-</html>
-"""
+_SWAGGER_PAGE = _SHELL.format(
+    kind="API documentation",
+    head='<link rel="stylesheet" href="{css}">\n',
+    body='<div id="swagger-ui" data-openapi-url="{openapi}"></div>\n'
+    '<script src="{bundle}"></script>\n<script src="{init}"></script>\n',
+)
+_REDOC_PAGE = _SHELL.format(
+    kind="API reference",
+    head="",
+    body='<redoc spec-url="{openapi}"></redoc>\n<script src="{bundle}"></script>\n',
+)
+
 
 router = APIRouter(include_in_schema=False)
 
