@@ -7,8 +7,9 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 import click
 import uvicorn
@@ -169,13 +170,23 @@ def researchers_add(name: str, studies: tuple[str, ...]) -> None:
     click.echo("Store it now: it cannot be shown again.", err=True)
 
 
+T = TypeVar("T")
+
+
+def _read(query: Callable[[Session], T]) -> T:
+    """What ``query`` reads from the configured database."""
+    engine = create_db_engine(get_settings())
+    try:
+        with Session(engine) as session:
+            return query(session)
+    finally:
+        engine.dispose()
+
+
 @researchers.command("list")
 def researchers_list() -> None:
     """List the keys (never the keys themselves)."""
-    engine = create_db_engine(get_settings())
-    with Session(engine) as session:
-        keys = research_access.list_keys(session)
-    engine.dispose()
+    keys = _read(research_access.list_keys)
     click.echo(f"{'id':>4}  {'created':<20}  {'status':<20}  {'studies':<24}  name")
     for key in keys:
         status = "revoked " + _when(key.revoked_at) if key.revoked_at else "active"
@@ -243,10 +254,7 @@ def studies_add(code: str, exports: str) -> None:
 @studies.command("list")
 def studies_list() -> None:
     """List the registered studies with their enrolment codes."""
-    engine = create_db_engine(get_settings())
-    with Session(engine) as session:
-        registered = study_registry.list_studies(session)
-    engine.dispose()
+    registered = _read(study_registry.list_studies)
     click.echo(f"{'study':<24}  {'exports':<8}  {'registered':<20}  enrolment code")
     for study in registered:
         click.echo(
@@ -286,10 +294,7 @@ def studies_show(code: str) -> None:
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
 def audit(limit: int) -> None:
     """List the latest research calls: outcome, key, endpoint, filters, time, N, withheld."""
-    engine = create_db_engine(get_settings())
-    with Session(engine) as session:
-        entries = research_audit.latest(session, limit)
-    engine.dispose()
+    entries = _read(lambda session: research_audit.latest(session, limit))
     click.echo(
         f"{'id':>6}  {'time (UTC)':<20}  {'outcome':>7}  {'key':<24}  {'endpoint':<10}  "
         f"{'privacy':<11}  {'N':>8}  {'withheld':>8}  filters"

@@ -10,11 +10,11 @@ from fastapi import FastAPI
 from app.allowed_methods import AllowHeaderMiddleware
 from app.api import batch, crisis, fhir, health, metrics, questionnaires, research, responses
 from app.api.docs import install_api_docs
+from app.api.problems import install_error_handlers
 from app.cache_policy import CachePolicyMiddleware
 from app.config import Settings, get_settings
 from app.db import create_db_engine
 from app.edge.middleware import RiskEdge
-from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.middleware import (
     HeadAsGetMiddleware,

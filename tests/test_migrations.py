@@ -29,7 +29,7 @@ from app import migrations
 from app.config import Settings
 from app.db import create_db_engine
 from app.main import create_app
-from app.services.research import answer_bytes
+from scoring import answer_copy
 from scoring.catalog import Catalog
 
 APP_TABLES = frozenset(SQLModel.metadata.tables)
@@ -240,7 +240,7 @@ def test_upgrading_gives_consented_submitted_responses_their_research_copy(
         copies = dict(
             connection.execute(text("SELECT id, research_answers FROM response_session")).all()
         )
-    assert bytes(copies["consented"]) == answer_bytes.encode(loaded.definition, answers)
+    assert bytes(copies["consented"]) == answer_copy.encode(loaded.definition, answers)
     assert copies["declined"] is None
     assert copies["unfinished"] is None
     assert copies["older-version"] is None

@@ -20,8 +20,9 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
+from app.api.problems import PROBLEM_MEDIA_TYPE, problem_body
 from app.deps import CatalogDep, LocaleDep, SettingsDep
-from app.errors import PROBLEM_MEDIA_TYPE, FieldProblem, InvalidInput, PayloadTooLarge, problem_body
+from app.errors import FieldProblem, InvalidInput, PayloadTooLarge
 from app.schemas.batch import BatchResults
 from app.schemas.problem import problem_responses
 from app.services import json_input

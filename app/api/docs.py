@@ -73,65 +73,65 @@ def _openapi_url(request: Request) -> str:
     return f"{root}{url}"
 
 
-_SWAGGER_PAGE = """<!doctype html>
+_SHELL = """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} - API documentation</title>
+<title>{{title}} - {kind}</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="{css}">
-</head>
+{head}</head>
 <body>
-<div id="swagger-ui" data-openapi-url="{openapi}"></div>
-<script src="{bundle}"></script>
-<script src="{init}"></script>
-</body>
+{body}</body>
 </html>
 """
+"""The page around each viewer; ``{{title}}`` and the asset placeholders are filled per
+request."""
 
-_REDOC_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} - API reference</title>
-<link rel="icon" href="data:,">
-</head>
-<body>
-<redoc spec-url="{openapi}"></redoc>
-<script src="{bundle}"></script>
-</body>
-</html>
-"""
+_SWAGGER_PAGE = _SHELL.format(
+    kind="API documentation",
+    head='<link rel="stylesheet" href="{css}">\n',
+    body='<div id="swagger-ui" data-openapi-url="{openapi}"></div>\n'
+    '<script src="{bundle}"></script>\n<script src="{init}"></script>\n',
+)
+_REDOC_PAGE = _SHELL.format(
+    kind="API reference",
+    head="",
+    body='<redoc spec-url="{openapi}"></redoc>\n<script src="{bundle}"></script>\n',
+)
+
 
 router = APIRouter(include_in_schema=False)
+
+
+def _page(request: Request, page: str, csp: str, **assets: str) -> HTMLResponse:
+    """A documentation page, with the API's title, the document's URL and its assets' URLs."""
+    root: str = request.scope.get("root_path", "")
+    body = page.format(
+        title=escape(request.app.title),
+        openapi=escape(_openapi_url(request)),
+        **{name: escape(asset_url(root, path)) for name, path in assets.items()},
+    )
+    return HTMLResponse(body, headers=_headers(csp))
 
 
 @router.get(DOCS_PATH, response_class=HTMLResponse)
 def swagger_ui(request: Request) -> HTMLResponse:
     """Swagger UI: every operation, with its schemas and examples, to read and try."""
-    root: str = request.scope.get("root_path", "")
-    body = _SWAGGER_PAGE.format(
-        title=escape(request.app.title),
-        openapi=escape(_openapi_url(request)),
-        css=escape(asset_url(root, "swagger_ui/swagger-ui.css")),
-        bundle=escape(asset_url(root, "swagger_ui/swagger-ui-bundle.js")),
-        init=escape(asset_url(root, "swagger-init.js")),
+    return _page(
+        request,
+        _SWAGGER_PAGE,
+        SWAGGER_CSP,
+        css="swagger_ui/swagger-ui.css",
+        bundle="swagger_ui/swagger-ui-bundle.js",
+        init="swagger-init.js",
     )
-    return HTMLResponse(body, headers=_headers(SWAGGER_CSP))
 
 
 @router.get(REDOC_PATH, response_class=HTMLResponse)
 def redoc(request: Request) -> HTMLResponse:
     """ReDoc: the same document as a readable reference."""
-    root: str = request.scope.get("root_path", "")
-    body = _REDOC_PAGE.format(
-        title=escape(request.app.title),
-        openapi=escape(_openapi_url(request)),
-        bundle=escape(asset_url(root, "redoc/redoc.standalone.js")),
-    )
-    return HTMLResponse(body, headers=_headers(REDOC_CSP))
+    return _page(request, _REDOC_PAGE, REDOC_CSP, bundle="redoc/redoc.standalone.js")
 
 
 def install_api_docs(app: FastAPI) -> None:

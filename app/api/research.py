@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
-from typing import Annotated, Any
+from dataclasses import dataclass, replace
+from typing import Annotated, Any, TypeVar
 
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -16,7 +17,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.deps import CatalogDep, ReadSessionDep, SessionDep, SettingsDep
-from app.errors import SecureBaseError
+from app.errors import SecureBaseError, Unauthorized
+from app.negotiation import media_quality
 from app.schemas.common import StudyCode
 from app.schemas.problem import problem_responses
 from app.schemas.research import (
@@ -34,7 +36,7 @@ from app.services.research.codebook import codebook as build_codebook
 from app.services.research.context import ResearchContext
 from app.services.research.histograms import histograms as build_histograms
 from app.services.research.items import items as build_items
-from app.services.research.request import MIN_EPSILON, ExportParameters, resolve
+from app.services.research.request import MIN_EPSILON, Coverage, ExportParameters, resolve
 from app.services.research.summary import summary as build_summary
 
 log = structlog.get_logger("securebase.research")
@@ -122,17 +124,17 @@ _EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-def get_context(
+def get_research_context(
     session: ReadSessionDep, writer: SessionDep, catalog: CatalogDep, settings: SettingsDep
 ) -> ResearchContext:
     return ResearchContext(session, catalog, settings, writer)
 
 
-ContextDep = Annotated[ResearchContext, Depends(get_context, scope="function")]
+ResearchContextDep = Annotated[ResearchContext, Depends(get_research_context, scope="function")]
 
 
 def get_researcher(
-    ctx: ContextDep,
+    ctx: ResearchContextDep,
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> access.Researcher:
@@ -140,7 +142,7 @@ def get_researcher(
     calls for the hour."""
     researcher = access.authenticate(ctx.session, credentials.credentials if credentials else None)
     if researcher is None:
-        raise HTTPException(401, "A valid researcher key is required.", headers=_CHALLENGE)
+        raise Unauthorized("A valid researcher key is required.", headers=_CHALLENGE)
     request.state.researcher_key_id = researcher.key_id  # for the audit of a refusal
     quota.check(ctx, researcher)
     return researcher
@@ -181,30 +183,73 @@ FormatParam = Annotated[
 ]
 
 
-def _media_quality(accept: str, media: str) -> float:
-    best = 0.0
-    for part in accept.split(","):
-        name, *params = (piece.strip() for piece in part.split(";"))
-        quality = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if name.lower() in {media, "*/*", media.split("/")[0] + "/*"}:
-            exact = 0.001 if name.lower() == media else 0.0
-            best = max(best, quality + exact)
-    return best
+@dataclass(frozen=True, slots=True)
+class ExportQuery:
+    """What an export was asked for: its scope and whether the answer is CSV."""
+
+    parameters: ExportParameters
+    as_csv: bool
+
+    @property
+    def export_format(self) -> str:
+        return "csv" if self.as_csv else "json"
 
 
-def _wants_csv(requested: ExportFormat | None, request: Request) -> bool:
-    if requested is not None:
-        return requested == "csv"
-    accept = request.headers.get("accept", "")
-    return "text/csv" in accept.lower() and _media_quality(accept, "text/csv") > _media_quality(
-        accept, "application/json"
+def export_query(
+    request: Request,
+    questionnaire_id: QuestionnaireParam,
+    study: StudyParam = None,
+    since: SinceParam = None,
+    until: UntilParam = None,
+    period: PeriodParam = "month",
+    privacy: PrivacyParam = "suppression",
+    epsilon: EpsilonParam = None,
+    format: FormatParam = None,
+) -> ExportQuery:
+    """The query every export takes; ``format`` wins over ``Accept``, which picks CSV only
+    when it wants ``text/csv`` more than JSON."""
+    if format is not None:
+        as_csv = format == "csv"
+    else:
+        accept = request.headers.get("accept")
+        as_csv = media_quality(accept, "text/csv") > media_quality(accept, "application/json")
+    parameters = ExportParameters(
+        questionnaire_id, study, since, until, period, None, privacy, epsilon
+    )
+    return ExportQuery(parameters, as_csv)
+
+
+ExportQueryDep = Annotated[ExportQuery, Depends(export_query)]
+Exported = TypeVar("Exported", SummaryExport, HistogramsExport, ItemsExport)
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def _export(
+    ctx: ResearchContext,
+    researcher: access.Researcher,
+    query: ExportQuery,
+    response: Response,
+    build: Callable[[ResearchContext, Coverage, str], Exported],
+    as_text: Callable[[Exported], str],
+    name: str,
+) -> Exported | Response:
+    """Resolve the query, build the export, and answer with JSON or with CSV (``name``.csv)."""
+    export = build(ctx, resolve(ctx, researcher, query.parameters), query.export_format)
+    if query.as_csv:
+        return _csv(as_text(export), name)
+    response.headers.update(_NO_STORE)
+    return export
+
+
+def _export_route(
+    name: str, model: type[Exported], operation_id: str, summary: str
+) -> Callable[[Endpoint], Endpoint]:
+    return router.get(
+        f"/{name}",
+        response_model=model,
+        operation_id=operation_id,
+        summary=summary,
+        responses=_EXPORT_RESPONSES,
     )
 
 
@@ -216,23 +261,14 @@ def _csv(text: str, name: str) -> Response:
     )
 
 
-@router.get(
-    "/summary",
-    response_model=SummaryExport,
-    operation_id="getResearchSummary",
-    summary="Research export: summary statistics",
-    responses=_EXPORT_RESPONSES,
+@_export_route(
+    "summary", SummaryExport, "getResearchSummary", "Research export: summary statistics"
 )
 def summary(
-    ctx: ContextDep,
+    ctx: ResearchContextDep,
     researcher: ResearcherDep,
-    request: Request,
+    query: ExportQueryDep,
     response: Response,
-    questionnaire_id: QuestionnaireParam,
-    study: StudyParam = None,
-    since: SinceParam = None,
-    until: UntilParam = None,
-    period: PeriodParam = "month",
     group_by: Annotated[
         str | None,
         Query(
@@ -241,88 +277,55 @@ def summary(
             "tendency, or a demographic item the questionnaire declares.",
         ),
     ] = None,
-    privacy: PrivacyParam = "suppression",
-    epsilon: EpsilonParam = None,
-    format: FormatParam = None,
 ) -> SummaryExport | Response:
     """N, dimension statistics, tendencies, crisis rates and responses per period."""
-    parameters = ExportParameters(
-        questionnaire_id, study, since, until, period, group_by, privacy, epsilon
+    grouped = replace(query, parameters=replace(query.parameters, group_by=group_by))
+    return _export(
+        ctx, researcher, grouped, response, build_summary, csv_format.summary_csv, "summary"
     )
-    as_csv = _wants_csv(format, request)
-    export = build_summary(ctx, resolve(ctx, researcher, parameters), "csv" if as_csv else "json")
-    if as_csv:
-        return _csv(csv_format.summary_csv(export), "summary")
-    response.headers.update(_NO_STORE)
-    return export
 
 
-@router.get(
-    "/histograms",
-    response_model=HistogramsExport,
-    operation_id="getResearchHistograms",
-    summary="Research export: score histograms",
-    responses=_EXPORT_RESPONSES,
+def _add_export(
+    name: str,
+    model: type[Exported],
+    operation_id: str,
+    summary: str,
+    description: str,
+    build: Callable[[ResearchContext, Coverage, str], Exported],
+    as_text: Callable[[Exported], str],
+) -> None:
+    """Register an export that takes exactly the shared query (``summary`` adds group_by)."""
+
+    def endpoint(
+        ctx: ResearchContextDep,
+        researcher: ResearcherDep,
+        query: ExportQueryDep,
+        response: Response,
+    ) -> Any:
+        return _export(ctx, researcher, query, response, build, as_text, name)
+
+    endpoint.__doc__ = description
+    _export_route(name, model, operation_id, summary)(endpoint)
+
+
+_add_export(
+    "histograms",
+    HistogramsExport,
+    "getResearchHistograms",
+    "Research export: score histograms",
+    "Each dimension's scores in fixed bins derived from the scale.",
+    build_histograms,
+    csv_format.histograms_csv,
 )
-def histograms(
-    ctx: ContextDep,
-    researcher: ResearcherDep,
-    request: Request,
-    response: Response,
-    questionnaire_id: QuestionnaireParam,
-    study: StudyParam = None,
-    since: SinceParam = None,
-    until: UntilParam = None,
-    period: PeriodParam = "month",
-    privacy: PrivacyParam = "suppression",
-    epsilon: EpsilonParam = None,
-    format: FormatParam = None,
-) -> HistogramsExport | Response:
-    """Each dimension's scores in fixed bins derived from the scale."""
-    parameters = ExportParameters(
-        questionnaire_id, study, since, until, period, None, privacy, epsilon
-    )
-    as_csv = _wants_csv(format, request)
-    export = build_histograms(
-        ctx, resolve(ctx, researcher, parameters), "csv" if as_csv else "json"
-    )
-    if as_csv:
-        return _csv(csv_format.histograms_csv(export), "histograms")
-    response.headers.update(_NO_STORE)
-    return export
-
-
-@router.get(
-    "/items",
-    response_model=ItemsExport,
-    operation_id="getResearchItems",
-    summary="Research export: item statistics and reliability",
-    responses=_EXPORT_RESPONSES,
+_add_export(
+    "items",
+    ItemsExport,
+    "getResearchItems",
+    "Research export: item statistics and reliability",
+    "Item statistics, Cronbach's alpha per dimension and correlations of the scores.",
+    build_items,
+    csv_format.items_csv,
 )
-def items(
-    ctx: ContextDep,
-    researcher: ResearcherDep,
-    request: Request,
-    response: Response,
-    questionnaire_id: QuestionnaireParam,
-    study: StudyParam = None,
-    since: SinceParam = None,
-    until: UntilParam = None,
-    period: PeriodParam = "month",
-    privacy: PrivacyParam = "suppression",
-    epsilon: EpsilonParam = None,
-    format: FormatParam = None,
-) -> ItemsExport | Response:
-    """Item statistics, Cronbach's alpha per dimension and correlations of the scores."""
-    parameters = ExportParameters(
-        questionnaire_id, study, since, until, period, None, privacy, epsilon
-    )
-    as_csv = _wants_csv(format, request)
-    export = build_items(ctx, resolve(ctx, researcher, parameters), "csv" if as_csv else "json")
-    if as_csv:
-        return _csv(csv_format.items_csv(export), "items")
-    response.headers.update(_NO_STORE)
-    return export
 
 
 @router.get(
@@ -334,7 +337,7 @@ def items(
     responses={**_UNAUTHORIZED, **problem_responses(404, 422, 429)},
 )
 def codebook(
-    ctx: ContextDep, researcher: ResearcherDep, questionnaire_id: QuestionnaireParam
+    ctx: ResearchContextDep, researcher: ResearcherDep, questionnaire_id: QuestionnaireParam
 ) -> Codebook:
     """The Frictionless Data Package (datapackage.json) describing every export."""
     return build_codebook(ctx, resolve(ctx, researcher, ExportParameters(questionnaire_id)))

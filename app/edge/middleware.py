@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.problems import PROBLEM_MEDIA_TYPE, body_of
 from app.edge.policy import (
     body_policy,
     notice_country,
@@ -34,13 +35,7 @@ from app.edge.policy import (
     speaks_fhir,
 )
 from app.edge.reading import APPEARS_TWICE, BodyReading, read_body
-from app.errors import (
-    PROBLEM_MEDIA_TYPE,
-    FieldProblem,
-    InvalidInput,
-    PayloadTooLarge,
-    problem_body,
-)
+from app.errors import FieldProblem, InvalidInput, PayloadTooLarge
 from app.services.fhir.outcome import Issue, operation_outcome
 from app.services.fhir.versions import FHIR_JSON
 from app.services.notices import counted
@@ -112,18 +107,10 @@ class RiskEdge:
         notice, reading = await self._screen(scope, raw)
         state["crisis_notice"] = notice
         if too_large:
-            await self._refuse(
-                scope,
-                send,
-                problem_body(
-                    413,
-                    PayloadTooLarge.slug,
-                    PayloadTooLarge.title,
-                    f"The body may be at most {self.max_body_bytes} bytes.",
-                ),
-                notice,
-                close=True,
+            too_large_error = PayloadTooLarge(
+                f"The body may be at most {self.max_body_bytes} bytes."
             )
+            await self._refuse(scope, send, body_of(too_large_error), notice, close=True)
             return
         problems = [FieldProblem(key, APPEARS_TWICE) for key in reading.duplicates]
         # A FHIR route reads an unparsable, deep or long-numbered body itself, so that its
@@ -131,18 +118,8 @@ class RiskEdge:
         if reading.refusal is not None and not speaks_fhir(scope["path"]):
             problems.insert(0, FieldProblem("body", reading.refusal))
         if problems:
-            await self._refuse(
-                scope,
-                send,
-                problem_body(
-                    422,
-                    InvalidInput.slug,
-                    InvalidInput.title,
-                    "See errors for each field.",
-                    problems,
-                ),
-                notice,
-            )
+            invalid = InvalidInput("See errors for each field.", problems)
+            await self._refuse(scope, send, body_of(invalid), notice)
             return
         delivered = False
 
@@ -220,18 +197,8 @@ class RiskEdge:
         limit = self.max_batch_body_bytes
         declared = _header(scope, b"content-length")
         if declared.isdigit() and int(declared) > limit:
-            await self._refuse(
-                scope,
-                send,
-                problem_body(
-                    413,
-                    PayloadTooLarge.slug,
-                    PayloadTooLarge.title,
-                    f"A batch body may be at most {limit} bytes.",
-                ),
-                None,
-                close=True,
-            )
+            too_large = PayloadTooLarge(f"A batch body may be at most {limit} bytes.")
+            await self._refuse(scope, send, body_of(too_large), None, close=True)
             return
         # The handler counts what it reads against the same limit and answers in its own
         # format: a JSON batch with 413, an NDJSON stream already under way with a last line

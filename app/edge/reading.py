@@ -105,26 +105,33 @@ def _deeper_than(document: object, limit: int) -> bool:
     return False
 
 
+_LINKED_TEMPLATE = (
+    r"linkId\"?\s{{0,8}}:\s{{0,8}}\"({names})\"[^\]]{{0,200}}?"
+    r"(?:value\w{{0,20}}|code)\"?\s{{0,8}}:\s{{0,8}}[\[{{\"\s]{{0,8}}"
+    r"(?:code\"?\s{{0,8}}:\s{{0,8}}\"?)?([^,}}\]\"]{{1,40}})"
+)
+"""A FHIR answer: ``linkId`` naming one of the items, then its value or code."""
+_TEMPLATE = (
+    r"(?<![A-Za-z0-9_])({names})[\"']?\s{{0,8}}[:=]\s{{0,8}}[\[{{(\"'\s]{{0,8}}"
+    r"(?:[A-Za-z_]\w{{0,31}}[\"']?\s{{0,8}}:\s{{0,8}}[\"']?)?"
+    r"([^,}}\])&\r\n\"']{{1,40}})"
+)
+"""An item id as a key (JSON, form, query), then its value."""
+
+
+def _compile(template: str, items: frozenset[str]) -> re.Pattern[str]:
+    names = "|".join(re.escape(item) for item in sorted(items, key=len, reverse=True))
+    return re.compile(template.format(names=names), re.IGNORECASE)
+
+
 @lru_cache(maxsize=8)
 def _linked_pattern(items: frozenset[str]) -> re.Pattern[str]:
-    names = "|".join(re.escape(item) for item in sorted(items, key=len, reverse=True))
-    return re.compile(
-        rf"linkId\"?\s{{0,8}}:\s{{0,8}}\"({names})\"[^\]]{{0,200}}?"
-        rf"(?:value\w{{0,20}}|code)\"?\s{{0,8}}:\s{{0,8}}[\[{{\"\s]{{0,8}}"
-        rf"(?:code\"?\s{{0,8}}:\s{{0,8}}\"?)?([^,}}\]\"]{{1,40}})",
-        re.IGNORECASE,
-    )
+    return _compile(_LINKED_TEMPLATE, items)
 
 
 @lru_cache(maxsize=8)
 def _pattern(items: frozenset[str]) -> re.Pattern[str]:
-    names = "|".join(re.escape(item) for item in sorted(items, key=len, reverse=True))
-    return re.compile(
-        rf"(?<![A-Za-z0-9_])({names})[\"']?\s{{0,8}}[:=]\s{{0,8}}[\[{{(\"'\s]{{0,8}}"
-        rf"(?:[A-Za-z_]\w{{0,31}}[\"']?\s{{0,8}}:\s{{0,8}}[\"']?)?"
-        rf"([^,}}\])&\r\n\"']{{1,40}})",
-        re.IGNORECASE,
-    )
+    return _compile(_TEMPLATE, items)
 
 
 def scan(

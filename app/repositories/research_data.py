@@ -5,7 +5,7 @@ questionnaire with exactly the content hash being described, and (when asked) to
 studies and submission dates are counted; an erased response is a deleted row, so it is gone
 from every later export. Counts per category and period are grouped in the database. The
 statistics of the answers come from each response's research copy (one byte per item, see
-:mod:`app.services.research.answer_bytes`): the copies stream out of the research index in
+:mod:`scoring.answer_copy`): the copies stream out of the research index in
 batches and are added up with numpy, so memory holds one batch and the running sums, never
 every response. Every result is bounded by the questionnaire and the number of groups and
 periods, not by the number of responses, and every sum is an exact integer.
@@ -27,14 +27,24 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Select, func, literal_column, or_, select
+from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from app.models import ResponseSession, ResponseStatus
+from app.models import ResponseSession
+from app.repositories.research_scope import (
+    CompleteCaseSums,
+    DemographicGroups,
+    GroupBy,
+    Grouping,
+    GroupKey,
+    ItemTallies,
+    PackedDimension,
+    ResponseFilter,
+    ScoreSums,
+)
 from app.repositories.research_sql import (
     Dialect,
-    PeriodUnit,
     answer_byte,
     as_date,
     as_place,
@@ -43,12 +53,10 @@ from app.repositories.research_sql import (
     period_start,
     stream,
 )
+from app.schemas.research import PeriodUnit
+from scoring import answer_copy
 
-GroupBy = Literal["study", "language", "country", "tendency"]
-"""The columns of a response an export can group by."""
 CountedField = Literal["primary_tendency", "crisis_level"]
-GroupKey = str | None
-
 _BATCH = 10_000
 _ANSWER_BATCH = 5_000
 """Research copies decoded at a time: what bounds the memory an export needs."""
@@ -59,152 +67,6 @@ _GROUP_COLUMNS: dict[GroupBy, ColumnElement[Any]] = {
     "country": _table.country,
     "tendency": _table.primary_tendency,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class DemographicGroups:
-    """Grouping by the answer to a demographic item: its byte in the research copy is 0 when
-    it was not answered (the group without a value), otherwise the chosen option's position
-    counted from 1; each group is named by its option's id."""
-
-    item_id: str
-    position: int
-    option_ids: tuple[str, ...]
-
-    def key(self, place: int) -> GroupKey:
-        if place == 0:
-            return None
-        if not 1 <= place <= len(self.option_ids):
-            raise ValueError(f"{self.item_id}: no option {place} in a research copy")
-        return self.option_ids[place - 1]
-
-
-Grouping = GroupBy | DemographicGroups
-"""What an export's groups are formed by."""
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseFilter:
-    """Which responses an export covers (all conditions together)."""
-
-    questionnaire_id: str
-    questionnaire_hash: str
-    studies: tuple[str, ...] | None = None
-    """``None``: every response whatever its study (or none); otherwise only these studies."""
-    excluded_studies: tuple[str, ...] = ()
-    """Studies left out even when ``studies`` is ``None``."""
-    submitted_from: dt.datetime | None = None
-    """Inclusive lower bound of the submission time (UTC)."""
-    submitted_before: dt.datetime | None = None
-    """Exclusive upper bound of the submission time (UTC)."""
-
-    def conditions(self) -> list[ColumnElement[bool]]:
-        conditions: list[ColumnElement[bool]] = [
-            _table.questionnaire_id == self.questionnaire_id,
-            _table.questionnaire_hash == self.questionnaire_hash,
-            _table.research_consent.is_(True),
-            _table.status == ResponseStatus.submitted.value,
-            _table.research_answers.is_not(None),
-        ]
-        if self.studies is not None:
-            conditions.append(_table.study.in_(self.studies))
-        if self.excluded_studies:
-            conditions.append(
-                or_(_table.study.is_(None), _table.study.not_in(self.excluded_studies))
-            )
-        if self.submitted_from is not None:
-            conditions.append(_table.submitted_at >= self.submitted_from)
-        if self.submitted_before is not None:
-            conditions.append(_table.submitted_at < self.submitted_before)
-        return conditions
-
-
-@dataclass(frozen=True, slots=True)
-class ScoredItem:
-    """An item as the scoring rules see it: where its byte is in the research copy, its
-    scale and whether it is reverse-keyed."""
-
-    id: str
-    position: int
-    reverse: bool
-    low: int
-    high: int
-
-
-@dataclass(frozen=True, slots=True)
-class PackedDimension:
-    """One dimension, and its answers packed into one integer per response.
-
-    Each answered item adds ``keyed - floor + base``, an unanswered item adds 0, where
-    ``floor`` is the lowest point of any of the dimension's scales and ``base`` exceeds the
-    largest possible sum of ``keyed - floor``. So ``code // base`` is the number of items
-    answered and ``code % base + floor * answered`` the sum of the keyed answers: one integer
-    carries both, and counting equal codes is exact.
-    """
-
-    id: str
-    items: tuple[ScoredItem, ...]
-    needed: int
-    """The fewest items answered for the dimension to be scored."""
-
-    @property
-    def floor(self) -> int:
-        return min(item.low for item in self.items)
-
-    @property
-    def base(self) -> int:
-        return sum(item.high - self.floor for item in self.items) + 1
-
-    def code(
-        self, keyed_sum: npt.NDArray[np.int64], answered: npt.NDArray[np.int64]
-    ) -> npt.NDArray[np.int64]:
-        """The codes of many responses at once."""
-        return answered * self.base + keyed_sum - self.floor * answered
-
-    def decode(self, code: int) -> tuple[int, int]:
-        """``(sum of keyed answers, number of items answered)`` of a packed code."""
-        answered, rest = divmod(int(code), self.base)
-        return rest + self.floor * answered, answered
-
-
-@dataclass(frozen=True, slots=True)
-class CompleteCaseSums:
-    """Sums over the responses that answered every item of a dimension (keyed values).
-
-    ``item_sums[i] = sum x_i``, ``item_squares[i] = sum x_i^2``, ``item_total[i] = sum x_i T``
-    where ``T`` is the sum of the dimension's keyed items.
-    """
-
-    n: int
-    item_sums: tuple[int, ...]
-    item_squares: tuple[int, ...]
-    item_total: tuple[int, ...]
-    total: int
-    total_squares: int
-
-
-@dataclass(frozen=True, slots=True)
-class ScoreSums:
-    """Exact integer sums behind the correlations of the dimension scores, over the responses
-    scored on every dimension. A score is ``S_d / C_d`` (keyed sum over items answered), so
-    the sums are kept per number answered: ``sums[d][c] = (sum S_d, sum S_d^2)`` over those
-    with ``C_d = c``, and ``products[(a, b)][(ca, cb)] = sum S_a S_b`` over those with
-    ``C_a = ca`` and ``C_b = cb``."""
-
-    n: int
-    sums: tuple[dict[int, tuple[int, int]], ...]
-    products: dict[tuple[int, int], dict[tuple[int, int], int]]
-
-
-@dataclass(frozen=True, slots=True)
-class ItemTallies:
-    """Per item, how often each point of its scale was chosen (the raw answer, not keyed); per
-    dimension, the complete-case sums; and the sums for the correlations of the scores."""
-
-    n: int
-    answers: dict[str, dict[int, int]]
-    complete: dict[str, CompleteCaseSums]
-    scores: ScoreSums
 
 
 def _dialect(session: Session) -> Dialect:
@@ -325,8 +187,8 @@ def _decode(matrix: npt.NDArray[np.uint8], dimension: PackedDimension) -> _Decod
     low = np.array([item.low for item in dimension.items], dtype=np.int64)
     high = np.array([item.high for item in dimension.items], dtype=np.int64)
     reverse = np.array([item.reverse for item in dimension.items], dtype=np.bool_)
-    answered = places > 0
-    value = places - 1 + low
+    answered = places != answer_copy.NOT_ANSWERED
+    value = places - answer_copy.FIRST_PLACE + low
     # Reverse keying as in the scoring engine: low + high - x.
     keyed = np.where(answered, np.where(reverse, low + high - value, value), 0)
     return _Decoded(answered, keyed, answered.sum(axis=1), keyed.sum(axis=1))

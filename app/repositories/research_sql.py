@@ -33,8 +33,8 @@ from sqlalchemy import Connection, Date, Select, cast, func, literal_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import ResponseSession
+from app.schemas.research import PeriodUnit
 
-PeriodUnit = Literal["week", "month"]
 Dialect = Literal["sqlite", "postgresql"]
 
 

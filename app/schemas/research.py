@@ -25,6 +25,8 @@ GroupByField = Annotated[
     ),
 ]
 PeriodUnit = Literal["week", "month"]
+"""The time resolution of an export's counts (the one definition: queries, services and
+the API all take this)."""
 PrivacyMode = Literal["suppression", "dp"]
 ExportFormat = Literal["json", "csv"]
 

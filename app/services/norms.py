@@ -28,7 +28,7 @@ import opendp.prelude as opendp
 
 from app.errors import FieldProblem, InvalidInput, SecureBaseError
 from app.repositories import research_budget, research_data
-from app.repositories.research_data import ResponseFilter
+from app.repositories.research_scope import ResponseFilter
 from app.services.research.context import ResearchContext
 from app.services.research.dp import MECHANISM, NEIGHBOURING_DISTANCE, PrivateRelease
 from app.services.research.request import MIN_EPSILON, packed_dimensions

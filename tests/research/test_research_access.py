@@ -54,6 +54,7 @@ def assert_unauthorized(client: TestClient, headers: dict[str, str]) -> None:
     assert response.headers["content-type"] == PROBLEM_JSON
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert response.json()["status"] == 401
+    assert response.json()["type"] == "/problems/unauthorized"
     assert "n" not in response.json()
 
 

@@ -36,7 +36,7 @@ from research_support import (
     table_rows,
 )
 
-from app.services.research.summary import BlockTally, pooled
+from app.services.research.tallies import BlockTally, pooled
 from scoring.catalog import Catalog
 
 AGE_BANDS = ("18-24", "25-39", "40-59", "60-plus")

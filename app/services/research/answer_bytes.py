@@ -1,44 +1,6 @@
-"""The research copy of a submitted response's answers: one byte per attachment item, then one
-per demographic item.
+"""The research copy's layout, under the name submission imports it by; the layout itself
+lives in :mod:`scoring.answer_copy`."""
 
-Research exports read every covered response, so they must not parse each one's JSON answers
-(at a million responses that alone takes longer than everything else together). When a
-response with research consent is submitted, its attachment answers are also written here in
-a fixed layout: byte ``i`` stands for the ``i``-th item of the definition, in file order, and
-holds 0 when the item was not answered, otherwise the answer's place on the item's scale
-counted from 1 (``value - min + 1``; a definition's scale has at most 255 points). After the
-items come the demographic items, in file order, one byte each: 0 when not answered, otherwise
-the chosen option's position counted from 1 (the answer as given; at most 255 options). The
-layout is fixed by the definition, whose content hash every stored response records, so the
-bytes are read with the definition they were written with. The wellbeing check is not copied:
-the exports use only the stored crisis level.
-"""
+from scoring.answer_copy import encode, position_of
 
-from __future__ import annotations
-
-from collections.abc import Mapping
-
-from scoring.definition import Definition
-
-
-def encode(definition: Definition, answers: Mapping[str, int]) -> bytes:
-    """The research copy of ``answers`` (already checked against ``definition``)."""
-    places = bytearray(len(definition.items) + len(definition.demographics))
-    for position, item in enumerate(definition.items):
-        value = answers.get(item.id)
-        if value is not None:
-            places[position] = value - definition.scales[item.scale].min + 1
-    for offset, demographic in enumerate(definition.demographics):
-        places[len(definition.items) + offset] = answers.get(demographic.id, 0)
-    return bytes(places)
-
-
-def position_of(definition: Definition, item_id: str) -> int:
-    """Where an item's (or a demographic item's) byte is."""
-    for position, item in enumerate(definition.items):
-        if item.id == item_id:
-            return position
-    for offset, demographic in enumerate(definition.demographics):
-        if demographic.id == item_id:
-            return len(definition.items) + offset
-    raise KeyError(item_id)
+__all__ = ["encode", "position_of"]

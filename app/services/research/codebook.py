@@ -13,44 +13,21 @@ from app.schemas.research import (
     DataResource,
     DemographicDoc,
     DemographicOptionDoc,
-    FieldConstraints,
     PrivacyRules,
     ScoringDimension,
     ScoringItem,
     ScoringRules,
     StatisticDoc,
-    TableField,
     TableSchema,
 )
-from app.services.research import audit
+from app.services.research import audit, columns
+from app.services.research.columns import HEADER_ROW, NO_VALUE_GROUP
 from app.services.research.context import ResearchContext
-from app.services.research.csv_format import (
-    ALL_GROUP,
-    HEADER_ROW,
-    HISTOGRAM_COLUMNS,
-    ITEM_COLUMNS,
-    NO_VALUE_GROUP,
-    OTHER_GROUP,
-    SUMMARY_COLUMNS,
-)
 from app.services.research.meta import suppression_rule
-from app.services.research.request import Coverage, groupings
+from app.services.research.request import Coverage
 from app.services.research.scores import elevation_threshold
-from app.services.research.summary import SECURE, STATISTICS
+from app.services.research.vocabulary import SECURE
 from scoring.engine import needed_answers
-
-WITHHELD = TableField(
-    name="withheld",
-    type="boolean",
-    description="true when the value is withheld for privacy (the value cell is then empty).",
-    constraints=FieldConstraints(required=True),
-)
-
-
-def _text(name: str, description: str, enum: list[str] | None = None) -> TableField:
-    constraints = FieldConstraints(enum=enum) if enum else None
-    return TableField(name=name, type="string", description=description, constraints=constraints)
-
 
 STATISTIC_DOCS = [
     StatisticDoc(
@@ -135,134 +112,45 @@ STATISTIC_DOCS = [
 ]
 
 
+_BASE = "/api/v1/research"
+_RESOURCES = (
+    (
+        "summary",
+        "Summary",
+        "N, dimension score statistics, tendencies, crisis-notice rates, responses per "
+        "period, optionally by group.",
+        columns.SUMMARY,
+    ),
+    (
+        "histograms",
+        "Histograms of dimension scores",
+        "each dimension's scores in fixed bins derived from the scale.",
+        columns.HISTOGRAMS,
+    ),
+    (
+        "items",
+        "Items, reliability and correlations",
+        "per item N, mean, SD and answer distribution; Cronbach's alpha per dimension with "
+        "alpha if item deleted and corrected item-total correlations; correlations of "
+        "dimension scores.",
+        columns.ITEMS,
+    ),
+)
+"""Each CSV export: its name, title, what it holds and its columns."""
+
+
 def _resources(coverage: Coverage) -> list[DataResource]:
     definition = coverage.definition
-    dimensions = [d.id for d in definition.dimensions]
-    tendencies = [t.id for t in definition.tendencies]
-    items = [i.id for i in definition.items]
-    value = TableField(
-        name="value",
-        type="number",
-        description="The value; empty when withheld or when it does not exist for the data.",
-    )
-    summary_fields = [
-        _text(
-            "group_by",
-            "The field the groups are formed by (a response's study, language, country or "
-            "primary tendency, or a demographic item listed under demographics); empty "
-            "without group_by.",
-            groupings(definition),
-        ),
-        _text(
-            "group",
-            f"The group: {ALL_GROUP} for everyone covered, its value (for a demographic item, "
-            f"the chosen option's id), {NO_VALUE_GROUP} for responses without one (for a "
-            f"demographic item: not answered), {OTHER_GROUP} for the pooled groups smaller "
-            "than k.",
-        ),
-        _text(
-            "section",
-            "n: responses covered; dimension: score statistics; tendency_primary: the primary "
-            "tendency; tendency_elevated: tendencies elevated (several per response "
-            "possible); crisis: responses whose answers called for a crisis notice, by "
-            "level; period: responses submitted per ISO week or month.",
-            ["n", "dimension", "tendency_primary", "tendency_elevated", "crisis", "period"],
-        ),
-        _text(
-            "category",
-            f"The dimension ({', '.join(dimensions)}), tendency "
-            f"({', '.join([*tendencies, SECURE])}), crisis level (acute, urgent, support) "
-            "or period (YYYY-Www or YYYY-MM); empty for n.",
-        ),
-        _text(
-            "statistic",
-            "Which statistic the value is.",
-            ["n", *STATISTICS, "count", "share", "rate"],
-        ),
-        value,
-        WITHHELD,
-    ]
-    histogram_fields = [
-        _text("dimension", "The dimension.", dimensions),
-        _text("statistic", "n: scored responses; count: responses in the bin.", ["n", "count"]),
-        TableField(name="bin", type="integer", description="The bin's position, from 0."),
-        TableField(name="lower", type="number", description="The bin's lower edge."),
-        TableField(name="upper", type="number", description="The bin's upper edge."),
-        _text(
-            "closed", "left: lower <= score < upper; both: also score = upper.", ["left", "both"]
-        ),
-        value,
-        WITHHELD,
-    ]
-    item_fields = [
-        _text(
-            "section",
-            "n: responses covered; item: one item; reliability: one dimension's internal "
-            "consistency; correlation: correlations of the dimension scores.",
-            ["n", "item", "reliability", "correlation"],
-        ),
-        _text("dimension", "The dimension (for correlations, the row's).", dimensions),
-        _text("item", "The item.", items),
-        TableField(
-            name="reverse",
-            type="boolean",
-            description="Whether the scoring reverses the item (min + max - answer).",
-        ),
-        _text(
-            "statistic",
-            "Which statistic the value is (count: how many chose the point in category).",
-            [
-                "n",
-                "items",
-                "mean",
-                "sd",
-                "count",
-                "alpha",
-                "alpha_if_deleted",
-                "corrected_item_total",
-                "r",
-            ],
-        ),
-        _text(
-            "category",
-            "For count, the point of the scale chosen; for r, the column's dimension.",
-        ),
-        value,
-        WITHHELD,
-    ]
-    assert [f.name for f in summary_fields] == list(SUMMARY_COLUMNS)
-    assert [f.name for f in histogram_fields] == list(HISTOGRAM_COLUMNS)
-    assert [f.name for f in item_fields] == list(ITEM_COLUMNS)
-    base = "/api/v1/research"
     return [
         DataResource(
-            name="summary",
-            path="summary.csv",
-            title="Summary",
-            description=f"GET {base}/summary?format=csv: N, dimension score statistics, "
-            "tendencies, crisis-notice rates, responses per period, optionally by group.",
+            name=name,
+            path=f"{name}.csv",
+            title=title,
+            description=f"GET {_BASE}/{name}?format=csv: {what}",
             dialect=CsvDialect(headerRows=[HEADER_ROW]),
-            table_schema=TableSchema(fields=summary_fields),
-        ),
-        DataResource(
-            name="histograms",
-            path="histograms.csv",
-            title="Histograms of dimension scores",
-            description=f"GET {base}/histograms?format=csv: each dimension's scores in "
-            "fixed bins derived from the scale.",
-            dialect=CsvDialect(headerRows=[HEADER_ROW]),
-            table_schema=TableSchema(fields=histogram_fields),
-        ),
-        DataResource(
-            name="items",
-            path="items.csv",
-            title="Items, reliability and correlations",
-            description=f"GET {base}/items?format=csv: per item N, mean, SD and answer "
-            "distribution; Cronbach's alpha per dimension with alpha if item deleted and "
-            "corrected item-total correlations; correlations of dimension scores.",
-            dialect=CsvDialect(headerRows=[HEADER_ROW]),
-            table_schema=TableSchema(fields=item_fields),
-        ),
+            table_schema=TableSchema(fields=[column.field(definition) for column in table]),
+        )
+        for name, title, what, table in _RESOURCES
     ]
 
 

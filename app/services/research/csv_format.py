@@ -3,8 +3,8 @@
 The rows follow the JSON exactly (a withheld value is an empty cell with ``withheld`` true).
 What the export covers (the ``meta`` of the JSON) comes first, as a fixed number of comment
 lines starting with ``#`` (one per entry of ``META_LINES``), then the header row; the codebook
-declares ``#`` as the comment character and the header's row number. The columns of each table
-are listed here once and described in :mod:`app.services.research.codebook`.
+declares ``#`` as the comment character and the header's row number. The columns of each table,
+in order, come from :mod:`app.services.research.columns`, which the codebook describes too.
 """
 
 from __future__ import annotations
@@ -21,46 +21,15 @@ from app.schemas.research import (
     SummaryBlock,
     SummaryExport,
 )
+from app.services.research import columns
+from app.services.research.columns import ALL_GROUP, META_LINES, NO_VALUE_GROUP, OTHER_GROUP
 
 Value = str | int | float | bool | None
 Row = Mapping[str, Value]
 
-SUMMARY_COLUMNS = ("group_by", "group", "section", "category", "statistic", "value", "withheld")
-HISTOGRAM_COLUMNS = (
-    "dimension",
-    "statistic",
-    "bin",
-    "lower",
-    "upper",
-    "closed",
-    "value",
-    "withheld",
-)
-ITEM_COLUMNS = (
-    "section",
-    "dimension",
-    "item",
-    "reverse",
-    "statistic",
-    "category",
-    "value",
-    "withheld",
-)
-META_LINES = (
-    "export",
-    "questionnaire",
-    "generated_at",
-    "n",
-    "coverage",
-    "filters",
-    "privacy",
-    "suppression",
-    "codebook",
-)
-HEADER_ROW = len(META_LINES) + 1
-ALL_GROUP = "(all)"
-NO_VALUE_GROUP = "(none)"
-OTHER_GROUP = "(other)"
+SUMMARY_COLUMNS = columns.names(columns.SUMMARY)
+HISTOGRAM_COLUMNS = columns.names(columns.HISTOGRAMS)
+ITEM_COLUMNS = columns.names(columns.ITEMS)
 
 
 def _cell(value: Value) -> str:
@@ -75,7 +44,7 @@ def _cell(value: Value) -> str:
 
 def _render(meta: ExportMeta, title: str, columns: Sequence[str], rows: Iterator[Row]) -> str:
     out = io.StringIO()
-    header = {
+    header: dict[str, object] = {
         "export": title,
         "questionnaire": meta.questionnaire.model_dump(mode="json"),
         "generated_at": meta.generated_at.isoformat(),
@@ -86,8 +55,8 @@ def _render(meta: ExportMeta, title: str, columns: Sequence[str], rows: Iterator
         "suppression": meta.suppression.model_dump(mode="json") if meta.suppression else None,
         "codebook": meta.codebook,
     }
-    assert tuple(header) == META_LINES
-    for key, value in header.items():
+    for key in META_LINES:
+        value = header[key]
         text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
         out.write(f"# {key}: {' '.join(text.splitlines())}\n")
     writer = csv.writer(out, lineterminator="\n")

@@ -16,19 +16,21 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from collections.abc import Sequence
+from functools import partial
 
 from app.repositories import research_data
-from app.repositories.research_data import GroupKey
+from app.repositories.research_scope import GroupKey
 from app.schemas.research import DimensionHistogram, HistogramBin, HistogramsExport
-from app.services.research import audit, budget, tables
+from app.services.research import pipeline, tables
 from app.services.research.context import ResearchContext
 from app.services.research.dp import PrivateRelease
-from app.services.research.meta import Withholding, export_meta
+from app.services.research.meta import Withholding
+from app.services.research.pipeline import Draft
 from app.services.research.request import Coverage
 from app.services.research.scores import ScoreReader, elevation_threshold, score_range
-from app.services.research.summary import BlockTally, SummaryLayout, add_scores
 from app.services.research.suppression import CountTable, protect
 from app.services.research.tables import escape, n_key
+from app.services.research.tallies import BlockTally, SummaryLayout, add_scores
 from scoring.definition import Definition
 
 
@@ -120,14 +122,13 @@ def withheld_bins(
 
 def histograms(ctx: ResearchContext, coverage: Coverage, export_format: str) -> HistogramsExport:
     """The histograms export, protected by suppression or differential privacy."""
-    parameters = coverage.parameters
-    state = None
-    release = None
-    private = coverage.private_budget()
-    if private is not None:
-        study, epsilon = private
-        state = budget.charge(ctx, study, epsilon)
-        release = PrivateRelease(epsilon, 1 + len(coverage.dimensions))
+    releases = 1 + len(coverage.dimensions)
+    return pipeline.run(ctx, coverage, "histograms", export_format, releases, _draft)
+
+
+def _draft(
+    ctx: ResearchContext, coverage: Coverage, release: PrivateRelease | None
+) -> Draft[HistogramsExport]:
     tally = scores_tally(ctx, coverage)
     k = ctx.settings.min_cell_size
     too_few = release is None and 0 < tally.n < k
@@ -170,19 +171,4 @@ def histograms(ctx: ResearchContext, coverage: Coverage, export_format: str) -> 
                 for i in range(len(bins))
             ],
         )
-    result = HistogramsExport(
-        n=n,
-        dimensions=dimensions,
-        suppressed=shown.pointers,
-        meta=export_meta(ctx, coverage, n=n, budget=state),
-    )
-    audit.record(
-        ctx,
-        "histograms",
-        coverage,
-        export_format=export_format,
-        n=tally.n,
-        withheld=len(shown.pointers),
-        epsilon=parameters.epsilon,
-    )
-    return result
+    return Draft(tally.n, n, shown, partial(HistogramsExport, dimensions=dimensions))

@@ -17,14 +17,16 @@ reveal a small one, and if that is impossible the mean and SD are withheld inste
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import partial
 
 from app.repositories import research_data
-from app.repositories.research_data import ItemTallies, PackedDimension, ScoreSums
+from app.repositories.research_scope import ItemTallies, PackedDimension, ScoreSums
 from app.schemas.research import Correlations, DimensionReliability, ItemsExport, ItemSummary
-from app.services.research import audit, budget, tables
+from app.services.research import pipeline, tables
 from app.services.research.context import ResearchContext
 from app.services.research.dp import PrivateRelease
-from app.services.research.meta import Withholding, export_meta
+from app.services.research.meta import Withholding
+from app.services.research.pipeline import Draft
 from app.services.research.request import Coverage
 from app.services.research.statistics import (
     Description,
@@ -123,43 +125,26 @@ def _score_moments(scores: ScoreSums, a: int, b: int) -> Moments:
 
 def items(ctx: ResearchContext, coverage: Coverage, export_format: str) -> ItemsExport:
     """The items export, protected by suppression or differential privacy."""
-    parameters = coverage.parameters
-    state = None
-    release = None
-    private = coverage.private_budget()
-    if private is not None:
-        study, epsilon = private
-        state = budget.charge(ctx, study, epsilon)
-        item_count = sum(len(d.items) for d in coverage.dimensions)
-        release = PrivateRelease(epsilon, 1 + item_count)
+    releases = 1 + sum(len(d.items) for d in coverage.dimensions)
+    return pipeline.run(ctx, coverage, "items", export_format, releases, _draft)
+
+
+def _draft(
+    ctx: ResearchContext, coverage: Coverage, release: PrivateRelease | None
+) -> Draft[ItemsExport]:
     tallies = research_data.item_tallies(ctx.session, coverage.where, coverage.dimensions)
-    true_n = tallies.n
     k = ctx.settings.min_cell_size
-    too_few = release is None and 0 < true_n < k
+    too_few = release is None and 0 < tallies.n < k
     shown = Withholding(everything=too_few)
     if release is not None:
-        result = _private(coverage, tallies, release, shown)
+        parts = _private(coverage, tallies, release, shown)
     else:
-        result = _suppressed(coverage, tallies, true_n, shown, k, too_few)
-    n, item_values, reliabilities, correlations = result
-    export = ItemsExport(
-        n=n,
-        items=item_values,
-        reliability=reliabilities,
-        correlations=correlations,
-        suppressed=shown.pointers,
-        meta=export_meta(ctx, coverage, n=n, budget=state),
+        parts = _suppressed(coverage, tallies, tallies.n, shown, k, too_few)
+    n, item_values, reliabilities, correlations = parts
+    export = partial(
+        ItemsExport, items=item_values, reliability=reliabilities, correlations=correlations
     )
-    audit.record(
-        ctx,
-        "items",
-        coverage,
-        export_format=export_format,
-        n=true_n,
-        withheld=len(shown.pointers),
-        epsilon=parameters.epsilon,
-    )
-    return export
+    return Draft(tallies.n, n, shown, export)
 
 
 _Parts = tuple[int | None, dict[str, ItemSummary], dict[str, DimensionReliability], Correlations]

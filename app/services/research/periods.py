@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Literal
 
-PeriodUnit = Literal["week", "month"]
+from app.schemas.research import PeriodUnit
 
 
 def start_of(day: dt.date, unit: PeriodUnit) -> dt.date:

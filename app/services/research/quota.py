@@ -34,5 +34,5 @@ def check(ctx: ResearchContext, researcher: Researcher) -> None:
     raise TooManyRequests(
         f"This key has had {count} exports in the past hour; the limit is {limit}. "
         f"Try again in {wait} seconds.",
-        retry_after_seconds=wait,
+        headers={"Retry-After": str(wait)},
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from app.errors import FieldProblem, InvalidInput, NotFound, SecureBaseError
-from app.repositories.research_data import (
+from app.repositories.research_scope import (
     DemographicGroups,
     GroupBy,
     Grouping,
@@ -23,12 +23,12 @@ from app.repositories.research_data import (
     ResponseFilter,
     ScoredItem,
 )
-from app.schemas.research import ExportFilters
+from app.schemas.research import ExportFilters, PeriodUnit
 from app.services import studies as study_registry
-from app.services.research import answer_bytes, periods
+from app.services.research import periods
 from app.services.research.access import Researcher
 from app.services.research.context import ResearchContext
-from app.services.research.periods import PeriodUnit
+from scoring import answer_copy
 from scoring.definition import Definition
 from scoring.engine import needed_answers
 from scoring.loading import LoadedDefinition
@@ -143,7 +143,7 @@ def packed_dimensions(definition: Definition) -> tuple[PackedDimension, ...]:
             items=tuple(
                 ScoredItem(
                     id=item.id,
-                    position=answer_bytes.position_of(definition, item.id),
+                    position=answer_copy.position_of(definition, item.id),
                     reverse=item.reverse,
                     low=definition.scales[item.scale].min,
                     high=definition.scales[item.scale].max,
@@ -170,7 +170,7 @@ def grouping_of(definition: Definition, group_by: str) -> Grouping | None:
         return None
     return DemographicGroups(
         item_id=demographic.id,
-        position=answer_bytes.position_of(definition, demographic.id),
+        position=answer_copy.position_of(definition, demographic.id),
         option_ids=tuple(option.id for option in demographic.options),
     )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import get_args
 
-from app.repositories.research_data import PackedDimension
+from app.repositories.research_scope import PackedDimension
 from scoring.definition import BandId, Definition
 
 _BAND_RANK = {band: rank for rank, band in enumerate(get_args(BandId))}
