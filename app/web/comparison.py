@@ -72,7 +72,7 @@ def _lower_first(label: str) -> str:
 
 
 def sentence(label: str, phrase: str, people: str, t: Translator) -> str:
-    found = PHRASE.match(phrase)
+    found = PHRASE.fullmatch(phrase)
     if found is None:
         return t("results.norms.line_other", label=_lower_first(label), phrase=phrase, who=people)
     kind = PHRASE_KINDS[found.group(1)]
