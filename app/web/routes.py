@@ -51,7 +51,6 @@ from app.web.replies import (
 from app.web.replies import browser_error_page as browser_error_page
 from app.web.security import BrowserSession
 from app.web.views import (
-    STUDY_CODE,
     ResumeOffer,
     help_context,
     landing_context,
