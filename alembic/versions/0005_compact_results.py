@@ -43,7 +43,6 @@ SINGLE_COLUMN_INDEXES = {
     "ix_response_session_status": "status",
 }
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?!\w)")
-_SENTENCE_END = re.compile(r"(?<=\. )")
 
 contents = sa.table(
     "result_content",
@@ -81,7 +80,8 @@ def _cut(value: Any) -> list[str]:
         return [opening + parts[0], *("," + p for p in parts[1:-1]), *last]
     text = _json(value)
     if isinstance(value, str):
-        return [piece for piece in _SENTENCE_END.split(text) if piece]
+        sentences = text.split(". ")  # cut after each ". ", which stays with its sentence
+        return [*(sentence + ". " for sentence in sentences[:-1]), sentences[-1]]
     return [text]
 
 

@@ -37,12 +37,11 @@ from scoring.crisis import CrisisNotice, HelpFooter
 from scoring.result import PsychoeducationSection, ScoreResult
 
 WHOLE_FIELDS = frozenset({"psychoeducation"})
-"""Fields whose numbers stay in their pieces."""
+"""Fields whose numbers stay in their pieces (stored last)."""
 DYNAMIC_FIELDS = frozenset({"crisis", "help"})
 """Shown as they are today, never stored: who to contact changes, and must be current."""
 
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?!\w)")
-_SENTENCE_END = re.compile(r"(?<=\. )")
 SEPARATOR = ","
 """Between values, and between the piece ids of a frame (neither ever contains one)."""
 _EARLIER = "^"
@@ -91,7 +90,8 @@ def _cut(value: Any) -> list[str]:
         return ["[" + parts[0], *("," + p for p in parts[1:-1]), *_last(parts, "]")]
     text = _json(value)
     if isinstance(value, str):
-        return [piece for piece in _SENTENCE_END.split(text) if piece]
+        sentences = text.split(". ")  # cut after each ". ", which stays with its sentence
+        return [*(sentence + ". " for sentence in sentences[:-1]), sentences[-1]]
     return [text]
 
 
@@ -101,35 +101,41 @@ def _last(parts: list[str], closing: str) -> list[str]:
     return ["," + parts[-1] + closing]
 
 
-def _pieces(document: dict[str, Any]) -> Iterator[tuple[str, bool]]:
-    """The document's JSON text in pieces, each with whether its numbers are slotted."""
+def _pieces(document: dict[str, Any], last: bool) -> Iterator[str]:
+    """The document's JSON text in pieces (closed with ``}`` when ``last``)."""
     for index, (name, value) in enumerate(document.items()):
         cut = _cut(value)
         cut[0] = ("{" if index == 0 else ",") + _json(name) + ":" + cut[0]
-        if index == len(document) - 1:
+        if last and index == len(document) - 1:
             cut[-1] += "}"
-        for piece in cut:
-            yield piece, name not in WHOLE_FIELDS
+        yield from cut
 
 
-def _slotted(piece: str, values: list[str]) -> str:
+@lru_cache(maxsize=16384)
+def _slotted(piece: str) -> tuple[Content, tuple[str, ...]]:
+    """A piece with its numbers in slots, and the numbers. Most pieces (labels, sentences
+    without numbers, bands) recur from one result to the next: each is slotted and hashed
+    once per process."""
     slots: dict[str, int] = {}
 
     def slot(match: re.Match[str]) -> str:
         number = match.group()
         if number not in slots:
             slots[number] = len(slots)
-            values.append(number)
         return "{" + str(slots[number]) + "}"
 
-    return _NUMBER.sub(slot, _escaped(piece))
+    body = _NUMBER.sub(slot, _escaped(piece))
+    return content(body), tuple(slots)
 
 
-@lru_cache(maxsize=4096)
-def _whole(piece: str) -> Content:
-    # Psychoeducation sections repeat from one result to the next: each is escaped and
-    # hashed once per process, not once per submission.
-    return content(_escaped(piece))
+@lru_cache(maxsize=256)
+def _section_pieces(sections: tuple[PsychoeducationSection, ...]) -> tuple[Content, ...]:
+    # Serialized, escaped and hashed once per set of sections (per definition, language,
+    # tendencies and notice), not once per submission; numbers stay in these pieces.
+    document = {"psychoeducation": [s.model_dump(mode="json") for s in sections]}
+    pieces = list(_pieces(document, last=True))
+    pieces[0] = "," + pieces[0][1:]  # follows the other fields
+    return tuple(content(_escaped(piece)) for piece in pieces)
 
 
 def _packed(values: list[str]) -> str:
@@ -152,22 +158,17 @@ def _unpacked(values: str) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=64)
-def _sections_document(sections: tuple[PsychoeducationSection, ...]) -> list[dict[str, Any]]:
-    # Serialized once per set of sections (per definition, language, tendencies and notice).
-    return [section.model_dump(mode="json") for section in sections]
-
-
 def split(result: ScoreResult) -> CompactResult:
     """The compact form of ``result`` (without its crisis notice and help footer)."""
     document = result.model_dump(mode="json", exclude={*DYNAMIC_FIELDS, *WHOLE_FIELDS})
-    document["psychoeducation"] = _sections_document(result.psychoeducation)
     values: list[str] = []
-    pieces = tuple(
-        content(_slotted(piece, values)) if slotted else _whole(piece)
-        for piece, slotted in _pieces(document)
-    )
-    return CompactResult(pieces, _packed(values))
+    pieces: list[Content] = []
+    for piece in _pieces(document, last=False):
+        slotted, numbers = _slotted(piece)
+        pieces.append(slotted)
+        values += numbers
+    pieces += _section_pieces(result.psychoeducation)
+    return CompactResult(tuple(pieces), _packed(values))
 
 
 @lru_cache(maxsize=8192)
