@@ -25,7 +25,6 @@ request. A few more may be opened for a moment at a peak.
 
 from __future__ import annotations
 
-import json
 import threading
 import weakref
 from collections.abc import Iterator
@@ -106,12 +105,6 @@ class _WriterTurn:
         self.release(record.info)
 
 
-def compact_json(value: Any) -> str:
-    """JSON columns (answers, crisis items) without the spaces ``json.dumps`` puts after
-    separators: a tenth of a stored response's bytes, for nothing."""
-    return json.dumps(value, separators=(",", ":"))
-
-
 def create_db_engine(settings: Settings) -> Engine:
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
@@ -122,10 +115,7 @@ def create_db_engine(settings: Settings) -> Engine:
             # in-memory database is one connection per thread, pooled its own way.)
             pool = {"pool_size": settings.db_pool_size, "max_overflow": POOL_OVERFLOW}
         engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "isolation_level": None},
-            json_serializer=compact_json,
-            **pool,
+            url, connect_args={"check_same_thread": False, "isolation_level": None}, **pool
         )
         turn = _WriterTurn(SQLITE_BUSY_SECONDS)
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -134,7 +124,6 @@ def create_db_engine(settings: Settings) -> Engine:
         return engine
     return create_engine(
         url,
-        json_serializer=compact_json,
         pool_pre_ping=True,
         pool_size=settings.db_pool_size,
         max_overflow=POOL_OVERFLOW,
