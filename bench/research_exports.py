@@ -48,14 +48,19 @@ EXPORTS: dict[str, dict[str, str]] = {
 BATCH = 20_000
 COLUMNS = (
     "id, token_hash, questionnaire_id, questionnaire_version, questionnaire_hash, language, "
-    "country, study, research_consent, status, answers, scores, primary_tendency, "
+    "country, study, research_consent, status, answers, result_frame, result_values, "
+    "primary_tendency, "
     "crisis_level, crisis_items, created_at, updated_at, submitted_at, expires_at, "
     "research_answers"
 )
 
 
-def rows(size: int, seed: int = 2026) -> Iterator[tuple[Any, ...]]:
-    """Synthetic submitted responses, ``BATCH`` at a time in memory at most."""
+def rows(
+    size: int, contents: dict[str, tuple[int, str]], seed: int = 2026
+) -> Iterator[tuple[Any, ...]]:
+    """Synthetic submitted responses, ``BATCH`` at a time in memory at most; the shared
+    result content they refer to is collected in ``contents`` (hash: id and body)."""
+    from app.services import stored_results
     from app.services.research import answer_bytes
     from scoring.catalog import Catalog
     from scoring.engine import score
@@ -66,7 +71,13 @@ def rows(size: int, seed: int = 2026) -> Iterator[tuple[Any, ...]]:
     loaded = catalog.definitions[QUESTIONNAIRE]
     definition = loaded.definition
     rng = np.random.default_rng(seed)
-    documents: dict[str | None, str] = {}
+    documents: dict[str | None, tuple[int, str]] = {}
+
+    def stored(content: stored_results.Content) -> int:
+        if content.hash not in contents:
+            contents[content.hash] = (len(contents) + 1, content.body)
+        return contents[content.hash][0]
+
     dimensions = [d.id for d in definition.dimensions]
     items = [(i.id, dimensions.index(i.dimension), i.reverse) for i in definition.items]
     cov = np.full((3, 3), 0.4) + np.eye(3) * 0.6
@@ -103,9 +114,9 @@ def rows(size: int, seed: int = 2026) -> Iterator[tuple[Any, ...]]:
                     content=catalog.content,
                     crisis=catalog.crisis,
                 )
-                documents[primary] = json.dumps(
-                    result.model_dump(mode="json", exclude={"crisis", "help"})
-                )
+                compact = stored_results.split(result)
+                frame = stored_results.frame_of([stored(p) for p in compact.pieces])
+                documents[primary] = (stored(frame), compact.values)
             index = made + row
             # Rows arrive in the order people took the questionnaire, over 300 days.
             offset = index * 300 * 86400 / size + float(rng.uniform(0, 3600))
@@ -122,7 +133,7 @@ def rows(size: int, seed: int = 2026) -> Iterator[tuple[Any, ...]]:
                 True,
                 "submitted",
                 json.dumps(answers),
-                documents[primary],
+                *documents[primary],
                 primary,
                 risk.level,
                 json.dumps(list(risk.triggered_by)),
@@ -153,12 +164,13 @@ def build_sqlite(size: int) -> str:
     migrations.upgrade(url)
     connection = sqlite3.connect(path)
     connection.execute("PRAGMA synchronous=OFF")
-    placeholders = ", ".join("?" * 20)
+    placeholders = ", ".join("?" * 21)
     insert = f"INSERT INTO response_session ({COLUMNS}) VALUES ({placeholders})"  # noqa: S608
     batch: list[tuple[Any, ...]] = []
-    for row in rows(size):
+    contents: dict[str, tuple[int, str]] = {}
+    for row in rows(size, contents):
         stored = list(row)
-        for position in (15, 16, 17):
+        for position in (16, 17, 18):
             stored[position] = stored[position].strftime("%Y-%m-%d %H:%M:%S.%f")
         batch.append(tuple(stored))
         if len(batch) == BATCH:
@@ -167,6 +179,10 @@ def build_sqlite(size: int) -> str:
             batch = []
     if batch:
         connection.executemany(insert, batch)
+    connection.executemany(
+        "INSERT INTO result_content (id, hash, body) VALUES (?, ?, ?)",
+        [(ident, digest, body) for digest, (ident, body) in contents.items()],
+    )
     connection.commit()
     connection.execute("ANALYZE")
     connection.close()
@@ -200,9 +216,18 @@ def build_postgres(server: str, size: int) -> str:
         admin.execute(f'CREATE DATABASE "{name}"')
     migrations.upgrade(url)
     with psycopg.connect(target_url) as connection:
+        contents: dict[str, tuple[int, str]] = {}
         with connection.cursor().copy(f"COPY response_session ({COLUMNS}) FROM STDIN") as copy:
-            for row in rows(size):
+            for row in rows(size, contents):
                 copy.write_row(row)
+        connection.cursor().executemany(
+            "INSERT INTO result_content (id, hash, body) VALUES (%s, %s, %s)",
+            [(ident, digest, body) for digest, (ident, body) in contents.items()],
+        )
+        connection.execute(
+            "SELECT setval(pg_get_serial_sequence('result_content', 'id'), "
+            "(SELECT max(id) FROM result_content))"
+        )
         connection.commit()
     with psycopg.connect(target_url, autocommit=True) as connection:
         connection.execute("VACUUM ANALYZE response_session")

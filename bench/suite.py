@@ -97,6 +97,39 @@ def _fresh_postgres(server: str, name: str) -> str:
     return url
 
 
+STORED_TABLES = ("response_session", "result_content")
+
+
+def storage_figure(report: Report, path: Path) -> None:
+    """Bytes on disk per submitted response after the submit load: every page of the
+    responses' table, its indexes and the shared result content (SQLite's dbstat)."""
+    connection = sqlite3.connect(path)
+    try:
+        names = set(STORED_TABLES) | {
+            name
+            for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN (?, ?)",
+                STORED_TABLES,
+            )
+        }
+        pages = connection.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall()
+        used = sum(size for name, size in pages if name in names)
+        (count,) = connection.execute(
+            "SELECT count(*) FROM response_session WHERE status = 'submitted'"
+        ).fetchone()
+    finally:
+        connection.close()
+    if not count:
+        return
+    per_response = used / count
+    report.add(
+        f"storage per submitted response (SQLite, {count:,} responses, with indexes)",
+        f"{per_response:,.0f} bytes",
+        "<= 1,024 bytes",
+        per_response <= 1024,
+    )
+
+
 def http_figures(report: Report, mode: Mode, server: str | None) -> None:
     missing = http_load.wrk_missing()
     if missing:
@@ -144,6 +177,8 @@ def http_figures(report: Report, mode: Mode, server: str | None) -> None:
                     pg_one is not None and load.per_second > pg_one,
                 )
             report.add(f"  ... as a share of the floor ({name}, {workers}w)", f"{share:.1%}")
+            if name == "SQLite":
+                storage_figure(report, directory / "submit.db")
 
         export_figures(report, mode, directory, post_script, server)
 

@@ -6,6 +6,7 @@ from app.models.privacy_budget import PrivacyBudget
 from app.models.research_index import RESEARCH_INDEX
 from app.models.researcher import ResearcherKey
 from app.models.response import ResponseSession, ResponseStatus
+from app.models.result_content import ResultContent
 from app.models.study import Study, StudyErasures, StudyExports
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "ResearcherKey",
     "ResponseSession",
     "ResponseStatus",
+    "ResultContent",
     "Study",
     "StudyErasures",
     "StudyExports",

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, LargeBinary
+from sqlalchemy import JSON, Column, DateTime, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -25,16 +24,20 @@ class ResponseSession(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=32)
     token_hash: str = Field(max_length=64)
-    questionnaire_id: str = Field(max_length=64, index=True)
+    questionnaire_id: str = Field(max_length=64)
     questionnaire_version: str = Field(max_length=32)
     questionnaire_hash: str = Field(max_length=80)
     language: str = Field(max_length=16)
     country: str | None = Field(default=None, max_length=2)
     study: str | None = Field(default=None, max_length=64, index=True)
     research_consent: bool = Field(default=False)
-    status: str = Field(max_length=16, index=True)
+    status: str = Field(max_length=16)
     answers: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    scores: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The result as it was scored (see app.services.stored_results): the id of its frame in
+    # ``result_content`` and the numbers that fill its pieces, comma-separated. Null until
+    # submitted.
+    result_frame: int | None = Field(default=None)
+    result_values: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     primary_tendency: str | None = Field(default=None, max_length=16)
     # The highest crisis level this session has ever indicated, and the items behind it:
     # changing an answer back does not make the notice disappear for good.

@@ -23,6 +23,7 @@ from app.metrics import SUBMISSIONS
 from app.models import IdempotencyRecord, ResponseSession, ResponseStatus
 from app.repositories import idempotency as idempotency_repo
 from app.repositories import responses as responses_repo
+from app.repositories import result_content as result_content_repo
 from app.schemas.responses import (
     AnswersSaved,
     CreateResponseRequest,
@@ -32,7 +33,7 @@ from app.schemas.responses import (
     Submitted,
 )
 from app.security import digest, new_response_id, new_token, seal, token_matches, unseal
-from app.services import studies
+from app.services import stored_results, studies
 from app.services.locale import RequestLocale
 from app.services.notices import counted, crisis_notice
 from app.services.progress import progress_of
@@ -47,7 +48,6 @@ from scoring.result import QuestionnaireRef, ScoreResult, compose_result
 from scoring.risk import RiskAssessment, assess_risk, strongest
 
 NOT_FOUND = "No response with this id, or the token does not match."
-_DYNAMIC_FIELDS = {"crisis", "help"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,14 +152,15 @@ def _stored_result(
     ctx: ResponseContext, row: ResponseSession, notice: CrisisNotice | None, country: str | None
 ) -> ScoreResult | None:
     """The result as it was scored at submission, with today's notice and help footer."""
-    if row.scores is None:
+    if row.result_frame is None or row.result_values is None:
         return None
-    return ScoreResult.model_validate(
-        {
-            **row.scores,
-            "crisis": notice,
-            "help": ctx.catalog.crisis.help(country, row.language),
-        }
+    (frame,) = result_content_repo.bodies(ctx.session, [row.result_frame])
+    piece_ids = [int(ident) for ident in frame.split(stored_results.SEPARATOR)]
+    return stored_results.compose(
+        result_content_repo.bodies(ctx.session, piece_ids),
+        row.result_values,
+        notice,
+        ctx.catalog.crisis.help(country, row.language),
     )
 
 
@@ -237,7 +238,7 @@ def start(
         scoring = score(definition, answers)
         _require_complete(loaded, scoring)
         result = _compose(ctx, loaded, scoring, peak, language, country)
-        _mark_submitted(row, loaded, result, now)
+        _mark_submitted(ctx.session, row, loaded, result, now)
     created = ResponseCreated(
         response_id=row.id,
         token=token,
@@ -267,11 +268,19 @@ def start(
 
 
 def _mark_submitted(
-    row: ResponseSession, loaded: LoadedDefinition, result: ScoreResult, now: dt.datetime
+    session: Session,
+    row: ResponseSession,
+    loaded: LoadedDefinition,
+    result: ScoreResult,
+    now: dt.datetime,
 ) -> None:
     SUBMISSIONS.inc()
     row.status = ResponseStatus.submitted.value
-    row.scores = result.model_dump(mode="json", exclude=_DYNAMIC_FIELDS)
+    compact = stored_results.split(result)
+    piece_ids = result_content_repo.keep(session, [(p.hash, p.body) for p in compact.pieces])
+    frame = stored_results.frame_of(piece_ids)
+    (row.result_frame,) = result_content_repo.keep(session, [(frame.hash, frame.body)])
+    row.result_values = compact.values
     row.primary_tendency = result.primary_tendency
     row.questionnaire_version = loaded.definition.version
     row.questionnaire_hash = loaded.content_hash
@@ -340,7 +349,7 @@ def submit(
     _require_complete(loaded, scoring)
     peak = _record_risk(row, assess_risk(definition, answers))
     result = _compose(ctx, loaded, scoring, peak, row.language, country)
-    _mark_submitted(row, loaded, result, ctx.now())
+    _mark_submitted(ctx.session, row, loaded, result, ctx.now())
     return Submitted(
         response_id=row.id, status="submitted", result=result, crisis=counted(result.crisis)
     )

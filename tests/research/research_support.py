@@ -22,7 +22,7 @@ from app.models import ResponseSession
 from app.repositories import research_studies
 from app.schemas.responses import CreateResponseRequest
 from app.security import digest, new_response_id, new_token
-from app.services import responses
+from app.services import responses, stored_results
 from app.services.locale import RequestLocale
 from app.services.research.access import create_key
 from app.services.responses import ResponseContext
@@ -208,17 +208,19 @@ def ok(response: Response) -> dict[str, Any]:
 
 def eligible_rows(database_url: str) -> pd.DataFrame:
     """Submitted, consenting responses, read with plain SQL; scores parsed from the stored
-    result documents (what the scoring engine produced at submission)."""
+    results (what the scoring engine produced at submission, stored compactly: see
+    app.services.stored_results)."""
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
             rows = connection.execute(
                 text(
                     "SELECT id, questionnaire_id, study, country, language, primary_tendency, "
-                    "crisis_level, submitted_at, answers, scores, research_consent, status "
-                    "FROM response_session"
+                    "crisis_level, submitted_at, answers, result_frame, result_values, "
+                    "research_consent, status FROM response_session"
                 )
             ).all()
+            contents = dict(connection.execute(text("SELECT id, body FROM result_content")).all())
     finally:
         engine.dispose()
     records = []
@@ -226,7 +228,8 @@ def eligible_rows(database_url: str) -> pd.DataFrame:
         if row.status != "submitted" or not row.research_consent:
             continue
         answers = row.answers if isinstance(row.answers, dict) else json.loads(row.answers)
-        scores = row.scores if isinstance(row.scores, dict) else json.loads(row.scores)
+        pieces = [contents[int(p)] for p in contents[row.result_frame].split(",")]
+        scores = stored_results.stored_document(pieces, row.result_values)
         record: dict[str, Any] = {
             "id": row.id,
             "questionnaire": row.questionnaire_id,

@@ -1,0 +1,198 @@
+"""A submitted result in compact form, and the same result composed back from it.
+
+A result is mostly words that many responses share: labels, bands, the summary, the
+explanation of how it was scored, the psychoeducation and the disclaimer, which differ
+between responses only in their numbers and in which of a few variants each part takes.
+So a result's JSON text is cut into **pieces** (at each field, each entry of a mapping or a
+list, and after each sentence of a text) and stored as:
+
+- its pieces, each with every number (a JSON number, or a number written in a sentence)
+  replaced by a numbered slot, ``{0}``, ``{1}``, ... (one slot per distinct number of the
+  piece; braces of the text itself are doubled, as :meth:`str.format` reads them). The
+  psychoeducation sections keep their numbers (years in references, the same for everyone);
+- its **frame**: the ids of its pieces, in order;
+- its **values**: the text of each number taken out, in slot order (a value equal to an
+  earlier one, when that is shorter, is written ``^`` and the earlier one's position).
+
+Pieces and frames go into ``result_content`` once each, under the SHA-256 of their text,
+shared by every response that reads the same; a response keeps its frame's id and its
+values. Concatenating the filled pieces gives back the very text that was stored, so a
+stored result is returned exactly as it was scored, whatever the content files say today.
+Cut this fine, variants add up instead of multiplying: each band of each dimension, each
+sentence of a summary and each section is stored once, not once per combination.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from string import Formatter
+from typing import Any
+
+from scoring.crisis import CrisisNotice, HelpFooter
+from scoring.result import PsychoeducationSection, ScoreResult
+
+WHOLE_FIELDS = frozenset({"psychoeducation"})
+"""Fields whose numbers stay in their pieces (stored last)."""
+DYNAMIC_FIELDS = frozenset({"crisis", "help"})
+"""Shown as they are today, never stored: who to contact changes, and must be current."""
+
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?!\w)")
+SEPARATOR = ","
+"""Between values, and between the piece ids of a frame (neither ever contains one)."""
+_EARLIER = "^"
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """One row of ``result_content``: a piece or a frame."""
+
+    hash: str
+    body: str
+
+
+def content(body: str) -> Content:
+    return Content(hashlib.sha256(body.encode()).hexdigest(), body)
+
+
+@dataclass(frozen=True, slots=True)
+class CompactResult:
+    """What a response keeps of its result: its pieces, in order, and its values."""
+
+    pieces: tuple[Content, ...]
+    values: str
+
+
+def frame_of(piece_ids: list[int]) -> Content:
+    """The frame listing these pieces."""
+    return content(SEPARATOR.join(map(str, piece_ids)))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _escaped(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _cut(value: Any) -> list[str]:
+    """``value``'s JSON text in pieces that concatenate to it."""
+    if isinstance(value, dict) and value:
+        parts = [_json(k) + ":" + _json(v) for k, v in value.items()]
+        return ["{" + parts[0], *("," + p for p in parts[1:-1]), *_last(parts, "}")]
+    if isinstance(value, list) and value:
+        parts = [_json(v) for v in value]
+        return ["[" + parts[0], *("," + p for p in parts[1:-1]), *_last(parts, "]")]
+    text = _json(value)
+    if isinstance(value, str):
+        sentences = text.split(". ")  # cut after each ". ", which stays with its sentence
+        return [*(sentence + ". " for sentence in sentences[:-1]), sentences[-1]]
+    return [text]
+
+
+def _last(parts: list[str], closing: str) -> list[str]:
+    if len(parts) == 1:
+        return [closing]  # the one part opened the container; this closes it
+    return ["," + parts[-1] + closing]
+
+
+def _pieces(document: dict[str, Any], last: bool) -> Iterator[str]:
+    """The document's JSON text in pieces (closed with ``}`` when ``last``)."""
+    for index, (name, value) in enumerate(document.items()):
+        cut = _cut(value)
+        cut[0] = ("{" if index == 0 else ",") + _json(name) + ":" + cut[0]
+        if last and index == len(document) - 1:
+            cut[-1] += "}"
+        yield from cut
+
+
+@lru_cache(maxsize=16384)
+def _slotted(piece: str) -> tuple[Content, tuple[str, ...]]:
+    """A piece with its numbers in slots, and the numbers. Most pieces (labels, sentences
+    without numbers, bands) recur from one result to the next: each is slotted and hashed
+    once per process."""
+    slots: dict[str, int] = {}
+
+    def slot(match: re.Match[str]) -> str:
+        number = match.group()
+        if number not in slots:
+            slots[number] = len(slots)
+        return "{" + str(slots[number]) + "}"
+
+    body = _NUMBER.sub(slot, _escaped(piece))
+    return content(body), tuple(slots)
+
+
+@lru_cache(maxsize=256)
+def _section_pieces(sections: tuple[PsychoeducationSection, ...]) -> tuple[Content, ...]:
+    # Serialized, escaped and hashed once per set of sections (per definition, language,
+    # tendencies and notice), not once per submission; numbers stay in these pieces.
+    document = {"psychoeducation": [s.model_dump(mode="json") for s in sections]}
+    pieces = list(_pieces(document, last=True))
+    pieces[0] = "," + pieces[0][1:]  # follows the other fields
+    return tuple(content(_escaped(piece)) for piece in pieces)
+
+
+def _packed(values: list[str]) -> str:
+    first: dict[str, int] = {}
+    packed = []
+    for index, value in enumerate(values):
+        earlier = f"{_EARLIER}{first[value]}" if value in first else value
+        if len(earlier) < len(value):
+            packed.append(earlier)
+        else:
+            first[value] = index
+            packed.append(value)
+    return SEPARATOR.join(packed)
+
+
+def _unpacked(values: str) -> list[str]:
+    out: list[str] = []
+    for value in values.split(SEPARATOR) if values else []:
+        out.append(out[int(value[1:])] if value.startswith(_EARLIER) else value)
+    return out
+
+
+def split(result: ScoreResult) -> CompactResult:
+    """The compact form of ``result`` (without its crisis notice and help footer)."""
+    document = result.model_dump(mode="json", exclude={*DYNAMIC_FIELDS, *WHOLE_FIELDS})
+    values: list[str] = []
+    pieces: list[Content] = []
+    for piece in _pieces(document, last=False):
+        slotted, numbers = _slotted(piece)
+        pieces.append(slotted)
+        values += numbers
+    pieces += _section_pieces(result.psychoeducation)
+    return CompactResult(tuple(pieces), _packed(values))
+
+
+@lru_cache(maxsize=8192)
+def _slot_count(body: str) -> int:
+    return len({field for _, field, _, _ in Formatter().parse(body) if field is not None})
+
+
+def stored_document(pieces: list[str], values: str) -> dict[str, Any]:
+    """The stored result as it was scored, from its pieces (in order) and its values."""
+    numbers = _unpacked(values)
+    parts: list[str] = []
+    used = 0
+    for body in pieces:
+        count = _slot_count(body)
+        parts.append(body.format(*numbers[used : used + count]))
+        used += count
+    document: dict[str, Any] = json.loads("".join(parts))
+    return document
+
+
+def compose(
+    pieces: list[str], values: str, crisis: CrisisNotice | None, help_footer: HelpFooter
+) -> ScoreResult:
+    """The stored result with today's crisis notice and help footer."""
+    return ScoreResult.model_validate(
+        {**stored_document(pieces, values), "crisis": crisis, "help": help_footer}
+    )
