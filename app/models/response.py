@@ -46,7 +46,7 @@ class ResponseSession(SQLModel, table=True):
         default=None, sa_column=Column(LargeBinary, nullable=True)
     )
     """Set when a response with research consent is submitted: the attachment answers in the
-    compact layout of :mod:`app.services.research.answer_bytes`, which the exports read."""
+    compact layout of :mod:`scoring.answer_copy`, which the exports read."""
     crisis_items: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

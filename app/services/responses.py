@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from app.config import Settings
 from app.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from app.metrics import SUBMISSIONS
 from app.models import IdempotencyRecord, ResponseSession, ResponseStatus
@@ -34,12 +33,12 @@ from app.schemas.responses import (
 )
 from app.security import digest, new_response_id, new_token, seal, token_matches, unseal
 from app.services import stored_results, studies
+from app.services.context import ServiceContext
 from app.services.locale import RequestLocale
 from app.services.notices import counted, crisis_notice
 from app.services.progress import progress_of
-from app.services.research import answer_bytes
+from scoring import answer_copy
 from scoring.answers import AnswerProblem, check_answers
-from scoring.catalog import Catalog
 from scoring.crisis import CrisisNotice
 from scoring.definition import CRISIS_LEVEL_ORDER
 from scoring.engine import Scoring, score
@@ -51,15 +50,8 @@ NOT_FOUND = "No response with this id, or the token does not match."
 
 
 @dataclass(frozen=True, slots=True)
-class ResponseContext:
-    """What every use case needs: the unit of work, the catalog and the settings."""
-
-    session: Session
-    catalog: Catalog
-    settings: Settings
-
-    def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC)
+class ResponseContext(ServiceContext):
+    """The service context, and when an unfinished response started now would expire."""
 
     def expiry(self) -> dt.datetime:
         return self.now() + dt.timedelta(days=self.settings.incomplete_ttl_days)
@@ -285,7 +277,7 @@ def _mark_submitted(
     row.questionnaire_version = loaded.definition.version
     row.questionnaire_hash = loaded.content_hash
     if row.research_consent:
-        row.research_answers = answer_bytes.encode(loaded.definition, row.answers)
+        row.research_answers = answer_copy.encode(loaded.definition, row.answers)
     row.submitted_at = now
     row.updated_at = now
     row.expires_at = None
