@@ -61,7 +61,7 @@ def rows(
     """Synthetic submitted responses, ``BATCH`` at a time in memory at most; the shared
     result content they refer to is collected in ``contents`` (hash: id and body)."""
     from app.services import stored_results
-    from app.services.research import answer_bytes
+    from scoring import answer_copy
     from scoring.catalog import Catalog
     from scoring.engine import score
     from scoring.result import compose_result
@@ -141,7 +141,7 @@ def rows(
                 moment,
                 moment,
                 None,
-                answer_bytes.encode(definition, answers),
+                answer_copy.encode(definition, answers),
             )
         made += count
 
