@@ -156,7 +156,7 @@ def build_sqlite(size: int) -> str:
     path = _sqlite_path(size)
     marker = path.with_suffix(".ready")
     url = f"sqlite:///{path}"
-    built_for = f"{size} {' '.join(sorted(migrations.head_revisions(url)))}"
+    built_for = f"{size} {' '.join(sorted(migrations.head_revisions()))}"
     if marker.exists() and path.exists() and marker.read_text() == built_for:
         return url
     DATA.mkdir(parents=True, exist_ok=True)
@@ -208,7 +208,7 @@ def build_postgres(server: str, size: int) -> str:
         with psycopg.connect(target_url) as connection:
             found = connection.execute("SELECT count(*) FROM response_session").fetchone()
             version = connection.execute("SELECT version_num FROM alembic_version").fetchall()
-            current = {row[0] for row in version} == migrations.head_revisions(url)
+            current = {row[0] for row in version} == migrations.head_revisions()
             if found is not None and found[0] == size and current:
                 return url
     with psycopg.connect(admin_url, autocommit=True) as admin:
