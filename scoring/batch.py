@@ -8,10 +8,11 @@ the crisis level. A row with invalid answers is not scored; its ``problems`` col
 The file is read and written ``CHUNK_ROWS`` rows at a time, so memory stays flat however
 long it is. Lines without quotes (what survey tools write for numbers) are split and parsed
 as arrays of bytes, not cell by cell in Python; from the first quote on, the rest of the file
-is read by :mod:`csv`, since a quoted cell may span lines. Each chunk is scored as a matrix (:mod:`scoring.vectorized`); a row the matrix
-cannot vouch for (a cell that is not a whole number, off its scale, in an unknown column,
-or a row with more cells than the header) is scored alone by :func:`score_row`, the single
-scorer, so its problems and crisis level are exactly those it gets by itself.
+is read by :mod:`csv`, since a quoted cell may span lines. Each chunk is scored as a matrix
+(:mod:`scoring.vectorized`); a row the matrix cannot vouch for (a cell that is not a whole
+number, off its scale, in an unknown column, or a row with more cells than the header) is
+scored alone by :func:`score_row`, the single scorer, so its problems and crisis level are
+exactly those it gets by itself.
 """
 
 from __future__ import annotations
@@ -234,11 +235,13 @@ class _ChunkScorer:
         if not data.endswith(b"\n"):
             data += b"\n"
         buf = np.frombuffer(data, dtype=np.uint8)
-        newlines = np.flatnonzero(buf == _NEWLINE)
+        is_newline = buf == _NEWLINE
+        newlines = np.flatnonzero(is_newline)
         starts = np.concatenate(([0], newlines[:-1] + 1))
         kept = starts != newlines  # a blank line is no row
-        separators = np.flatnonzero((buf == _COMMA) | (buf == _NEWLINE))
-        line_of = np.searchsorted(newlines, separators)
+        separators = np.flatnonzero((buf == _COMMA) | is_newline)
+        # A separator's line: the newlines before it (its own, if it is one, not counted).
+        line_of = np.cumsum(is_newline)[separators] - is_newline[separators]
         cells_in_line = np.bincount(line_of, minlength=len(newlines))
         numbers = first_number + np.cumsum(kept) - 1
         regular = kept & (cells_in_line == self.width)
