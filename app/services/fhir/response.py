@@ -107,6 +107,11 @@ def read_answers(definition: Definition | None, resource: Mapping[str, Any]) -> 
     return read
 
 
+def response_url(base_url: str, response_id: str) -> str:
+    """Where a stored response is read as a QuestionnaireResponse (with its token)."""
+    return f"{base_url.rstrip('/')}/api/v1/responses/{response_id}/fhir"
+
+
 def _answer_item(
     definition: Definition, item_id: str, value: int, labels: Mapping[str, tuple[str, ...]]
 ) -> dict[str, Any]:
