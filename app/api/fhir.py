@@ -31,7 +31,7 @@ from app.errors import SecureBaseError
 from app.schemas.fhir import FhirResource
 from app.services import questionnaires as questionnaire_service
 from app.services import responses as response_service
-from app.services.fhir.intake import posted_response
+from app.services.fhir.intake import posted_notice, posted_response
 from app.services.fhir.outcome import FhirProblem, Issue, operation_outcome, problem_from
 from app.services.fhir.questionnaire import build_questionnaire
 from app.services.fhir.response import stored_response
@@ -104,16 +104,16 @@ class FhirExchange:
     def reply(self, resource: dict[str, Any], status: int = 200) -> JSONResponse:
         return JSONResponse(resource, status_code=status, media_type=media_type(self.version))
 
-    def refuse(self, error: FhirProblem | SecureBaseError) -> JSONResponse:
-        """The error as an OperationOutcome, with the stronger of the notice the route found
-        and the one the risk edge read from the raw body (which an unreadable body still has)."""
+    def refuse(
+        self, error: FhirProblem | SecureBaseError, screened: CrisisNotice | None = None
+    ) -> JSONResponse:
+        """The error as an OperationOutcome, with the strongest of the notice the route found,
+        the one ``screened`` from the resource, and the one the risk edge read from the raw
+        body (which an unreadable body still has)."""
         problem = error if isinstance(error, FhirProblem) else problem_from(error)
-        notice = problem.notice
         seen: CrisisNotice | None = getattr(self.request.state, "crisis_notice", None)
-        if seen is not None and (
-            notice is None or CRISIS_LEVEL_ORDER[seen.level] > CRISIS_LEVEL_ORDER[notice.level]
-        ):
-            notice = seen
+        notices = [n for n in (problem.notice, screened, seen) if n is not None]
+        notice = max(notices, key=lambda n: CRISIS_LEVEL_ORDER[n.level], default=None)
         return self.reply(operation_outcome(problem.issues, notice), problem.status)
 
 
@@ -198,13 +198,13 @@ def _store(
         raise
 
 
+_CANONICAL = "https://securebase.example.org/api/v1/questionnaires/attachment-self-reflection/fhir"
 _QR = {
     "answers": {
         "summary": "Two answers, by the codes of the Questionnaire's answer options",
         "value": {
             "resourceType": "QuestionnaireResponse",
-            "questionnaire": "https://securebase.example.org/api/v1/questionnaires/"
-            "attachment-self-reflection/fhir",
+            "questionnaire": _CANONICAL,
             "status": "in-progress",
             "item": [
                 {
@@ -216,7 +216,40 @@ _QR = {
                 }
             ],
         },
-    }
+    },
+    "stored": {
+        "summary": "A completed response: with ?store=true it is stored (201)",
+        "description": "Every statement answered (codes of the answer options, with their "
+        "system); only a completed or amended response can be stored, and each dimension "
+        "needs enough answers, as for POST /responses with submit.",
+        "value": {
+            "resourceType": "QuestionnaireResponse",
+            "questionnaire": _CANONICAL,
+            "status": "completed",
+            "language": "en",
+            "item": [
+                {
+                    "linkId": "attachment",
+                    "item": [
+                        {
+                            "linkId": f"{prefix}{n:02d}",
+                            "answer": [
+                                {
+                                    "valueCoding": {
+                                        "system": "urn:securebase:attachment-self-reflection"
+                                        ":scale:agreement",
+                                        "code": str((n + shift) % 7 + 1),
+                                    }
+                                }
+                            ],
+                        }
+                        for shift, prefix in enumerate(("anx", "avo", "dis"))
+                        for n in range(1, 10)
+                    ],
+                }
+            ],
+        },
+    },
 }
 
 
@@ -277,20 +310,25 @@ async def score_questionnaire_response(
     gains the stored QuestionnaireResponse and a Parameters receipt: ``response_id``, the
     one-time ``token`` (send it as ``Authorization: Bearer``; it is shown only here) and
     ``location``. A refused request stores nothing."""
+    body = await fhir.request.body()
+    # The country as asked when well formed: the notice of a refusal names its resources too.
+    asked = locale.with_explicit(country if country and _COUNTRY.fullmatch(country) else None, None)
     try:
         fhir.check()
-        locale = locale.with_explicit(_country(country), None)
+        _country(country)
         storing = _flag(store, "store")
         options = StoreOptions(
             study, _flag(research_consent, "researchConsent"), get_idempotency_key(idempotency_key)
         )
-        body = await fhir.request.body()
         # Scoring is CPU work: off the event loop, as for the other (plain def) routes.
         if not storing:
-            return fhir.reply(await run_in_threadpool(_score, catalog, body, locale))
-        stored = await run_in_threadpool(_store, ctx, body, locale, options, fhir)
+            return fhir.reply(await run_in_threadpool(_score, catalog, body, asked))
+        stored = await run_in_threadpool(_store, ctx, body, asked, options, fhir)
     except (FhirProblem, SecureBaseError) as error:
-        return fhir.refuse(error)
+        notice = None
+        if isinstance(error, SecureBaseError) or error.notice is None:
+            notice = await run_in_threadpool(posted_notice, catalog, body, asked)
+        return fhir.refuse(error, notice)
     reply = fhir.reply(stored.bundle, 201)
     reply.headers["Location"] = stored.location
     reply.headers["Cache-Control"] = NO_STORE

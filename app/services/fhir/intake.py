@@ -68,6 +68,23 @@ def _unknown_questionnaire(canonical: object, notice: CrisisNotice | None) -> Fh
     )
 
 
+def posted_notice(catalog: Catalog, body: bytes, locale: RequestLocale) -> CrisisNotice | None:
+    """The notice a body's answers call for, whatever else is wrong with the request (an
+    unoffered release, a bad parameter): a refusal that never reads the resource still
+    carries it. None for a body that is not a JSON object (the risk edge scans that one)."""
+    try:
+        resource = json_input.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(resource, dict):
+        return None
+    canonical = resource.get("questionnaire")
+    questionnaire_id = questionnaire_id_of(canonical)[0] if isinstance(canonical, str) else None
+    loaded = catalog.get(questionnaire_id) if questionnaire_id else None
+    read = read_answers(loaded.definition if loaded else None, resource)
+    return _notice(catalog, read.answers, loaded.definition.id if loaded else None, locale)
+
+
 def posted_response(catalog: Catalog, body: bytes, locale: RequestLocale) -> PostedResponse:
     """The body read as a QuestionnaireResponse; the locale gains its ``language``."""
     try:
