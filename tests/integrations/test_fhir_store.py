@@ -27,7 +27,10 @@ from test_integration_fhir import (
     valid,
 )
 
+from app.config import Settings
+from app.main import create_app
 from app.models import ResponseSession
+from scoring.catalog import Catalog
 
 STORE = {"store": "true"}
 ANSWERS = {**{item: (n * 5 % 7) + 1 for n, item in enumerate(ITEMS)}, "wb_overwhelmed": 1}
@@ -310,3 +313,20 @@ def test_the_openapi_document_explains_how_to_store(client: TestClient) -> None:
     stored = client.post(FHIR_QR, json=example["value"], params=STORE)
     assert stored.status_code == 201, stored.text
     assert receipt(stored.json())["location"] == stored.headers["location"]
+
+
+def test_a_store_the_database_cannot_take_is_a_fhir_answer_with_the_notice(
+    catalog: Catalog,
+) -> None:
+    # Nothing listens on port 1: every connection is refused at once.
+    unreachable = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    app = create_app(Settings(environment="test", database_url=unreachable), catalog)
+    with TestClient(app) as client:
+        resource = qr(client, RISKY)
+        scored = client.post(FHIR_QR, json=resource)
+        refused = client.post(FHIR_QR, json=resource, params=STORE)
+
+    assert scored.status_code == 200  # scoring alone never needs the database
+    outcome = outcome_of(refused, 503)
+    assert errors(outcome)[0]["code"] == "transient"
+    assert crisis(outcome)["level"] == "acute"  # type: ignore[index]

@@ -14,7 +14,9 @@ from scoring.crisis import CrisisNotice
 CRISIS_EXTENSION = "urn:securebase:fhir:crisis-notice"
 """On the warning issue: the whole notice (level, message, resources) as JSON."""
 
-IssueCode = Literal["invalid", "structure", "required", "value", "not-found", "business-rule"]
+IssueCode = Literal[
+    "invalid", "structure", "required", "value", "not-found", "business-rule", "transient"
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.errors import SecureBaseError
 from app.schemas.responses import CreateResponseRequest
@@ -24,6 +25,10 @@ from app.services.fhir.response import ROOT, response_url, stored_response
 from app.services.fhir.versions import FhirVersion
 from app.services.responses import ResponseContext
 
+NOT_STORED = (
+    "the response could not be stored and nothing was stored; try again later (with the same "
+    "Idempotency-Key, a retry cannot store it twice)"
+)
 ONLY_COMPLETED = "only a completed response can be stored (status completed or amended)"
 
 
@@ -102,6 +107,9 @@ def store_posted(
         view = response_service.read(ctx, created.response_id, created.token, posted.locale)
     except SecureBaseError as exc:
         raise problem_from(exc, lambda field: _expression(posted, field), posted.notice) from exc
+    except SQLAlchemyError as exc:
+        # The database is unreachable or failed: a FHIR answer all the same, notice included.
+        raise FhirProblem(503, [Issue("transient", NOT_STORED)], posted.notice) from exc
     assert created.result is not None, "a response started with submit has its result"
     location = response_url(base_url, created.response_id)
     bundle = result_bundle(created.result, final=True)
