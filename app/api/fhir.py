@@ -73,6 +73,13 @@ def _documented(*statuses: int, created: bool = False) -> dict[int | str, dict[s
             "description": "Stored (with ?store=true): the Bundle, with the stored "
             "QuestionnaireResponse and a Parameters receipt holding response_id, the one-time "
             "token and the location; the Location header names the stored response",
+            "headers": {
+                "Location": {
+                    "description": "The stored response: GET it with the token as "
+                    "Authorization: Bearer",
+                    "schema": {"type": "string", "format": "uri"},
+                }
+            },
         }
     return {
         **answers,
@@ -139,10 +146,9 @@ def fhir_exchange(
 FhirDep = Annotated[FhirExchange, Depends(fhir_exchange)]
 
 
-def _country(country: str | None) -> str | None:
+def _check_country(country: str | None) -> None:
     if country is not None and not _COUNTRY.fullmatch(country):
         raise FhirProblem(422, [Issue("value", "must be an ISO country code", "country")])
-    return country
 
 
 def _flag(value: str | None, name: str) -> bool:
@@ -258,7 +264,7 @@ _QR = {
     operation_id="scoreFhirQuestionnaireResponse",
     response_model=None,
     response_class=FhirJSONResponse,
-    responses=_documented(404, 409, 422, created=True),
+    responses=_documented(404, 409, 422, 503, created=True),
     openapi_extra=documented_body("FhirResource", _QR, FHIR_JSON, "application/json"),
 )
 async def score_questionnaire_response(
@@ -315,7 +321,7 @@ async def score_questionnaire_response(
     asked = locale.with_explicit(country if country and _COUNTRY.fullmatch(country) else None, None)
     try:
         fhir.check()
-        _country(country)
+        _check_country(country)
         storing = _flag(store, "store")
         options = StoreOptions(
             study, _flag(research_consent, "researchConsent"), get_idempotency_key(idempotency_key)

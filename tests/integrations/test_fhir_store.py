@@ -308,7 +308,8 @@ def test_the_openapi_document_explains_how_to_store(client: TestClient) -> None:
 
     assert {"store", "study", "researchconsent", "idempotency-key"} <= set(parameters)
     assert "POST /responses" in parameters["store"]["description"]
-    assert "201" in operation["responses"]
+    assert "Location" in operation["responses"]["201"]["headers"]
+    assert "503" in operation["responses"]
     assert "Location" in operation["description"]
     stored = client.post(FHIR_QR, json=example["value"], params=STORE)
     assert stored.status_code == 201, stored.text
