@@ -322,13 +322,12 @@ async def score_questionnaire_response(
     try:
         fhir.check()
         _check_country(country)
-        storing = _flag(store, "store")
+        # Scoring is CPU work: off the event loop, as for the other (plain def) routes.
+        if not _flag(store, "store"):
+            return fhir.reply(await run_in_threadpool(_score, catalog, body, asked))
         options = StoreOptions(
             study, _flag(research_consent, "researchConsent"), get_idempotency_key(idempotency_key)
         )
-        # Scoring is CPU work: off the event loop, as for the other (plain def) routes.
-        if not storing:
-            return fhir.reply(await run_in_threadpool(_score, catalog, body, asked))
         stored = await run_in_threadpool(_store, ctx, body, asked, options, fhir)
     except (FhirProblem, SecureBaseError) as error:
         notice = None
