@@ -33,9 +33,10 @@ from app.config import Settings
 from app.main import create_app
 from app.services.research.access import create_key
 from app.web.charts import Axis
+from app.web.score_bars import dimension_axis
 from app.web.security import CSRF_FIELD, SESSION_COOKIE
 from app.web.strings import web_strings
-from scoring.catalog import BUNDLED_DIR
+from scoring.catalog import BUNDLED_DIR, Catalog
 
 S = web_strings()
 BUNDLED = "attachment-self-reflection"
@@ -250,6 +251,19 @@ def test_a_resume_link_whose_answers_are_gone_leads_back_to_its_instrument(
     assert t("resume.start_again", title="Closeness pulse") in text_of(gone.text)
 
 
+def test_the_start_page_says_which_questionnaire_saved_answers_belong_to(
+    any_web: AnyWeb,
+) -> None:
+    web = any_web()
+    choose_and_start(web)
+
+    landing = text_of(web.get("/").text)
+
+    assert t("landing.saved_heading") in landing
+    assert t("landing.answers_to", title="Closeness pulse") in landing
+    assert t("landing.saved_progress", answered=0, of=12) in landing
+
+
 def test_a_study_link_naming_the_instrument_enrols_in_it(any_web: AnyWeb) -> None:
     web = any_web()
     enrolment = register(web.app.state.engine, "pulse-study")  # type: ignore[attr-defined]
@@ -358,3 +372,17 @@ def test_the_readme_example_keeps_its_wellbeing_check_map_and_crisis_notice(
 def test_a_long_scale_is_numbered_in_round_steps(low: int, high: int, expected: list[int]) -> None:
     axis = Axis("d", low, high, (low + high) / 3, (low + high) / 2, 16, 384)
     assert [value for value, _ in axis.ticks] == expected
+
+
+def test_a_score_kept_per_target_is_drawn_on_its_dimensions_axis(definitions: Path) -> None:
+    """Scores of instruments answered per relationship are keyed ``<target>.<dimension>``
+    (questionnaires/README.md); such a score gets the bar of the dimension it scores."""
+    definition = Catalog.load([definitions]).definitions[ID].definition
+
+    per_target = dimension_axis(definition, "partner.reaching")
+    unknown = dimension_axis(definition, "partner.nothing")
+
+    assert per_target is not None
+    assert (per_target.dimension, per_target.low, per_target.high) == ("reaching", 1, 5)
+    assert per_target.elevated_from == 3.5
+    assert unknown is None
