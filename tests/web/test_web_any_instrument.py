@@ -31,11 +31,16 @@ from webflow import (
 
 from app.config import Settings
 from app.main import create_app
+from app.schemas.questionnaires import ItemView, QuestionnaireView, ScaleView, SectionView
+from app.schemas.responses import Progress
 from app.services.research.access import create_key
 from app.web.charts import Axis
+from app.web.pages import plan
+from app.web.rendering import render_fragment, translator
 from app.web.score_bars import dimension_axis
 from app.web.security import CSRF_FIELD, SESSION_COOKIE
 from app.web.strings import web_strings
+from app.web.views import PartOf
 from scoring.catalog import BUNDLED_DIR, Catalog
 
 S = web_strings()
@@ -386,3 +391,102 @@ def test_a_score_kept_per_target_is_drawn_on_its_dimensions_axis(definitions: Pa
     assert (per_target.dimension, per_target.low, per_target.high) == ("reaching", 1, 5)
     assert per_target.elevated_from == 3.5
     assert unknown is None
+
+
+class RelationshipItem(ItemView):
+    """An item as a questionnaire answered per relationship shows it: with its relationship."""
+
+    target: str
+    target_label: str
+
+
+def _per_relationship_view() -> QuestionnaireView:
+    targets = [("partner", "Your partner"), ("friend", "Your best friend")]
+    items: list[ItemView] = [
+        RelationshipItem(
+            id=f"{target}.rs{n:02d}",
+            text=f"Statement {n}",
+            scale="agree",
+            target=target,
+            target_label=label,
+        )
+        for target, label in targets
+        for n in range(1, 10)
+    ]
+    section = SectionView(id="attachment", title="R", instructions="", optional=False, items=items)
+    labels = [str(n) for n in range(1, 8)]
+    return QuestionnaireView(
+        id="per-relationship",
+        version="1.0.0",
+        hash="h",
+        language="en",
+        title="R",
+        instructions="",
+        consent_text=None,
+        estimated_minutes=5,
+        scales={"agree": ScaleView(min=1, max=7, labels=labels)},
+        sections=[section],
+        items=items,
+        wellbeing_items=[],
+    )
+
+
+def test_statements_grouped_by_relationship_are_paged_and_headed_by_group() -> None:
+    pages = plan(_per_relationship_view())
+
+    assert [(p.group, len(p.items)) for p in pages] == [
+        ("Your partner", 5),
+        ("Your partner", 4),
+        ("Your best friend", 5),
+        ("Your best friend", 4),
+    ]
+    assert [n.number for n in pages[3].items] == [6, 7, 8, 9]
+    assert pages[3].section_size == 9
+    html = render_fragment(
+        "questionnaire.html",
+        {
+            "lang": "en",
+            "t": translator("en"),
+            "csrf_token": "token",
+            "title": "R",
+            "notice": None,
+            "notice_shown": None,
+            "has_session": True,
+            "page": pages[2],
+            "part": PartOf(3, 4),
+            "last": False,
+            "answers": {"friend.rs02": 4},
+            "progress": Progress(answered=10, of=18, wellbeing_answered=0, ready_to_submit=False),
+            "resume": None,
+            "missing": (),
+            "unanswered": (),
+            "open_here": False,
+        },
+    )
+    assert '<h2 class="group-heading" id="group-heading">Your best friend</h2>' in html
+    assert radio_names(html) == [f"friend.rs{n:02d}" for n in range(1, 6)]
+    assert 'name="friend.rs02" value="4" checked>' in html
+    assert t("questionnaire.statement_number", number=5, total=9) in html
+
+
+def test_ungrouped_statements_have_no_group_heading() -> None:
+    assert all(page.group is None for page in plan(_view_of_instrument()))
+
+
+def _view_of_instrument() -> QuestionnaireView:
+    items = [ItemView(id=item, text=item, scale="often") for item in ITEMS]
+    section = SectionView(id="attachment", title="C", instructions="", optional=False, items=items)
+    return QuestionnaireView(
+        id=ID,
+        version="1.0.0",
+        hash="h",
+        language="en",
+        title="C",
+        instructions="",
+        consent_text=None,
+        estimated_minutes=3,
+        scales={"often": ScaleView(min=1, max=5, labels=LABELS)},
+        sections=[section],
+        items=items,
+        wellbeing_items=[],
+    )
