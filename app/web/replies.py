@@ -83,20 +83,16 @@ def language_of(locale: RequestLocale, stored: str | None = None) -> str:
 
 
 def screened(
-    catalog: Catalog,
-    answers: Mapping[str, object],
-    locale: RequestLocale,
-    language: str,
-    view: ResponseView | None = None,
+    catalog: Catalog, answers: Mapping[str, object], locale: RequestLocale, language: str
 ) -> CrisisNotice | None:
-    """The notice raw answers call for, whatever else is wrong with the request: by the rules
-    of the response's questionnaire when there is one, else by every questionnaire's."""
+    """The notice raw answers call for, whatever else is wrong with the request (by every
+    questionnaire's risk rules: the strongest any of them reads in the answers)."""
     if not answers:
         return None
     return screen_body(
         catalog,
         {"answers": dict(answers)},
-        path_questionnaire_id=view.questionnaire.id if view is not None else None,
+        path_questionnaire_id=None,
         country=locale.country(),
         language=language,
     )
@@ -189,7 +185,7 @@ def forbidden(
         ("error.forbidden_title", "error.forbidden_body"),
         status_code=403,
         notice=stronger(
-            screened(ctx.catalog, answers, locale, language, view), view.crisis if view else None
+            screened(ctx.catalog, answers, locale, language), view.crisis if view else None
         ),
     )
 
@@ -212,7 +208,7 @@ def refused_answers(
         title=t("error.title"),
         paragraphs=(t("questionnaire.invalid"),),
         links=((f"/questionnaire/{step}", t("questionnaire.back")),),
-        notice=stronger(screened(ctx.catalog, answers, locale, language, view), view.crisis),
+        notice=stronger(screened(ctx.catalog, answers, locale, language), view.crisis),
         status_code=422,
         has_session=True,
     )

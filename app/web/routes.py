@@ -241,8 +241,7 @@ def autosave(request: Request, body: JsonDep, ctx: ContextDep, locale: WebLocale
             progress = {"answered": saved.progress.answered, "of": saved.progress.of}
             return autosave_reply(request, ctx.catalog, language, 200, saved.notice, **progress)
         status = saved.status_code
-    _session, view = browser_response(ctx, request, locale)
-    notice = screened(ctx.catalog, answers, locale, language, view)
+    notice = screened(ctx.catalog, answers, locale, language)
     return autosave_reply(request, ctx.catalog, language, status, notice)
 
 
