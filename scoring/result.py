@@ -9,6 +9,7 @@ that this is self-reflection, not a diagnosis.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,13 +25,25 @@ class ResultModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class ScoredPart(ResultModel):
+    """A part of the result that states numbers from the scoring engine."""
+
+    @classmethod
+    def as_scored(cls, scored: object, **words: object) -> Self:
+        """This part from the engine's ``scored`` values: the fields given in ``words`` (a
+        label, an id) as given, every other field the same-named value of ``scored``,
+        unchanged, so the result states each number exactly as it was scored."""
+        numbers = {name: getattr(scored, name) for name in cls.model_fields if name not in words}
+        return cls.model_validate({**numbers, **words})
+
+
 class QuestionnaireRef(ResultModel):
     id: str
     version: str
     hash: str
 
 
-class DimensionResult(ResultModel):
+class DimensionResult(ScoredPart):
     label: str
     mean: float | None
     band: BandId | None
@@ -41,7 +54,7 @@ class DimensionResult(ResultModel):
     borderline: bool
 
 
-class TendencyResult(ResultModel):
+class TendencyResult(ScoredPart):
     id: TendencyId
     label: str
     dimension: str
@@ -211,28 +224,11 @@ def compose_result(
         ),
         language=language,
         scores={
-            d_id: DimensionResult(
-                label=labels[d_id],
-                mean=s.mean,
-                band=s.band,
-                answered=s.answered,
-                of=s.of,
-                needed=s.needed,
-                sufficient=s.sufficient,
-                borderline=s.borderline,
-            )
+            d_id: DimensionResult.as_scored(s, label=labels[d_id])
             for d_id, s in scoring.dimensions.items()
         },
         tendencies=tuple(
-            TendencyResult(
-                id=t.tendency,
-                label=tendency_labels[t.tendency],
-                dimension=t.dimension,
-                score=t.score,
-                band=t.band,
-                elevated=t.elevated,
-                borderline=t.borderline,
-            )
+            TendencyResult.as_scored(t, id=t.tendency, label=tendency_labels[t.tendency])
             for t in scoring.tendencies
         ),
         primary_tendency=scoring.primary_tendency,
