@@ -66,6 +66,7 @@ def _finish_saved(
 ) -> Submitted:
     record_risk(row, peak)
     scored_results.mark_submitted(session, row, finished)
+    scored_results.count_once_committed(session)
     result = finished.result
     return Submitted(
         response_id=row.id, status="submitted", result=result, crisis=counted(result.crisis)

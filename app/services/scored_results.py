@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import event
 from sqlmodel import Session
 
 from app.errors import FieldProblem, InvalidInput
@@ -71,8 +72,13 @@ def finished(loaded: LoadedDefinition, result: ScoreResult, at: dt.datetime) -> 
     return Finished(loaded, result, stored_results.split(result), at)
 
 
+def count_once_committed(session: Session) -> None:
+    """Count one submission when the session's transaction commits: a write run again after
+    a neighbour's failure, or rolled back, is not counted."""
+    event.listen(session, "after_commit", lambda _session: SUBMISSIONS.inc(), once=True)
+
+
 def mark_submitted(session: Session, row: ResponseSession, finished: Finished) -> None:
-    SUBMISSIONS.inc()
     compact = finished.compact
     row.status = ResponseStatus.submitted.value
     piece_ids = result_content_repo.keep(session, [(p.hash, p.body) for p in compact.pieces])

@@ -95,6 +95,7 @@ class PreparedStart:
         if key is None:
             self._store_row(session)
             responses_repo.add(session, self.row)
+            self._count(session)
             return self.created
         hashed = idempotent_replies.key_hash(CREATE_SCOPE, key)
         previous = idempotency_repo.get(session, hashed)
@@ -109,6 +110,7 @@ class PreparedStart:
                 created_at=self.row.created_at,
             )
             if idempotency_repo.add_unless_taken(session, self.row, record):
+                self._count(session)
                 return self.created
             # A concurrent request with the same key won; answer as it did.
             previous = idempotency_repo.get(session, hashed)
@@ -116,6 +118,10 @@ class PreparedStart:
                 raise Conflict("A request with this Idempotency-Key is still being processed.")
         body = idempotent_replies.replay(previous, key, CREATE_SCOPE, self.fingerprint)
         return ResponseCreated.model_validate_json(body)
+
+    def _count(self, session: Session) -> None:
+        if self.finished is not None:
+            scored_results.count_once_committed(session)
 
     def _store_row(self, session: Session) -> None:
         if self.finished is not None:
