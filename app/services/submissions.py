@@ -157,6 +157,9 @@ def _prepare_start(
         research_consent=request.consent.research,
         status=ResponseStatus.in_progress.value,
         answers=answers,
+        # Given, not left to the model's default factory, which costs a signature inspection
+        # per row; record_risk below sets the level and items.
+        crisis_items=[],
         created_at=now,
         updated_at=now,
         expires_at=now + dt.timedelta(days=settings.incomplete_ttl_days),
