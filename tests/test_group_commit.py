@@ -18,13 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
-from sqlalchemy import Engine, event, func
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, event, func
 from sqlmodel import Session, select
 
 from app.config import Settings
-from app.db import create_db_engine
+from app.db import READ_ONLY, create_db_engine
 from app.main import create_app
 from app.models import IdempotencyRecord, ResponseSession, ResponseStatus
+from app.services import saved_submissions
 from app.services.writer import GroupWriter
 from scoring.catalog import Catalog
 from tests.api.helpers import API, QUESTIONNAIRE, complete_answers
@@ -33,10 +36,11 @@ SUBMISSIONS = 48
 
 
 def count_commits(engine: Engine) -> list[int]:
+    """The number of write transactions committed from now on (read-only ones not counted)."""
     commits = [0]
 
-    def counted(_connection: object) -> None:
-        commits[0] += 1
+    def counted(connection: Connection) -> None:
+        commits[0] += not connection.get_execution_options().get(READ_ONLY, False)
 
     event.listen(engine, "commit", counted)
     return commits
@@ -195,3 +199,77 @@ def test_a_new_sqlite_connection_waits_for_a_lock_longer_than_the_drivers_defaul
         releaser.join()
         holder.close()
         engine.dispose()
+
+
+async def submit_saved(app: Any, started: list[dict[str, Any]]) -> list[Any]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        return await asyncio.gather(
+            *(
+                http.post(
+                    f"{API}/responses/{one['response_id']}/submit",
+                    headers={"Authorization": f"Bearer {one['token']}"},
+                )
+                for one in started
+            )
+        )
+
+
+def start_unsubmitted(app: Any, count: int, value: int = 4) -> list[dict[str, Any]]:
+    body = {"questionnaire_id": QUESTIONNAIRE, "answers": complete_answers(value)}
+    replies = asyncio.run(post_all(app, [(body, {})] * count))
+    assert [reply.status_code for reply in replies] == [201] * count
+    return [reply.json() for reply in replies]
+
+
+def test_saved_responses_submitted_at_once_share_commits(
+    settings: Settings, catalog: Catalog
+) -> None:
+    app = create_app(settings, catalog)
+    engine: Engine = app.state.engine
+    started = start_unsubmitted(app, 32)
+    commits = count_commits(engine)
+
+    replies = asyncio.run(submit_saved(app, started))
+
+    assert [reply.status_code for reply in replies] == [200] * 32
+    with Session(engine) as session:
+        statuses = session.exec(select(ResponseSession.status)).all()
+    assert statuses == ["submitted"] * 32
+    assert commits[0] < 16, commits[0]
+    engine.dispose()
+
+
+def test_a_response_changed_after_its_snapshot_is_scored_from_what_is_stored(
+    settings: Settings, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request scores a snapshot; if the answers change before the writer stores the
+    result, the stored and returned result are those of the answers now stored."""
+    app = create_app(settings, catalog)
+    engine: Engine = app.state.engine
+    (started,) = start_unsubmitted(app, 1, value=2)
+    scored_from_snapshot = saved_submissions._prepare_submit
+
+    def snapshot_then_change(*args: Any) -> Any:
+        prepared = scored_from_snapshot(*args)
+        with Session(engine) as session:
+            row = session.get(ResponseSession, started["response_id"])
+            assert row is not None
+            row.answers = complete_answers(6)
+            session.add(row)
+            session.commit()
+        return prepared
+
+    monkeypatch.setattr(saved_submissions, "_prepare_submit", snapshot_then_change)
+    (reply,) = asyncio.run(submit_saved(app, [started]))
+
+    assert reply.status_code == 200, reply.text
+    expected = asyncio.run(post_all(app, [(submission(6), {})]))[0].json()["result"]
+    assert reply.json()["result"]["scores"] == expected["scores"]
+    with TestClient(app) as http:
+        stored = http.get(
+            f"{API}/responses/{started['response_id']}",
+            headers={"Authorization": f"Bearer {started['token']}"},
+        ).json()
+    assert stored["result"]["scores"] == expected["scores"]
+    engine.dispose()
