@@ -273,3 +273,48 @@ def test_a_response_changed_after_its_snapshot_is_scored_from_what_is_stored(
         ).json()
     assert stored["result"]["scores"] == expected["scores"]
     engine.dispose()
+
+
+def test_when_a_groups_commit_fails_each_write_is_tried_alone(settings: Settings) -> None:
+    app = create_app(settings)
+    engine: Engine = app.state.engine
+    writer = GroupWriter(engine)
+    first_running = threading.Event()
+    release_first = threading.Event()
+    commits = [0]
+
+    def refuse_the_second_commit(connection: Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            return
+        commits[0] += 1
+        if commits[0] == 2:  # the first is the held write's, alone; the second is the group's
+            raise RuntimeError("the disk refused the commit")
+
+    def add(response_id: str, hold: bool = False) -> Callable[[Session], str]:
+        def write(session: Session) -> str:
+            session.add(row(response_id))
+            session.flush()
+            if hold:
+                first_running.set()
+                release_first.wait(10)
+            return response_id
+
+        return write
+
+    async def main() -> list[Any]:
+        first = asyncio.ensure_future(writer.run(add("r-first", hold=True)))
+        await asyncio.to_thread(first_running.wait, 10)
+        event.listen(engine, "commit", refuse_the_second_commit)
+        rest = [asyncio.ensure_future(writer.run(add(f"r-{n}"))) for n in range(5)]
+        await asyncio.sleep(0.05)
+        release_first.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    outcomes = asyncio.run(main())
+
+    # The group of five failed to commit; each retried alone, every write is stored.
+    assert outcomes == ["r-first", *(f"r-{n}" for n in range(5))]
+    assert commits[0] == 1 + 1 + 5
+    with Session(engine) as session:
+        assert len(session.exec(select(ResponseSession.id)).all()) == 6
+    engine.dispose()

@@ -112,7 +112,9 @@ class GroupWriter:
                         if session.in_transaction():
                             session.rollback()
             except Exception as error:
-                # The commit (or the rollback) failed: nothing of this group is stored.
+                # The commit (or the rollback) failed, perhaps because of one write's data (a
+                # constraint checked at commit). Each write is tried alone, so that only the
+                # faulty one fails; a write stored twice would meet its own unique keys.
                 if len(group) == 1:
                     group[0].outcome.set_exception(error)
                 else:
