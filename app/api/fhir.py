@@ -326,7 +326,9 @@ async def score_questionnaire_response(
         if not _flag(store, "store"):
             return fhir.reply(await run_in_threadpool(_score, catalog, body, asked))
         options = StoreOptions(
-            study, _flag(research_consent, "researchConsent"), get_idempotency_key(idempotency_key)
+            study,
+            _flag(research_consent, "researchConsent"),
+            await get_idempotency_key(idempotency_key),
         )
         stored = await run_in_threadpool(_store, ctx, body, asked, options, fhir)
     except (FhirProblem, SecureBaseError) as error:
