@@ -12,19 +12,22 @@ import csv
 import datetime as dt
 import io
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import README, AppFactory
+from fastapi.testclient import TestClient
 from sqlmodel import Session
 from test_integration_fhir import bundle_result, response_from_options, valid
 
 from app.cli import main
 from app.config import get_settings
 from app.services.research.access import create_key
+from scoring.catalog import BUNDLED_DIR
 
+AppFactory = Callable[..., TestClient]  # the app_from_environment fixture of conftest.py
 API = "/api/v1"
 ID = "ecr-rs"
 SCORE = f"{API}/questionnaires/{ID}/score"
@@ -65,7 +68,7 @@ def deployed(tmp_path: Path) -> Path:
     """A SECUREBASE_QUESTIONNAIRES_DIR holding a copy of the library's ECR-RS."""
     folder = tmp_path / "definitions"
     folder.mkdir()
-    shutil.copy(README.parent / "library" / "ecr-rs.yaml", folder / "ecr-rs.yaml")
+    shutil.copy(BUNDLED_DIR / "library" / "ecr-rs.yaml", folder / "ecr-rs.yaml")
     return folder
 
 
