@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from scoring.definition import RESERVED_DEMOGRAPHIC_IDS
+from scoring.definition import RESERVED_DEMOGRAPHIC_IDS, RESERVED_TARGET_IDS
 
 Path = tuple[str | int, ...]
 Problem = tuple[Path, str]
@@ -74,6 +74,14 @@ def _target_problems(
             continue
         if target_id in item_ids or target_id in once:
             problems.append(((*path, "id"), f"target {target_id!r} is also an item's id"))
+        if target_id in RESERVED_TARGET_IDS:
+            problems.append(
+                (
+                    (*path, "id"),
+                    f"{target_id!r} is reserved: it names a section of the questionnaire "
+                    f"({', '.join(sorted(RESERVED_TARGET_IDS))})",
+                )
+            )
         for item_id in item_ids:
             scoped = f"{target_id}.{item_id}"
             if len(scoped) > _MAX_ID:

@@ -183,6 +183,11 @@ RESERVED_DEMOGRAPHIC_IDS = frozenset({"study", "language", "country", "tendency"
 ambiguous there."""
 
 
+RESERVED_TARGET_IDS = frozenset({"attachment", "wellbeing", "demographics"})
+"""The sections of a questionnaire as the API and FHIR views name them (FHIR puts each
+relationship's group inside ``attachment``, beside ``wellbeing`` and ``demographics``)."""
+
+
 class DemographicOption(DefinitionModel):
     """One answer to a demographic item, e.g. an age band."""
 

@@ -157,6 +157,43 @@ def test_a_fhir_response_scores_as_score_does(
         bundle_result(valid(scored.json(), version))
         == client.post(SCORE, json={"answers": ANSWERS}).json()
     )
+    attachment = questionnaire["item"][0]
+    assert [(g["linkId"], g["text"], g["type"]) for g in attachment["item"]] == [
+        ("partner", "Your partner", "group"),
+        ("mother", "Your mother (or a mother-like figure)", "group"),
+        ("father", "Your father (or a father-like figure)", "group"),
+        ("friend", "Your best friend", "group"),
+    ]
+    assert [i["linkId"] for i in attachment["item"][1]["item"]] == [f"mother.{i}" for i in ITEMS]
+
+
+@pytest.mark.parametrize("version", ["4.0", "5.0"])
+def test_a_stored_response_read_as_fhir_keeps_each_relationship(
+    app_from_environment: AppFactory, deployed: Path, version: str
+) -> None:
+    client = app_from_environment(questionnaires_dir=deployed)
+    complete = {**ANSWERS, **per_target("father", [5] * 9), **per_target("friend", [3] * 9)}
+    created = client.post(
+        f"{API}/responses", json={"questionnaire_id": ID, "answers": complete, "submit": True}
+    ).json()
+    auth = {"Authorization": f"Bearer {created['token']}"}
+    stored = client.get(f"{API}/responses/{created['response_id']}", headers=auth).json()
+
+    read = client.get(
+        f"{API}/responses/{created['response_id']}/fhir",
+        headers=auth,
+        params={"fhirVersion": version},
+    )
+    resource = valid(read.json(), version)
+    rescored = client.post(
+        f"{API}/fhir/QuestionnaireResponse", json=resource, params={"fhirVersion": version}
+    )
+
+    groups = resource["item"][0]["item"]
+    assert [g["linkId"] for g in groups] == list(TARGETS)
+    assert [a["linkId"] for a in groups[3]["item"]] == [f"friend.{i}" for i in ITEMS]
+    assert rescored.status_code == 200, rescored.text
+    assert bundle_result(valid(rescored.json(), version))["scores"] == stored["result"]["scores"]
 
 
 def submit(client: Any, answers: dict[str, int]) -> dict[str, Any]:

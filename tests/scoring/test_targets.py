@@ -310,6 +310,11 @@ TARGET_RULES = [
         "target 'partner'",
     ),
     (
+        lambda d: d["targets"][1].update(id="wellbeing"),
+        "targets[1].id: 'wellbeing' is reserved: it names a section of the questionnaire "
+        "(attachment, demographics, wellbeing)",
+    ),
+    (
         lambda d: d["items"][0].update(target="partner"),
         "items[0].target: set by the expansion of the top-level targets; not written in a file",
     ),
