@@ -82,6 +82,18 @@ def test_ecr_rs_is_served_with_every_relationship(
 
     assert listed[ID]["item_count"] == 36  # 9 statements about 4 relationships
     assert [i["id"] for i in view["items"]] == [f"{t}.{i}" for t in TARGETS for i in ITEMS]
+    # Every copy of a statement reads the same; each says which relationship it is about.
+    assert view["items"][9] == {
+        "id": "mother.rs01",
+        "text": "ECR-RS item 1",
+        "scale": "agreement",
+        "target": "mother",
+        "target_label": "Your mother (or a mother-like figure)",
+    }
+    assert (
+        "target"
+        not in client.get(f"{API}/questionnaires/attachment-self-reflection").json()["items"][0]
+    )
 
 
 def test_every_route_scores_each_relationship_as_computed_by_hand(
