@@ -8,7 +8,7 @@ form the rest of the system already reads:
 - items ``<target>.<item>`` (``partner.rs01``), target by target in definition order, each
   keeping its statement, scale and keying and naming its ``target``;
 - dimensions ``<target>.<dimension>`` (``partner.avoidance``) with the same rules and bands,
-  labelled "<dimension label> (<target label>)" and naming their ``target``;
+  labelled "<dimension label> — <target label>" and naming their ``target``;
 - tendencies once per target, on that target's dimension, in ``target_tendencies``; the flat
   ``tendencies`` stay empty, so a response about several relationships is given no single
   primary tendency (each relationship gets its own, see :func:`target_primaries`).
@@ -36,7 +36,7 @@ def scoped_id(target_id: str, identifier: str) -> str:
 def _with_target(text: Localized, target: Target) -> Localized:
     """``text`` with the target's label after it, language by language."""
     return {
-        language: f"{words} ({target.label.get(language) or target.label.get('en') or ''})"
+        language: f"{words} — {target.label.get(language) or target.label.get('en') or ''}"
         for language, words in text.items()
     }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from test_integration_fhir import bundle_result, response_from_options, valid
 from app.cli import main
 from app.config import get_settings
 from app.services.research.access import create_key
+from app.web.security import CSRF_FIELD
 from scoring.catalog import BUNDLED_DIR
 
 AppFactory = Callable[..., TestClient]  # the app_from_environment fixture of conftest.py
@@ -33,6 +35,12 @@ ID = "ecr-rs"
 SCORE = f"{API}/questionnaires/{ID}/score"
 TARGETS = ("partner", "mother", "father", "friend")
 ITEMS = [f"rs{n:02d}" for n in range(1, 10)]
+LABELS = {
+    "partner": "Your partner",
+    "mother": "Your mother (or a mother-like figure)",
+    "father": "Your father (or a father-like figure)",
+    "friend": "Your best friend",
+}
 DIMENSIONS = [f"{t}.{d}" for t in TARGETS for d in ("avoidance", "anxiety")]
 
 
@@ -272,3 +280,48 @@ def test_stored_and_exported_with_each_relationship_on_its_own(
     assert by_id["father.anxiety"]["items"] == ["father.rs07", "father.rs08", "father.rs09"]
     assert {i["id"]: i["target"] for i in rules["items"]}["mother.rs02"] == "mother"
     assert rules["tendencies"]["secure"].startswith("never a response's primary tendency")
+
+
+def test_answered_in_the_web_pages_relationship_by_relationship(
+    app_from_environment: AppFactory, deployed: Path
+) -> None:
+    """Through the pages as a browser without scripts: each page is headed by the relationship
+    its statements are about, and the results name every relationship."""
+    client = app_from_environment(questionnaires_dir=deployed)
+    web = TestClient(client.app, base_url="https://testserver", follow_redirects=False)
+    complete = {**ANSWERS, **per_target("father", [5] * 9), **per_target("friend", [3] * 9)}
+    chosen = web.get("/", params={"questionnaire": ID}).text
+    form = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">', chosen))
+    assert form["questionnaire"] == ID
+    started = web.post("/start", data=form)
+    assert started.status_code == 303, started.text
+    seen: list[str] = []
+    step = 1
+    while True:
+        page = web.get(f"/questionnaire/{step}")
+        assert page.status_code == 200, page.text
+        items = re.findall(r'type="radio" name="([a-z0-9_.-]+)"', page.text)
+        on_page = list(dict.fromkeys(items))
+        seen += on_page
+        targets = {i.split(".")[0] for i in on_page}
+        assert len(targets) == 1, on_page  # one relationship per page, headed by its label
+        assert LABELS[targets.pop()] in page.text
+        last = len(seen) == len(complete)
+        reply = web.post(
+            f"/questionnaire/{step}",
+            data={CSRF_FIELD: form[CSRF_FIELD], "action": "finish" if last else "next"}
+            | {item: str(complete[item]) for item in on_page},
+        )
+        assert reply.status_code == 303, reply.text
+        if last:
+            break
+        step += 1
+
+    results = web.get("/results")
+
+    assert seen == [f"{t}.{i}" for t in TARGETS for i in ITEMS]
+    assert results.status_code == 200, results.text
+    for label in LABELS.values():
+        assert f"Avoidance (ECR-RS) — {label}" in results.text
+    assert "Your partner: anxious tendency." in results.text
+    web.close()

@@ -92,7 +92,7 @@ def test_the_key_is_expanded_once_per_relationship() -> None:
             f"{target}.rs09",
         ]
     assert ecr.items[0].text["en"] == "ECR-RS item 1"
-    assert ecr.dimensions[0].label["en"] == "Avoidance (ECR-RS) (Your partner)"
+    assert ecr.dimensions[0].label["en"] == "Avoidance (ECR-RS) — Your partner"
     assert ecr.tendencies == ()  # no single tendency across relationships
     assert [(t.id, t.dimension) for t in ecr.target_tendencies][:2] == [
         ("anxious", "partner.anxiety"),
@@ -125,7 +125,7 @@ def test_each_relationship_is_scored_on_its_own(catalog: Catalog) -> None:
     assert result.summary.startswith(
         "Your partner: anxious tendency. Your mother (or a mother-like figure): secure tendency."
     )
-    assert "Anxiety (ECR-RS) (Your father (or a father-like figure)): 1 of 3" in result.summary
+    assert "Anxiety (ECR-RS) — Your father (or a father-like figure): 1 of 3" in result.summary
     assert [s.id for s in result.psychoeducation] == [
         "secure-pattern",
         "anxious-pattern",
