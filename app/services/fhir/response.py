@@ -171,7 +171,7 @@ def stored_response(
         (WELLBEING, [w.id for w in definition.wellbeing_items]),
         (DEMOGRAPHICS, [d.id for d in definition.demographics]),
     )
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "linkId": link_id,
             "item": [
@@ -183,6 +183,15 @@ def stored_response(
         for link_id, ids in groups
         if any(item_id in view.answers for item_id in ids)
     ]
+    if definition.targets and items and items[0]["linkId"] == ATTACHMENT:
+        # As the Questionnaire: one group per relationship inside the attachment group.
+        answered = items[0]["item"]
+        of = {i.id: i.target for i in definition.items}
+        items[0]["item"] = [
+            {"linkId": target.id, "item": own}
+            for target in definition.targets
+            if (own := [a for a in answered if of[a["linkId"]] == target.id])
+        ]
     authored: dt.datetime = view.submitted_at or view.updated_at
     canonical = canonical_url(base_url, view.questionnaire.id)
     scored_with = f"{view.questionnaire.version}+{view.questionnaire.hash}"
