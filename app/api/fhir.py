@@ -194,14 +194,11 @@ def _store(
     options: StoreOptions,
     fhir: FhirExchange,
 ) -> StoredReply:
-    try:
+    # Nothing is kept from a refused request: the reply is an OperationOutcome, not an
+    # exception, so the request's own rollback on error would not run.
+    with ctx.all_or_nothing():
         posted = posted_response(ctx.catalog, body, locale)
         return store_posted(ctx, posted, options, fhir.base_url, fhir.version)
-    except BaseException:
-        # Nothing is kept from a refused request (the reply is an OperationOutcome, not an
-        # exception, so the session's own rollback on error would not run).
-        ctx.session.rollback()
-        raise
 
 
 _CANONICAL = "https://securebase.example.org/api/v1/questionnaires/attachment-self-reflection/fhir"
