@@ -14,7 +14,9 @@ from typing import Any
 
 import fastapi.routing
 from starlette.routing import compile_path
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Scope
+
+from app.response_start import ResponseStartMiddleware, with_header
 
 RouteMethods = list[tuple[re.Pattern[str], frozenset[str]]]
 
@@ -47,9 +49,9 @@ def allowed_methods(table: RouteMethods, path: str) -> list[str]:
     return sorted(methods)
 
 
-class AllowHeaderMiddleware:
+class AllowHeaderMiddleware(ResponseStartMiddleware):
     def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+        super().__init__(app)
         self._table: RouteMethods | None = None
 
     def _methods(self, scope: Scope) -> list[str]:
@@ -57,20 +59,8 @@ class AllowHeaderMiddleware:
             self._table = route_methods(getattr(scope.get("app"), "routes", []))
         return allowed_methods(self._table, str(scope["path"]))
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_allow(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 405:
-                methods = self._methods(scope)
-                if methods:
-                    headers = [
-                        (k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"
-                    ]
-                    headers.append((b"allow", ", ".join(methods).encode()))
-                    message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_allow)
+    def edit(self, scope: Scope, start: Message) -> Message:
+        if start["status"] != 405:
+            return start
+        methods = self._methods(scope)
+        return with_header(start, b"allow", ", ".join(methods).encode()) if methods else start

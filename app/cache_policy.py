@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import re
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope
+
+from app.response_start import ResponseStartMiddleware, content_type, with_header
 
 NO_STORE = b"no-store"
 REVALIDATE = b"public, no-cache"
@@ -34,28 +36,9 @@ def policy(method: str, path: str, status: int, media_type: bytes) -> bytes | No
     return None
 
 
-class CachePolicyMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_policy(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                media_type = next(
-                    (value for name, value in headers if name.lower() == b"content-type"), b""
-                )
-                chosen = policy(
-                    str(scope["method"]), str(scope["path"]), message["status"], media_type
-                )
-                if chosen is not None:
-                    headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
-                    headers.append((b"cache-control", chosen))
-                    message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_policy)
+class CachePolicyMiddleware(ResponseStartMiddleware):
+    def edit(self, scope: Scope, start: Message) -> Message:
+        chosen = policy(
+            str(scope["method"]), str(scope["path"]), start["status"], content_type(start)
+        )
+        return start if chosen is None else with_header(start, b"cache-control", chosen)

@@ -48,9 +48,12 @@ _HOLDS_TURN = "securebase_holds_writer_turn"
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
+    # The busy timeout first: even reading the journal mode can meet another process's lock
+    # (a checkpoint, a connection closing), and a new connection must wait for it as long as
+    # any write would, not fail its request.
     for pragma in (
-        "PRAGMA journal_mode=WAL",
         f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}",
+        "PRAGMA journal_mode=WAL",
         "PRAGMA foreign_keys=ON",
         "PRAGMA secure_delete=ON",
         "PRAGMA synchronous=FULL",
@@ -115,7 +118,14 @@ def create_db_engine(settings: Settings) -> Engine:
             # in-memory database is one connection per thread, pooled its own way.)
             pool = {"pool_size": settings.db_pool_size, "max_overflow": POOL_OVERFLOW}
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "isolation_level": None}, **pool
+            url,
+            connect_args={
+                "check_same_thread": False,
+                "isolation_level": None,
+                # The driver's own wait, before the pragmas run: the same as theirs.
+                "timeout": SQLITE_BUSY_SECONDS,
+            },
+            **pool,
         )
         turn = _WriterTurn(SQLITE_BUSY_SECONDS)
         event.listen(engine, "connect", _sqlite_pragmas)

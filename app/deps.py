@@ -15,20 +15,25 @@ from app.errors import FieldProblem, InvalidInput
 from app.locale import accept_language_tags, country_from_accept_language
 from app.services.locale import RequestLocale
 from app.services.responses import ResponseContext
+from app.services.submissions import SubmissionContext
+from app.services.writer import writer_for
 from scoring.catalog import Catalog
 
+# The dependencies that only look something up are ``async``: FastAPI runs a plain ``def``
+# dependency in a worker thread, a round trip the hot path should not pay for a lookup.
 
-def get_settings_dep(request: Request) -> Settings:
+
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_catalog(request: Request) -> Catalog:
+async def get_catalog(request: Request) -> Catalog:
     catalog: Catalog = request.app.state.catalog
     return catalog
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
@@ -41,7 +46,7 @@ def get_read_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator
     yield from read_session_scope(engine)
 
 
-def get_read_engine(engine: Annotated[Engine, Depends(get_engine)]) -> Engine:
+async def get_read_engine(engine: Annotated[Engine, Depends(get_engine)]) -> Engine:
     return read_only(engine)
 
 
@@ -57,7 +62,7 @@ ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 ReadEngineDep = Annotated[Engine, Depends(get_read_engine)]
 
 
-def get_locale(request: Request, settings: SettingsDep) -> RequestLocale:
+async def get_locale(request: Request, settings: SettingsDep) -> RequestLocale:
     header = request.headers.get("accept-language")
     return RequestLocale(
         header_country=country_from_accept_language(header),
@@ -69,14 +74,37 @@ def get_locale(request: Request, settings: SettingsDep) -> RequestLocale:
 LocaleDep = Annotated[RequestLocale, Depends(get_locale)]
 
 
-def get_context(session: SessionDep, catalog: CatalogDep, settings: SettingsDep) -> ResponseContext:
+async def get_context(
+    session: SessionDep, catalog: CatalogDep, settings: SettingsDep
+) -> ResponseContext:
     return ResponseContext(session, catalog, settings)
 
 
 ContextDep = Annotated[ResponseContext, Depends(get_context, scope="function")]
 
 
-def get_bearer_token(
+async def get_read_context(
+    session: ReadSessionDep, catalog: CatalogDep, settings: SettingsDep
+) -> ResponseContext:
+    return ResponseContext(session, catalog, settings)
+
+
+# For use cases that only read: the same context over a read-only snapshot.
+ReadContextDep = Annotated[ResponseContext, Depends(get_read_context, scope="function")]
+
+
+async def get_submission_context(
+    engine: EngineDep, catalog: CatalogDep, settings: SettingsDep
+) -> SubmissionContext:
+    return SubmissionContext(catalog, settings, read_only(engine), writer_for(engine))
+
+
+# For the submission hot path: no session of its own; reads through a read-only engine and
+# hands its writes to the process's writer, which commits them in groups.
+SubmissionDep = Annotated[SubmissionContext, Depends(get_submission_context)]
+
+
+async def get_bearer_token(
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> str | None:
     """The token from ``Authorization: Bearer <token>``; None when absent or malformed, which
@@ -90,7 +118,7 @@ def get_bearer_token(
 BearerToken = Annotated[str | None, Depends(get_bearer_token)]
 
 
-def get_idempotency_key(
+async def get_idempotency_key(
     idempotency_key: Annotated[
         str | None,
         Header(

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.headers import SECURITY_HEADERS
 from app.metrics import LATENCY, REQUESTS
+from app.response_start import editing_start
 
 access_log = structlog.get_logger("securebase.access")
 CLIENT_CLOSED_REQUEST = 499
@@ -56,14 +57,14 @@ class SecurityHeadersAndAccessLogMiddleware:
         started = time.perf_counter()
         status = 500
 
-        async def send_with_headers(message: Message) -> None:
+        def with_security_headers(start: Message) -> Message:
             nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
-                message["headers"] = [*message.get("headers", []), *extra]
-            await send(message)
+            status = start["status"]
+            present = {name.lower() for name, _ in start.get("headers", [])}
+            extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+            return {**start, "headers": [*start.get("headers", []), *extra]}
+
+        send_with_headers = editing_start(send, with_security_headers)
 
         started_response = False
 

@@ -5,9 +5,10 @@ names a dimension and a scale that exist, ids are unique (items, wellbeing items
 demographic items share one answer namespace; a demographic item's options have unique ids),
 every language has its text, a risk rule names a wellbeing item and never fires on its lowest
 answer ("not at all"), the content plan names defined tendencies, a demographic item does not
-take a name the research exports already group by. They run on the plain data, not on a
-validated model, so that a file with both kinds of mistakes gets all of them reported in one
-go. Parts too malformed to read are skipped here: model validation reports those.
+take a name the research exports already group by, and the rules of ``targets``. They run
+on the plain data, not on a validated model, so that a file with both kinds of mistakes gets
+all of them reported in one go. Parts too malformed to read are skipped here: model
+validation reports those.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from scoring.definition import RESERVED_DEMOGRAPHIC_IDS
+from scoring.definition import RESERVED_DEMOGRAPHIC_IDS, RESERVED_TARGET_IDS
 
 Path = tuple[str | int, ...]
 Problem = tuple[Path, str]
@@ -42,6 +43,62 @@ def _duplicates(entries: list[tuple[Path, dict[str, Any]]]) -> list[Problem]:
         if identifier in seen:
             problems.append(((*path, "id"), f"duplicate id {identifier!r}"))
         seen.add(identifier)
+    return problems
+
+
+_EXPANDED = "set by the expansion of the top-level targets; not written in a file"
+_MAX_ID = 64
+
+
+def _target_problems(
+    doc: dict[str, Any],
+    targets: list[tuple[Path, dict[str, Any]]],
+    items: list[tuple[Path, dict[str, Any]]],
+    answered_once: list[tuple[Path, dict[str, Any]]],
+) -> list[Problem]:
+    """The rules of ``targets`` (see :mod:`scoring.targets`): unique target ids that are no
+    item's id, scoped ids (``<target>.<item>``) that are valid identifiers and no wellbeing or
+    demographic item's id, and no ``target`` written by hand."""
+    problems: list[Problem] = _duplicates(targets)
+    if "target_tendencies" in doc:
+        problems.append((("target_tendencies",), _EXPANDED))
+    for part in ("items", "dimensions", "tendencies"):
+        for path, entry in _entries(doc.get(part), (part,)):
+            if "target" in entry:
+                problems.append(((*path, "target"), _EXPANDED))
+    item_ids = [i.get("id") for _, i in items if isinstance(i.get("id"), str)]
+    once = {a.get("id"): path for path, a in answered_once}
+    for path, target in targets:
+        target_id = target.get("id")
+        if not isinstance(target_id, str):
+            continue
+        if target_id in item_ids or target_id in once:
+            problems.append(((*path, "id"), f"target {target_id!r} is also an item's id"))
+        if target_id in RESERVED_TARGET_IDS:
+            problems.append(
+                (
+                    (*path, "id"),
+                    f"{target_id!r} is reserved: it names a section of the questionnaire "
+                    f"({', '.join(sorted(RESERVED_TARGET_IDS))})",
+                )
+            )
+        for item_id in item_ids:
+            scoped = f"{target_id}.{item_id}"
+            if len(scoped) > _MAX_ID:
+                problems.append(
+                    (
+                        (*path, "id"),
+                        f"item id {scoped!r} (target and item) is longer than {_MAX_ID} characters",
+                    )
+                )
+            if scoped in once:
+                problems.append(
+                    (
+                        (*once[scoped], "id"),
+                        f"{scoped!r} is also the id of item {item_id!r} answered about "
+                        f"target {target_id!r}",
+                    )
+                )
     return problems
 
 
@@ -76,6 +133,13 @@ def cross_check(document: object) -> list[Problem]:
     demographics = list(_entries(doc.get("demographics"), ("demographics",)))
     dimension_ids = {d.get("id") for _, d in dimensions}
 
+    targets = list(_entries(doc.get("targets"), ("targets",)))
+    per_target = {item.get("id") for _, item in items} | {
+        f"{target.get('id')}.{item.get('id')}" for _, target in targets for _, item in items
+    }
+    problems += _target_problems(doc, targets, items, wellbeing_items + demographics)
+    for path, target_entry in targets:
+        localized((*path, "label"), target_entry.get("label"))
     problems += _duplicates(dimensions)
     problems += _duplicates(items + wellbeing_items + demographics)  # one answer namespace
     problems += _duplicates(tendencies)
@@ -100,7 +164,14 @@ def cross_check(document: object) -> list[Problem]:
     for path, rule in _entries(wellbeing.get("risk_rules"), ("wellbeing", "risk_rules")):
         target = by_id.get(rule.get("item"))
         if target is None:
-            problems.append(((*path, "item"), f"unknown wellbeing item {rule.get('item')!r}"))
+            named = rule.get("item")
+            message = f"unknown wellbeing item {named!r}"
+            if targets and named in per_target:
+                message = (
+                    f"{named!r} is answered once per relationship; a risk rule may name only "
+                    "a wellbeing item, which is answered once"
+                )
+            problems.append(((*path, "item"), message))
             continue
         scale_name = target.get("scale")
         scale = _mapping(scales.get(scale_name)) if isinstance(scale_name, str) else {}

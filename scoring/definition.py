@@ -75,14 +75,25 @@ class ResponseScale(DefinitionModel):
         return self.min + self.max - value
 
 
+class Target(DefinitionModel):
+    """One relationship an instrument answered per relationship asks about (a partner, the
+    mother, ...): every item is answered, and every dimension scored, once per target."""
+
+    id: Identifier
+    label: Localized
+
+
 class Item(DefinitionModel):
-    """One attachment item: its wording, the dimension it feeds and whether it is reversed."""
+    """One attachment item: its wording, the dimension it feeds and whether it is reversed.
+    ``target`` is set only by the expansion of ``targets`` (:mod:`scoring.targets`), never in
+    a file: the relationship this copy of the statement is answered about."""
 
     id: Identifier
     dimension: Identifier
     scale: Identifier
     reverse: bool = False
     text: Localized
+    target: Identifier | None = None
 
 
 class Bands(DefinitionModel):
@@ -126,6 +137,8 @@ class Dimension(DefinitionModel):
     rule: Literal["mean"] = "mean"
     min_answered_fraction: float = Field(gt=0, le=1)
     bands: Bands
+    target: Identifier | None = None
+    """Set by the expansion of ``targets``: the relationship this dimension is scored for."""
 
 
 class TendencyRule(DefinitionModel):
@@ -135,6 +148,8 @@ class TendencyRule(DefinitionModel):
     dimension: Identifier
     label: Localized
     elevated_band: BandId = "elevated"
+    target: Identifier | None = None
+    """Set by the expansion of ``targets``: the relationship this tendency is read for."""
 
 
 class WellbeingItem(DefinitionModel):
@@ -166,6 +181,11 @@ MAX_DEMOGRAPHIC_OPTIONS = 255
 RESERVED_DEMOGRAPHIC_IDS = frozenset({"study", "language", "country", "tendency"})
 """What research exports already group by: a demographic item of the same name would be
 ambiguous there."""
+
+
+RESERVED_TARGET_IDS = frozenset({"attachment", "wellbeing", "demographics"})
+"""The sections of a questionnaire as the API and FHIR views name them (FHIR puts each
+relationship's group inside ``attachment``, beside ``wellbeing`` and ``demographics``)."""
 
 
 class DemographicOption(DefinitionModel):
@@ -216,6 +236,12 @@ class Definition(DefinitionModel):
     wellbeing: WellbeingCheck | None = None
     demographics: tuple[DemographicItem, ...] = ()
     content: ContentPlan = ContentPlan()
+    targets: tuple[Target, ...] = ()
+    """Optional: the relationships one response covers. Loading expands the file's items and
+    dimensions once per target (:mod:`scoring.targets`)."""
+    target_tendencies: tuple[TendencyRule, ...] = ()
+    """Set by the expansion: the file's tendencies, once per target. ``tendencies`` is then
+    empty, since a response answered about several relationships has no single tendency."""
 
     # Convenience views used by the engine and the API.
 
@@ -244,6 +270,12 @@ class Definition(DefinitionModel):
 
     def items_of(self, dimension_id: str) -> tuple[Item, ...]:
         return tuple(item for item in self.items if item.dimension == dimension_id)
+
+    def target(self, target_id: str | None) -> Target | None:
+        for target in self.targets:
+            if target.id == target_id:
+                return target
+        return None
 
     def content_section_ids(self) -> set[str]:
         ids = set(self.content.general) | set(self.content.secure)

@@ -14,7 +14,9 @@ Computation, for each dimension *d* with items *I(d)* on a scale [min, max]:
    *primary* tendency is the elevated one whose score lies furthest above its own elevated
    threshold (ties: the order of the definition); ``secure`` when every dimension is scored and
    none is elevated; undetermined (``None``) when nothing is elevated but a dimension lacks
-   answers, because "secure" would then be a guess.
+   answers, because "secure" would then be a guess. A definition answered per relationship
+   (``targets``) has no single primary tendency; each relationship has its own
+   (:mod:`scoring.targets`).
 
 Wellbeing items never enter this computation.
 """
@@ -22,11 +24,11 @@ Wellbeing items never enter this computation.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from scoring.definition import BandId, Definition, TendencyId
+from scoring.definition import BandId, Definition, TendencyId, TendencyRule
 
 PrimaryTendency = Literal["anxious", "avoidant", "disorganized", "secure"]
 
@@ -121,12 +123,15 @@ def score_dimensions(
 _BAND_RANK: dict[BandId, int] = {"low": 0, "moderate": 1, "elevated": 2}
 
 
-def score(definition: Definition, answers: Mapping[str, int]) -> Scoring:
-    """Score valid answers (see :func:`scoring.answers.check_answers`) by the module's rules."""
-    dimensions = score_dimensions(definition, answers)
+def tendency_scores(
+    definition: Definition,
+    rules: Sequence[TendencyRule],
+    dimensions: Mapping[str, DimensionScore],
+) -> tuple[TendencyScore, ...]:
+    """Each rule read on its dimension's score: elevated when the band reaches the rule's."""
     bands = {d.id: d.bands for d in definition.dimensions}
     tendencies: list[TendencyScore] = []
-    for rule in definition.tendencies:
+    for rule in rules:
         dimension = dimensions[rule.dimension]
         elevated = (
             dimension.band is not None
@@ -146,13 +151,22 @@ def score(definition: Definition, answers: Mapping[str, int]) -> Scoring:
                 distance_above_threshold=distance,
             )
         )
+    return tuple(tendencies)
+
+
+def score(definition: Definition, answers: Mapping[str, int]) -> Scoring:
+    """Score valid answers (see :func:`scoring.answers.check_answers`) by the module's rules."""
+    dimensions = score_dimensions(definition, answers)
+    tendencies = tendency_scores(definition, definition.tendencies, dimensions)
     primary: PrimaryTendency | None
     elevated_ones = [t for t in tendencies if t.elevated]
     if elevated_ones:
         best = max(elevated_ones, key=lambda t: t.distance_above_threshold or 0.0)
         primary = best.tendency
-    elif all(d.sufficient for d in dimensions.values()):
+    elif all(d.sufficient for d in dimensions.values()) and not definition.targets:
+        # Answered about several relationships, a response has no single tendency: each
+        # relationship has its own (scoring.targets.target_primaries).
         primary = "secure"
     else:
         primary = None
-    return Scoring(dimensions, tuple(tendencies), primary)
+    return Scoring(dimensions, tendencies, primary)

@@ -8,7 +8,8 @@ The definition's identity includes its *content hash*: SHA-256 over the canonica
 parsed definition (sorted keys, no insignificant whitespace). Comments and formatting do not
 change it; any change to wording, keys or thresholds does, so a stored response scored with an
 older file can always be told apart from one scored with the current file. A definition without
-demographic items hashes as it did before the format had them.
+demographic items (or without targets) hashes as it did before the format had them. A
+definition with ``targets`` is expanded (:mod:`scoring.targets`) before it is hashed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pydantic import ValidationError
 
 from scoring.crosscheck import cross_check
 from scoring.definition import Definition
+from scoring.targets import expand
 
 DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -72,6 +74,13 @@ def content_hash(definition: Definition) -> str:
     document = definition.model_dump(mode="json")
     if not definition.demographics:
         del document["demographics"]  # so that existing definitions keep their hash
+    if not definition.targets:
+        # Likewise for the keys of instruments answered per relationship.
+        del document["targets"]
+        del document["target_tendencies"]
+        for part in ("items", "dimensions", "tendencies"):
+            for entry in document[part]:
+                del entry["target"]
     canonical = json.dumps(
         document,
         sort_keys=True,
@@ -116,7 +125,7 @@ def parse_definition(document: object, source: str) -> Definition:
         raise DefinitionError(problems) from exc
     if problems:
         raise DefinitionError(problems)
-    return definition
+    return expand(definition)
 
 
 def load_definition(path: Path) -> LoadedDefinition:

@@ -23,7 +23,7 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -248,20 +248,30 @@ def parse_norms(path: Path) -> NormsFile:
     return norms
 
 
-def check_norms(
-    paths: Iterable[Path], definitions: Iterable[LoadedDefinition]
-) -> tuple[list[tuple[Path, NormsFile]], list[DefinitionProblem]]:
-    """Check norms files, each against the definition whose content hash it names: the
-    files that pass and every problem found."""
-    by_hash = {d.content_hash: d for d in definitions}
-    passed: list[tuple[Path, NormsFile]] = []
-    problems: list[DefinitionProblem] = []
+NormsFileAt = tuple[Path, NormsFile]
+"""A norms file as read, with where it was read from."""
+
+
+def _parsed(paths: Iterable[Path], problems: list[DefinitionProblem]) -> Iterator[NormsFileAt]:
+    """Each norms file that parses, with its path, as it is reached; the problems of one that
+    does not are added to ``problems`` in its place."""
     for path in paths:
         try:
-            norms = parse_norms(path)
+            yield path, parse_norms(path)
         except DefinitionError as exc:
             problems += exc.problems
-            continue
+
+
+def _fitting(
+    parsed: Iterable[NormsFileAt],
+    definitions: Iterable[LoadedDefinition],
+    problems: list[DefinitionProblem],
+) -> list[NormsFileAt]:
+    """The norms files that fit the definition whose content hash each names; the problems
+    of the others are added to ``problems``."""
+    by_hash = {d.content_hash: d for d in definitions}
+    passed: list[NormsFileAt] = []
+    for path, norms in parsed:
         loaded = by_hash.get(norms.questionnaire.hash)
         if loaded is None or loaded.definition.id != norms.questionnaire.id:
             problems.append(
@@ -278,6 +288,16 @@ def check_norms(
             problems += found
             continue
         passed.append((path, norms))
+    return passed
+
+
+def check_norms(
+    paths: Iterable[Path], definitions: Iterable[LoadedDefinition]
+) -> tuple[list[NormsFileAt], list[DefinitionProblem]]:
+    """Check norms files, each against the definition whose content hash it names: the
+    files that pass and every problem found, file by file."""
+    problems: list[DefinitionProblem] = []
+    passed = _fitting(_parsed(paths, problems), definitions, problems)
     return passed, problems
 
 
@@ -316,17 +336,12 @@ class NormsShelf:
         known = {d.content_hash for d in definitions}
         paths = [p for directory in directories for p in norms_files(directory)]
         problems: list[DefinitionProblem] = []
-        current: list[Path] = []
-        for path in paths:
-            try:
-                norms = parse_norms(path)
-            except DefinitionError as exc:
-                problems += exc.problems
-                continue
-            if norms.questionnaire.hash in known:
-                current.append(path)
-        passed, found = check_norms(current, definitions)
-        problems += found
+        current = [
+            (path, norms)
+            for path, norms in _parsed(paths, problems)
+            if norms.questionnaire.hash in known
+        ]
+        passed = _fitting(current, definitions, problems)
         if problems:
             raise DefinitionError(problems)
         chosen: dict[str, tuple[tuple[dt.date, str], NormsFile]] = {}

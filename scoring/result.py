@@ -9,19 +9,40 @@ that this is self-reflection, not a diagnosis.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from scoring.content import ContentLibrary, ResultWording
 from scoring.crisis import CrisisDirectory, CrisisNotice, HelpFooter
 from scoring.definition import BandId, Definition, TendencyId
-from scoring.engine import PrimaryTendency, Scoring
+from scoring.engine import PrimaryTendency, Scoring, TendencyScore
 from scoring.norms import NormComparison
 from scoring.risk import RiskAssessment
+from scoring.targets import target_primaries, target_tendency_scores
 
 
 class ResultModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ScoredPart(ResultModel):
+    """A part of the result that states numbers from the scoring engine."""
+
+    @classmethod
+    def as_scored(cls, scored: object, **words: object) -> Self:
+        """This part from the engine's ``scored`` values: the fields given in ``words`` (a
+        label, an id) as given, every other field the same-named value of ``scored``,
+        unchanged, so the result states each number exactly as it was scored."""
+        numbers = {name: getattr(scored, name) for name in cls.model_fields if name not in words}
+        return cls.model_validate({**numbers, **words})
+
+
+_ONLY_WITH_TARGETS: Any = Field(
+    default=None,
+    exclude_if=lambda value: value is None,
+    description="The relationship (target id) of an instrument answered per relationship.",
+)
 
 
 class QuestionnaireRef(ResultModel):
@@ -30,7 +51,7 @@ class QuestionnaireRef(ResultModel):
     hash: str
 
 
-class DimensionResult(ResultModel):
+class DimensionResult(ScoredPart):
     label: str
     mean: float | None
     band: BandId | None
@@ -39,9 +60,10 @@ class DimensionResult(ResultModel):
     needed: int
     sufficient: bool
     borderline: bool
+    target: str | None = _ONLY_WITH_TARGETS
 
 
-class TendencyResult(ResultModel):
+class TendencyResult(ScoredPart):
     id: TendencyId
     label: str
     dimension: str
@@ -49,6 +71,17 @@ class TendencyResult(ResultModel):
     band: BandId | None
     elevated: bool
     borderline: bool
+    target: str | None = _ONLY_WITH_TARGETS
+
+
+class TargetResult(ResultModel):
+    """One relationship of an instrument answered per relationship: its dimensions (ids in
+    ``scores``) and its own primary tendency."""
+
+    id: str
+    label: str
+    dimensions: tuple[str, ...]
+    primary_tendency: PrimaryTendency | None
 
 
 class PsychoeducationSection(ResultModel):
@@ -75,6 +108,12 @@ class ScoreResult(ResultModel):
         exclude_if=lambda value: value is None,
         description="Where each score stands in a norm sample; only when norms built from "
         "exactly this definition are shipped.",
+    )
+    targets: tuple[TargetResult, ...] = Field(
+        default=(),
+        exclude_if=lambda value: not value,
+        description="Each relationship of an instrument answered per relationship, with its "
+        "own primary tendency; absent otherwise.",
     )
 
 
@@ -115,6 +154,34 @@ def _beside_a_notice(section_ids: list[str], secure: Sequence[str]) -> list[str]
     return [*first, *middle, *last]
 
 
+def _by_distance(tendencies: Sequence[TendencyScore]) -> tuple[TendencyScore, ...]:
+    """Elevated tendencies, furthest above their threshold first (as Scoring.elevated)."""
+    return tuple(
+        sorted(
+            (t for t in tendencies if t.elevated),
+            key=lambda t: -(t.distance_above_threshold or 0.0),
+        )
+    )
+
+
+def _targets_summary(
+    definition: Definition,
+    primaries: dict[str, PrimaryTendency | None],
+    scoring: Scoring,
+    wording: ResultWording,
+    language: str,
+) -> str:
+    """One sentence per relationship with a primary tendency: "<target>: <tendency>."."""
+    parts = [
+        f"{_localized(target.label, language)}: {wording.tendency_names.get(primary, primary)}."
+        for target in definition.targets
+        if (primary := primaries[target.id]) is not None
+    ]
+    if not parts and not scoring.complete:
+        return wording.summary_undetermined
+    return " ".join(parts)
+
+
 def compose_result(
     *,
     definition: Definition,
@@ -132,6 +199,7 @@ def compose_result(
     wording = content.wording(language)
     assert wording is not None, "the content library always has English wording"
     labels = {d.id: _localized(d.label, language) for d in definition.dimensions}
+    targets = {d.id: d.target for d in definition.dimensions}
 
     # The scales of the attachment statements only: the wellbeing check's scales feed no score.
     item_scales = [definition.scales[item.scale] for item in definition.items]
@@ -171,9 +239,13 @@ def compose_result(
         if score.borderline:
             notes.append(wording.borderline_note.format(dimension=labels[dimension.id]))
 
-    elevated = scoring.elevated
+    tendencies = scoring.tendencies + target_tendency_scores(definition, scoring.dimensions)
+    primaries = target_primaries(definition, scoring.dimensions, tendencies)
+    elevated = _by_distance(tendencies)
     names = [wording.tendency_names.get(t.tendency, t.tendency) for t in elevated]
-    if scoring.primary_tendency == "secure":
+    if definition.targets:
+        summary = _targets_summary(definition, primaries, scoring, wording, language)
+    elif scoring.primary_tendency == "secure":
         summary = wording.summary_secure
     elif scoring.primary_tendency is None:
         summary = wording.summary_undetermined
@@ -181,10 +253,10 @@ def compose_result(
         summary = wording.summary_elevated.format(primary=names[0])
         if len(names) > 1:
             notes.insert(0, wording.also_elevated.format(others=_join(names[1:], wording)))
-    summary = " ".join([summary, *notes])
+    summary = " ".join(part for part in [summary, *notes] if part)
 
     section_ids: list[str] = []
-    if scoring.primary_tendency == "secure":
+    if scoring.primary_tendency == "secure" or "secure" in primaries.values():
         section_ids += definition.content.secure
     for tendency in elevated:
         section_ids += definition.content.tendencies.get(tendency.tendency, ())
@@ -204,36 +276,21 @@ def compose_result(
                 )
             )
 
-    tendency_labels = {t.id: _localized(t.label, language) for t in definition.tendencies}
+    rules = (*definition.tendencies, *definition.target_tendencies)
     return ScoreResult(
         questionnaire=QuestionnaireRef(
             id=definition.id, version=definition.version, hash=definition_hash
         ),
         language=language,
         scores={
-            d_id: DimensionResult(
-                label=labels[d_id],
-                mean=s.mean,
-                band=s.band,
-                answered=s.answered,
-                of=s.of,
-                needed=s.needed,
-                sufficient=s.sufficient,
-                borderline=s.borderline,
-            )
+            d_id: DimensionResult.as_scored(s, label=labels[d_id], target=targets.get(d_id))
             for d_id, s in scoring.dimensions.items()
         },
         tendencies=tuple(
-            TendencyResult(
-                id=t.tendency,
-                label=tendency_labels[t.tendency],
-                dimension=t.dimension,
-                score=t.score,
-                band=t.band,
-                elevated=t.elevated,
-                borderline=t.borderline,
+            TendencyResult.as_scored(
+                t, id=t.tendency, label=_localized(rule.label, language), target=rule.target
             )
-            for t in scoring.tendencies
+            for t, rule in zip(tendencies, rules, strict=True)
         ),
         primary_tendency=scoring.primary_tendency,
         summary=summary,
@@ -246,4 +303,13 @@ def compose_result(
         ),
         help=crisis.help(country, language),
         disclaimer=wording.disclaimer,
+        targets=tuple(
+            TargetResult(
+                id=target.id,
+                label=_localized(target.label, language),
+                dimensions=tuple(d.id for d in definition.dimensions if d.target == target.id),
+                primary_tendency=primaries[target.id],
+            )
+            for target in definition.targets
+        ),
     )

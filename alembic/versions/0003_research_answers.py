@@ -19,7 +19,7 @@ from alembic import op
 
 from app.config import get_settings
 from app.main import load_catalog
-from app.services.research import answer_bytes
+from scoring import answer_copy
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -90,7 +90,7 @@ def _copy_answers_of_submitted_responses() -> None:
             connection.execute(
                 responses.update()
                 .where(responses.c.id == response_id)
-                .values(research_answers=answer_bytes.encode(loaded.definition, stored))
+                .values(research_answers=answer_copy.encode(loaded.definition, stored))
             )
         after = batch[-1][0]
 

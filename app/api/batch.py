@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
+from app.api.bodies import documented_body
 from app.api.problems import PROBLEM_MEDIA_TYPE, problem_body
 from app.deps import CatalogDep, LocaleDep, SettingsDep
 from app.errors import FieldProblem, InvalidInput, PayloadTooLarge
@@ -181,17 +182,7 @@ _EXAMPLES = {
     # application/x-ndjson is described in words: OpenAPI client generators cannot express
     # a streamed body, and would drop the whole operation.
     responses=problem_responses(404, 413, 422),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                JSON: {
-                    "schema": {"$ref": "#/components/schemas/BatchRequest"},
-                    "examples": _EXAMPLES,
-                }
-            },
-        }
-    },
+    openapi_extra=documented_body("BatchRequest", _EXAMPLES, JSON),
 )
 async def score_batch(
     questionnaire_id: str,

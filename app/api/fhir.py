@@ -1,5 +1,6 @@
 """HL7 FHIR R4 and R5: questionnaires as Questionnaire, scoring a QuestionnaireResponse into
-Observations, and a stored response read back as a QuestionnaireResponse.
+Observations (and storing it when asked), and a stored response read back as a
+QuestionnaireResponse.
 
 The release is chosen by ``?fhirVersion=4.0|5.0`` or the ``fhirVersion`` parameter of
 ``Accept: application/fhir+json; fhirVersion=4.0``; R4 by default. Every error is an
@@ -9,32 +10,35 @@ carries the crisis notice as a warning issue whenever the answers call for it.
 
 from __future__ import annotations
 
-import dataclasses
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from app.config import Settings
-from app.deps import BearerToken, CatalogDep, ContextDep, LocaleDep, SettingsDep
-from app.errors import InvalidInput, SecureBaseError
+from app.api.bodies import documented_body
+from app.deps import (
+    BearerToken,
+    CatalogDep,
+    ContextDep,
+    LocaleDep,
+    SettingsDep,
+    get_idempotency_key,
+)
+from app.errors import SecureBaseError
 from app.schemas.fhir import FhirResource
-from app.schemas.responses import ScoreRequest
-from app.services import json_input
 from app.services import questionnaires as questionnaire_service
 from app.services import responses as response_service
-from app.services.fhir.observations import result_bundle
-from app.services.fhir.outcome import FhirProblem, Issue, IssueCode, operation_outcome
-from app.services.fhir.questionnaire import (
-    build_questionnaire,
-    fhir_version_string,
-    questionnaire_id_of,
-)
-from app.services.fhir.response import ROOT, read_answers, stored_response
+from app.services.fhir.intake import posted_notice, posted_response
+from app.services.fhir.outcome import FhirProblem, Issue, operation_outcome, problem_from
+from app.services.fhir.questionnaire import build_questionnaire
+from app.services.fhir.response import stored_response
+from app.services.fhir.results import score_posted
+from app.services.fhir.storing import StoredReply, StoreOptions, store_posted
 from app.services.fhir.versions import (
+    DEFAULT_VERSION,
     FHIR_JSON,
     FhirVersion,
     UnsupportedVersion,
@@ -42,12 +46,13 @@ from app.services.fhir.versions import (
     media_type,
 )
 from app.services.locale import RequestLocale
-from app.services.screening import screen_body
+from app.services.responses import ResponseContext
 from scoring.catalog import Catalog
 from scoring.crisis import CrisisNotice
 from scoring.definition import CRISIS_LEVEL_ORDER
 
 router = APIRouter(tags=["fhir"])
+NO_STORE = "no-store"
 
 
 class FhirJSONResponse(JSONResponse):
@@ -55,15 +60,29 @@ class FhirJSONResponse(JSONResponse):
 
 
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
-FhirVersionParam = Annotated[
-    str | None,
-    Query(alias="fhirVersion", description="4.0 (R4, the default) or 5.0 (R5)."),
-]
+_FLAGS = {"true": True, "false": False}
 
 
-def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def _documented(*statuses: int, created: bool = False) -> dict[int | str, dict[str, Any]]:
+    answers: dict[int | str, dict[str, Any]] = {
+        200: {"model": FhirResource, "description": "The FHIR resource"}
+    }
+    if created:
+        answers[201] = {
+            "model": FhirResource,
+            "description": "Stored (with ?store=true): the Bundle, with the stored "
+            "QuestionnaireResponse and a Parameters receipt holding response_id, the one-time "
+            "token and the location; the Location header names the stored response",
+            "headers": {
+                "Location": {
+                    "description": "The stored response: GET it with the token as "
+                    "Authorization: Bearer",
+                    "schema": {"type": "string", "format": "uri"},
+                }
+            },
+        }
     return {
-        200: {"model": FhirResource, "description": "The FHIR resource"},
+        **answers,
         **{
             status: {"model": FhirResource, "description": "An OperationOutcome"}
             for status in statuses
@@ -75,46 +94,69 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def _reply(resource: dict[str, Any], version: FhirVersion, status: int = 200) -> JSONResponse:
-    return JSONResponse(resource, status_code=status, media_type=media_type(version))
+@dataclass(frozen=True, slots=True)
+class FhirExchange:
+    """One FHIR request: the release it asked for (R4 while the ask cannot be met, so that the
+    refusal is readable), where this service is, and how every answer is sent."""
+
+    request: Request
+    version: FhirVersion
+    base_url: str
+    refusal: FhirProblem | None = None
+
+    def check(self) -> None:
+        if self.refusal is not None:
+            raise self.refusal
+
+    def reply(self, resource: dict[str, Any], status: int = 200) -> JSONResponse:
+        return JSONResponse(resource, status_code=status, media_type=media_type(self.version))
+
+    def refuse(
+        self, error: FhirProblem | SecureBaseError, screened: CrisisNotice | None = None
+    ) -> JSONResponse:
+        """The error as an OperationOutcome, with the strongest of the notice the route found,
+        the one ``screened`` from the resource, and the one the risk edge read from the raw
+        body (which an unreadable body still has)."""
+        problem = error if isinstance(error, FhirProblem) else problem_from(error)
+        seen: CrisisNotice | None = getattr(self.request.state, "crisis_notice", None)
+        notices = [n for n in (problem.notice, screened, seen) if n is not None]
+        notice = max(notices, key=lambda n: CRISIS_LEVEL_ORDER[n.level], default=None)
+        return self.reply(operation_outcome(problem.issues, notice), problem.status)
 
 
-def _outcome(problem: FhirProblem, version: FhirVersion, request: Request) -> JSONResponse:
-    """The problem as an OperationOutcome, with the stronger of the notice the route found and
-    the one the risk edge read from the raw body (which a body refused as unreadable still has)."""
-    notice = problem.notice
-    seen: CrisisNotice | None = getattr(request.state, "crisis_notice", None)
-    if seen is not None and (
-        notice is None or CRISIS_LEVEL_ORDER[seen.level] > CRISIS_LEVEL_ORDER[notice.level]
-    ):
-        notice = seen
-    return _reply(operation_outcome(problem.issues, notice), version, problem.status)
-
-
-def _version(request: Request, asked: str | None) -> FhirVersion:
+def fhir_exchange(
+    request: Request,
+    settings: SettingsDep,
+    fhir_version: Annotated[
+        str | None,
+        Query(alias="fhirVersion", description="4.0 (R4, the default) or 5.0 (R5)."),
+    ] = None,
+) -> FhirExchange:
+    base_url = settings.public_url or str(request.base_url).rstrip("/")
     try:
-        return choose_version(
-            asked, request.headers.get("accept"), request.headers.get("content-type")
+        version = choose_version(
+            fhir_version, request.headers.get("accept"), request.headers.get("content-type")
         )
     except UnsupportedVersion as exc:
-        raise FhirProblem(422, [Issue("value", str(exc), "fhirVersion")]) from exc
+        refusal = FhirProblem(422, [Issue("value", str(exc), "fhirVersion")])
+        return FhirExchange(request, DEFAULT_VERSION, base_url, refusal)
+    return FhirExchange(request, version, base_url)
 
 
-def _base_url(request: Request, settings: Settings) -> str:
-    return settings.public_url or str(request.base_url).rstrip("/")
+FhirDep = Annotated[FhirExchange, Depends(fhir_exchange)]
 
 
-def _country(country: str | None) -> str | None:
+def _check_country(country: str | None) -> None:
     if country is not None and not _COUNTRY.fullmatch(country):
         raise FhirProblem(422, [Issue("value", "must be an ISO country code", "country")])
-    return country
 
 
-def _from_service_error(exc: SecureBaseError, expression: str | None = None) -> FhirProblem:
-    code: IssueCode = "not-found" if exc.status_code == 404 else "business-rule"
-    issues = [Issue(code, exc.detail, expression)]
-    issues += [Issue("value", p.message, p.item) for p in exc.problems]
-    return FhirProblem(exc.status_code, issues)
+def _flag(value: str | None, name: str) -> bool:
+    # Read here rather than by FastAPI, so that a bad value is refused as an OperationOutcome.
+    flag = _FLAGS.get((value or "false").lower())
+    if flag is None:
+        raise FhirProblem(422, [Issue("value", "must be true or false", name)])
+    return flag
 
 
 @router.get(
@@ -126,112 +168,46 @@ def _from_service_error(exc: SecureBaseError, expression: str | None = None) -> 
 )
 def questionnaire_as_fhir(
     questionnaire_id: str,
-    request: Request,
+    fhir: FhirDep,
     catalog: CatalogDep,
-    settings: SettingsDep,
     locale: LocaleDep,
-    fhir_version: FhirVersionParam = None,
     lang: Annotated[str | None, Query(description="A language the questionnaire offers")] = None,
 ) -> JSONResponse:
     """The questionnaire as a FHIR Questionnaire; its ``url|version`` names this definition."""
-    version: FhirVersion = "4.0"
     try:
-        version = _version(request, fhir_version)
+        fhir.check()
         loaded = questionnaire_service.find(catalog, questionnaire_id)
         language = locale.with_explicit(None, lang).language(loaded.definition.languages)
-    except FhirProblem as problem:
-        return _outcome(problem, version, request)
-    except SecureBaseError as exc:
-        return _outcome(_from_service_error(exc), version, request)
-    return _reply(
-        build_questionnaire(loaded, version, language, _base_url(request, settings)), version
-    )
+    except (FhirProblem, SecureBaseError) as error:
+        return fhir.refuse(error)
+    return fhir.reply(build_questionnaire(loaded, fhir.version, language, fhir.base_url))
 
 
-def _notice(
-    catalog: Catalog,
-    answers: dict[str, object],
-    questionnaire_id: str | None,
+def _score(catalog: Catalog, body: bytes, locale: RequestLocale) -> dict[str, Any]:
+    return score_posted(catalog, posted_response(catalog, body, locale))
+
+
+def _store(
+    ctx: ResponseContext,
+    body: bytes,
     locale: RequestLocale,
-) -> CrisisNotice | None:
-    return screen_body(
-        catalog,
-        {"answers": answers},
-        path_questionnaire_id=questionnaire_id,
-        country=locale.country(),
-        language=next(iter(locale.header_languages), "en"),
-    )
+    options: StoreOptions,
+    fhir: FhirExchange,
+) -> StoredReply:
+    # Nothing is kept from a refused request: the reply is an OperationOutcome, not an
+    # exception, so the request's own rollback on error would not run.
+    with ctx.all_or_nothing():
+        posted = posted_response(ctx.catalog, body, locale)
+        return store_posted(ctx, posted, options, fhir.base_url, fhir.version)
 
 
-def _score_response(catalog: Catalog, body: bytes, locale: RequestLocale) -> dict[str, Any]:
-    try:
-        resource = json_input.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise FhirProblem(422, [Issue("structure", "the body must be FHIR JSON", ROOT)]) from exc
-    if not isinstance(resource, dict):
-        raise FhirProblem(422, [Issue("structure", "the body must be a JSON object", ROOT)])
-    canonical = resource.get("questionnaire")
-    questionnaire_id, asked_version = (
-        questionnaire_id_of(canonical) if isinstance(canonical, str) else (None, None)
-    )
-    loaded = catalog.get(questionnaire_id) if questionnaire_id else None
-    read = read_answers(loaded.definition if loaded else None, resource)
-    if isinstance(resource.get("language"), str):
-        preferred = resource["language"].split("-")[0].lower()
-        locale = dataclasses.replace(locale, header_languages=(preferred, *locale.header_languages))
-    # Risk first: whatever is wrong below, the notice goes with the answer.
-    notice = _notice(catalog, read.answers, loaded.definition.id if loaded else None, locale)
-    if resource.get("resourceType") != ROOT:
-        raise FhirProblem(
-            422,
-            [Issue("structure", f"resourceType must be {ROOT}", f"{ROOT}.resourceType")],
-            notice,
-        )
-    if loaded is None:
-        raise FhirProblem(
-            422 if canonical is None else 404,
-            [
-                Issue(
-                    "required" if canonical is None else "not-found",
-                    "questionnaire must name a questionnaire of this service by its canonical url",
-                    f"{ROOT}.questionnaire",
-                )
-            ],
-            notice,
-        )
-    if asked_version is not None and asked_version != fhir_version_string(loaded):
-        raise FhirProblem(
-            409,
-            [
-                Issue(
-                    "business-rule",
-                    f"answers version {asked_version}; this service scores "
-                    f"{fhir_version_string(loaded)}",
-                    f"{ROOT}.questionnaire",
-                )
-            ],
-            notice,
-        )
-    if read.issues:
-        raise FhirProblem(422, read.issues, notice)
-    try:
-        request = ScoreRequest.model_validate({"answers": read.answers})
-        result = questionnaire_service.score_stateless(catalog, loaded, request, locale)
-    except InvalidInput as exc:
-        issues = [Issue("value", p.message, read.expression(p.item)) for p in exc.problems]
-        raise FhirProblem(422, issues, notice) from exc
-    except ValidationError as exc:  # answers that are not JSON values: never a 500
-        raise FhirProblem(422, [Issue("value", "answers could not be read", ROOT)], notice) from exc
-    return result_bundle(result, final=resource.get("status") != "in-progress")
-
-
+_CANONICAL = "https://securebase.example.org/api/v1/questionnaires/attachment-self-reflection/fhir"
 _QR = {
     "answers": {
         "summary": "Two answers, by the codes of the Questionnaire's answer options",
         "value": {
             "resourceType": "QuestionnaireResponse",
-            "questionnaire": "https://securebase.example.org/api/v1/questionnaires/"
-            "attachment-self-reflection/fhir",
+            "questionnaire": _CANONICAL,
             "status": "in-progress",
             "item": [
                 {
@@ -243,7 +219,40 @@ _QR = {
                 }
             ],
         },
-    }
+    },
+    "stored": {
+        "summary": "A completed response: with ?store=true it is stored (201)",
+        "description": "Every statement answered (codes of the answer options, with their "
+        "system); only a completed or amended response can be stored, and each dimension "
+        "needs enough answers, as for POST /responses with submit.",
+        "value": {
+            "resourceType": "QuestionnaireResponse",
+            "questionnaire": _CANONICAL,
+            "status": "completed",
+            "language": "en",
+            "item": [
+                {
+                    "linkId": "attachment",
+                    "item": [
+                        {
+                            "linkId": f"{prefix}{n:02d}",
+                            "answer": [
+                                {
+                                    "valueCoding": {
+                                        "system": "urn:securebase:attachment-self-reflection"
+                                        ":scale:agreement",
+                                        "code": str((n + shift) % 7 + 1),
+                                    }
+                                }
+                            ],
+                        }
+                        for shift, prefix in enumerate(("anx", "avo", "dis"))
+                        for n in range(1, 10)
+                    ],
+                }
+            ],
+        },
+    },
 }
 
 
@@ -252,37 +261,82 @@ _QR = {
     operation_id="scoreFhirQuestionnaireResponse",
     response_model=None,
     response_class=FhirJSONResponse,
-    responses=_documented(404, 409, 422),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                media: {"schema": {"$ref": "#/components/schemas/FhirResource"}, "examples": _QR}
-                for media in (FHIR_JSON, "application/json")
-            },
-        }
-    },
+    responses=_documented(404, 409, 422, 503, created=True),
+    openapi_extra=documented_body("FhirResource", _QR, FHIR_JSON, "application/json"),
 )
 async def score_questionnaire_response(
-    request: Request,
+    fhir: FhirDep,
     catalog: CatalogDep,
+    ctx: ContextDep,
     locale: LocaleDep,
-    fhir_version: FhirVersionParam = None,
     country: Annotated[str | None, Query(description="ISO country for crisis resources")] = None,
+    store: Annotated[
+        str | None,
+        Query(
+            description="true: also store the response, as POST /responses with "
+            '"submit": true does (201, Location, a one-time token). Default false: nothing '
+            "is stored.",
+            openapi_examples={"store": {"summary": "Store it", "value": "true"}},
+        ),
+    ] = None,
+    study: Annotated[
+        str | None,
+        Query(
+            description="With store=true: a registered study's enrolment code, as study in "
+            "POST /responses."
+        ),
+    ] = None,
+    research_consent: Annotated[
+        str | None,
+        Query(
+            alias="researchConsent",
+            description="With store=true: true is the person's explicit opt-in to anonymous, "
+            "aggregated research use (consent.research of POST /responses). Default false.",
+        ),
+    ] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="With store=true: a retry with the same key returns the first answer "
+            "(same response, same token) and stores nothing twice."
+        ),
+    ] = None,
 ) -> JSONResponse:
-    """Score a QuestionnaireResponse for a known Questionnaire (by its canonical url); nothing
-    is stored. Answer: a Bundle of Observations (one per score, one for the primary tendency),
-    the result as ``POST .../score`` returns it (a Binary), and the crisis notice if called for."""
-    version: FhirVersion = "4.0"
+    """Score a QuestionnaireResponse for a known Questionnaire (by its canonical url). Answer: a
+    Bundle of Observations (one per score, one for the primary tendency), the result as
+    ``POST .../score`` returns it (a Binary), and the crisis notice if called for.
+
+    Nothing is stored unless ``?store=true``: then a ``completed`` (or ``amended``) response
+    is stored as submitted, exactly as ``POST /responses`` with ``"submit": true`` stores it
+    (too few answers is refused; ``Idempotency-Key``, ``study`` and ``researchConsent`` as
+    there), and the answer is 201 with ``Location: /api/v1/responses/{id}/fhir`` and the Bundle
+    gains the stored QuestionnaireResponse and a Parameters receipt: ``response_id``, the
+    one-time ``token`` (send it as ``Authorization: Bearer``; it is shown only here) and
+    ``location``. A refused request stores nothing."""
+    body = await fhir.request.body()
+    # The country as asked when well formed: the notice of a refusal names its resources too.
+    asked = locale.with_explicit(country if country and _COUNTRY.fullmatch(country) else None, None)
     try:
-        version = _version(request, fhir_version)
-        locale = locale.with_explicit(_country(country), None)
-        body = await request.body()
+        fhir.check()
+        _check_country(country)
         # Scoring is CPU work: off the event loop, as for the other (plain def) routes.
-        bundle = await run_in_threadpool(_score_response, catalog, body, locale)
-        return _reply(bundle, version)
-    except FhirProblem as problem:
-        return _outcome(problem, version, request)
+        if not _flag(store, "store"):
+            return fhir.reply(await run_in_threadpool(_score, catalog, body, asked))
+        options = StoreOptions(
+            study,
+            _flag(research_consent, "researchConsent"),
+            await get_idempotency_key(idempotency_key),
+        )
+        stored = await run_in_threadpool(_store, ctx, body, asked, options, fhir)
+    except (FhirProblem, SecureBaseError) as error:
+        notice = None
+        if isinstance(error, SecureBaseError) or error.notice is None:
+            notice = await run_in_threadpool(posted_notice, catalog, body, asked)
+        return fhir.refuse(error, notice)
+    reply = fhir.reply(stored.bundle, 201)
+    reply.headers["Location"] = stored.location
+    reply.headers["Cache-Control"] = NO_STORE
+    return reply
 
 
 @router.get(
@@ -294,23 +348,18 @@ async def score_questionnaire_response(
 )
 def response_as_fhir(
     response_id: str,
-    request: Request,
+    fhir: FhirDep,
     ctx: ContextDep,
     locale: LocaleDep,
-    settings: SettingsDep,
     token: BearerToken,
-    fhir_version: FhirVersionParam = None,
 ) -> JSONResponse:
     """A stored response as a QuestionnaireResponse (needs its Bearer token; read-only)."""
-    version: FhirVersion = "4.0"
     try:
-        version = _version(request, fhir_version)
+        fhir.check()
         view = response_service.read(ctx, response_id, token, locale)
         loaded = questionnaire_service.find(ctx.catalog, view.questionnaire.id)
-    except FhirProblem as problem:
-        return _outcome(problem, version, request)
-    except SecureBaseError as exc:
-        return _outcome(_from_service_error(exc), version, request)
-    reply = _reply(stored_response(view, loaded, _base_url(request, settings), version), version)
-    reply.headers["Cache-Control"] = "no-store"
+    except (FhirProblem, SecureBaseError) as error:
+        return fhir.refuse(error)
+    reply = fhir.reply(stored_response(view, loaded, fhir.base_url, fhir.version))
+    reply.headers["Cache-Control"] = NO_STORE
     return reply

@@ -1,12 +1,26 @@
-"""Response sessions: start, save answers, submit, read, erase."""
+"""Response sessions: start, save answers, submit, read, erase.
+
+Starting (with ``submit``) and submitting are the hot path: their handlers are ``async`` and
+hand their writes to the process's writer, which commits many requests at once (see
+``app.services.writer``); a 2xx still means the write is committed. Reading uses a read-only
+snapshot that never takes the write lock.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.deps import BearerToken, ContextDep, IdempotencyKey, LocaleDep
+from app.deps import (
+    BearerToken,
+    ContextDep,
+    IdempotencyKey,
+    LocaleDep,
+    ReadContextDep,
+    SubmissionDep,
+)
 from app.schemas.common import CountryParam
 from app.schemas.problem import problem_responses
 from app.schemas.responses import (
@@ -18,9 +32,35 @@ from app.schemas.responses import (
     Submitted,
 )
 from app.services import responses as service
+from app.services import saved_submissions, submissions
+from app.services.locale import RequestLocale
 
 router = APIRouter(prefix="/responses", tags=["responses"])
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+@dataclass(frozen=True, slots=True)
+class Addressed:
+    """A request about one stored response: its id, the bearer's token and the locale (an
+    explicit ``country`` query parameter first). Its reply is never cached."""
+
+    response_id: str
+    token: str | None
+    locale: RequestLocale
+
+
+async def addressed(
+    response_id: str,
+    locale: LocaleDep,
+    token: BearerToken,
+    response: Response,
+    country: Annotated[CountryParam | None, Query()] = None,
+) -> Addressed:
+    response.headers.update(NO_STORE)
+    return Addressed(response_id, token, locale.with_explicit(country, None))
+
+
+AddressedDep = Annotated[Addressed, Depends(addressed)]
 
 
 @router.post(
@@ -31,16 +71,16 @@ NO_STORE = {"Cache-Control": "no-store"}
     summary="Start a response",
     responses=problem_responses(400, 413, 422),
 )
-def create_response(
+async def create_response(
     body: CreateResponseRequest,
-    ctx: ContextDep,
+    ctx: SubmissionDep,
     locale: LocaleDep,
     idempotency_key: IdempotencyKey,
     response: Response,
 ) -> ResponseCreated:
     """Start a response (and with ``submit``, finish it). The token is shown only here."""
     response.headers.update(NO_STORE)
-    return service.start(ctx, body, locale, idempotency_key)
+    return await submissions.start_grouped(ctx, body, locale, idempotency_key)
 
 
 @router.put(
@@ -68,18 +108,13 @@ def save_answers(
     summary="Submit a response for its result",
     responses=problem_responses(400, 404, 409, 422),
 )
-def submit_response(
-    response_id: str,
-    ctx: ContextDep,
-    locale: LocaleDep,
-    token: BearerToken,
-    _idempotency_key: IdempotencyKey,
-    response: Response,
-    country: Annotated[CountryParam | None, Query()] = None,
+async def submit_response(
+    ctx: SubmissionDep, target: AddressedDep, _idempotency_key: IdempotencyKey
 ) -> Submitted:
     """Score and finish a response; again returns the same result."""
-    response.headers.update(NO_STORE)
-    return service.submit(ctx, response_id, token, locale.with_explicit(country, None))
+    return await saved_submissions.submit_grouped(
+        ctx, target.response_id, target.token, target.locale
+    )
 
 
 @router.get(
@@ -89,17 +124,9 @@ def submit_response(
     summary="Get a response",
     responses=problem_responses(404, 409, 422),
 )
-def read_response(
-    response_id: str,
-    ctx: ContextDep,
-    locale: LocaleDep,
-    token: BearerToken,
-    response: Response,
-    country: Annotated[CountryParam | None, Query()] = None,
-) -> ResponseView:
+def read_response(ctx: ReadContextDep, target: AddressedDep) -> ResponseView:
     """The stored answers and result."""
-    response.headers.update(NO_STORE)
-    return service.read(ctx, response_id, token, locale.with_explicit(country, None))
+    return service.read(ctx, target.response_id, target.token, target.locale)
 
 
 @router.delete(

@@ -62,9 +62,11 @@ def keep(session: Session, contents: Sequence[tuple[str, str]]) -> list[int]:
         return [known.ids[digest] for digest, _ in contents]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # In hash order: two transactions storing overlapping pieces take their index locks in
+    # the same order on PostgreSQL, so one waits for the other instead of deadlocking.
     session.execute(
         insert(ResultContent)
-        .values([{"hash": digest, "body": body} for digest, body in missing.items()])
+        .values([{"hash": digest, "body": body} for digest, body in sorted(missing.items())])
         .on_conflict_do_nothing(index_elements=["hash"])
     )
     statement = select(ResultContent.hash, ResultContent.id).where(

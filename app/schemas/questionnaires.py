@@ -27,6 +27,17 @@ class ItemView(ResponseModel):
     id: str
     text: str
     scale: str
+    target: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="For a questionnaire answered per relationship: the relationship (target "
+        "id) this copy of the statement is about; absent otherwise.",
+    )
+    target_label: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The relationship's label, to show beside or above its statements.",
+    )
 
 
 class DemographicOptionView(ResponseModel):

@@ -241,11 +241,20 @@ class StatisticDoc(ResponseModel):
     reference: str
 
 
+_TARGET_DOC = (
+    "The relationship (target id) the item is answered, or the dimension scored, about; "
+    "only for a questionnaire answered per relationship."
+)
+
+
 class ScoringItem(ResponseModel):
     id: str
     dimension: str
     scale: str
     reverse: bool
+    target: str | None = Field(
+        default=None, exclude_if=lambda value: value is None, description=_TARGET_DOC
+    )
 
 
 class ScoringDimension(ResponseModel):
@@ -256,6 +265,9 @@ class ScoringDimension(ResponseModel):
     needed_answers: int
     moderate_from: float
     elevated_from: float
+    target: str | None = Field(
+        default=None, exclude_if=lambda value: value is None, description=_TARGET_DOC
+    )
 
 
 class ScoringRules(ResponseModel):

@@ -52,8 +52,16 @@ def render(loaded: LoadedDefinition, locale: RequestLocale) -> QuestionnaireView
     Demographic items are listed on their own, in no section: a client may offer them."""
     definition = loaded.definition
     language = locale.language(definition.languages)
+    labels = {t.id: _text(t.label, language) for t in definition.targets}
     items = [
-        ItemView(id=i.id, text=_text(i.text, language), scale=i.scale) for i in definition.items
+        ItemView(
+            id=i.id,
+            text=_text(i.text, language),
+            scale=i.scale,
+            target=i.target,
+            target_label=labels.get(i.target or ""),
+        )
+        for i in definition.items
     ]
     wellbeing_items = [
         ItemView(id=w.id, text=_text(w.text, language), scale=w.scale)

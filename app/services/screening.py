@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.config import Settings
+from app.db import read_only
 from app.services.notices import crisis_notice
 from app.services.responses import ResponseContext, StoredRisk, keep_seen_risk
 from scoring.catalog import Catalog
@@ -64,7 +65,10 @@ def keep_risk(
     seen: RiskAssessment,
 ) -> StoredRisk | None:
     """In its own small transaction: raise the stored level of the response the id and token
-    open (if any) to what was seen, and return what is stored."""
+    open (if any) to what was seen, and return what is stored. When nothing risky was seen
+    there is nothing to raise: the transaction only reads, and takes no write lock."""
+    if not seen.indicated:
+        engine = read_only(engine)
     with Session(engine, expire_on_commit=False) as session:
         try:
             stored = keep_seen_risk(

@@ -111,20 +111,18 @@ def save_page(
 ) -> PageOutcome:
     """Save one page's answers, then go where ``move`` asks."""
     try:
-        if answers:
-            responses_service.save_answers(
-                ctx, response_id, token, SaveAnswersRequest(answers=answers), locale
-            )
-        if move == "check" and _open_items(ctx, response_id, token, page.items, locale):
-            return OpenOnPage(page.step)
+        with ctx.all_or_nothing():
+            if answers:
+                responses_service.save_answers(
+                    ctx, response_id, token, SaveAnswersRequest(answers=answers), locale
+                )
+            if move == "check" and _open_items(ctx, response_id, token, page.items, locale):
+                return OpenOnPage(page.step)
     except NotFound:
-        ctx.session.rollback()
         return Lost()
     except Conflict:
-        ctx.session.rollback()
         return Finished()
     except InvalidInput:
-        ctx.session.rollback()
         return Refused()
     if move == "check":
         move = "finish" if page.last else "next"
@@ -135,12 +133,12 @@ def save_page(
     # What was just saved must survive a refused finish: commit it before trying.
     ctx.session.commit()
     try:
-        responses_service.submit(ctx, response_id, token, locale)
+        with ctx.all_or_nothing():
+            responses_service.submit(ctx, response_id, token, locale)
     except InvalidInput:
-        ctx.session.rollback()
         return Incomplete()
     except Conflict:
-        ctx.session.rollback()
+        pass  # submitted before: show the results
     return Finished()
 
 
@@ -163,11 +161,11 @@ def autosave(
     """Save answers as they are chosen; a refusal is returned (rolled back), not raised, so
     the route can still screen the answers for the notice they call for."""
     try:
-        saved = responses_service.save_answers(
-            ctx, response_id, token, SaveAnswersRequest(answers=answers), locale
-        )
+        with ctx.all_or_nothing():
+            saved = responses_service.save_answers(
+                ctx, response_id, token, SaveAnswersRequest(answers=answers), locale
+            )
     except SecureBaseError as exc:
-        ctx.session.rollback()
         return exc
     return Autosaved(200, saved.crisis, saved.progress)
 
@@ -186,6 +184,7 @@ def find(
 def erase(ctx: ResponseContext, response_id: str, token: str) -> None:
     """Erase the response; one already gone is fine (the person wanted it gone)."""
     try:
-        responses_service.erase(ctx, response_id, token)
+        with ctx.all_or_nothing():
+            responses_service.erase(ctx, response_id, token)
     except NotFound:
-        ctx.session.rollback()
+        pass

@@ -20,6 +20,8 @@ MAP_SIZE = 400
 MAP_LEFT, MAP_RIGHT, MAP_TOP, MAP_BOTTOM = 64, 384, 16, 336
 BAR_WIDTH, BAR_HEIGHT = 400, 104
 BAR_LEFT, BAR_RIGHT, BAR_TOP, BAR_BOTTOM = 16, 384, 34, 58
+MOST_TICKS = 11
+TICK_STEPS = (1, 2, 5, 10, 20, 25, 50)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,19 @@ class Axis:
 
     @property
     def ticks(self) -> tuple[tuple[int, float], ...]:
-        return tuple((value, self.at(value)) for value in range(self.low, self.high + 1))
+        """Every point of a short scale; on a long one (up to 255 points) a round step, so
+        that at most ``MOST_TICKS`` numbers stand along the axis."""
+        span = self.high - self.low
+        step = next((s for s in TICK_STEPS if span / s < MOST_TICKS), span)
+        first = -(-self.low // step) * step
+        values = sorted({self.low, *range(first, self.high + 1, step), self.high})
+        return tuple((value, self.at(value)) for value in values if self._clear(value, step))
+
+    def _clear(self, value: int, step: int) -> bool:
+        """The ends always stand; a round number too close to an end is left out."""
+        if value in (self.low, self.high) or step == 1:
+            return True
+        return min(value - self.low, self.high - value) >= step / 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +83,10 @@ def _dimension(definition: Definition, dimension_id: str) -> Dimension | None:
 
 
 def _range(definition: Definition, dimension_id: str) -> tuple[int, int] | None:
-    items = definition.items_of(dimension_id)
-    if not items:
+    scales = [definition.scales[item.scale] for item in definition.items_of(dimension_id)]
+    if not scales:
         return None
-    scale = definition.scales[items[0].scale]
-    return scale.min, scale.max
+    return min(scale.min for scale in scales), max(scale.max for scale in scales)
 
 
 def dimension_for(definition: Definition, tendency: TendencyId) -> str | None:

@@ -3,6 +3,10 @@
 Each section is split on its own into the fewest pages of at most seven items, with sizes that
 differ by one at most (27 items: 7, 7, 7, 6), so every page stays within five to eight items
 when the section allows it. The optional wellbeing section always starts a page of its own.
+
+Statements the questionnaire groups (an instrument answered per relationship gives each item the
+label of its relationship, ``target_label``) are paged group by group under the group's heading,
+and numbered within it ("Statement 3 of 9" under "Your partner").
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ class QuestionPage:
     section: SectionView
     items: tuple[NumberedItem, ...]
     section_size: int
+    """How many statements the numbers count: the section's, or the group's."""
+    group: str | None = None
+    """The heading of the group these statements belong to, if the questionnaire groups them."""
 
     @property
     def item_ids(self) -> tuple[str, ...]:
@@ -48,24 +55,44 @@ def sizes(count: int, most: int = ITEMS_PER_PAGE) -> list[int]:
     return [base + 1 if index < extra else base for index in range(pages)]
 
 
+def group_of(item: ItemView) -> str | None:
+    """The heading an item is grouped under: its relationship's label, when the questionnaire
+    view carries one."""
+    label = getattr(item, "target_label", None)
+    return label if isinstance(label, str) and label else None
+
+
+def _runs(items: list[ItemView]) -> list[tuple[str | None, list[ItemView]]]:
+    """Consecutive items of one group (all of a section, when nothing is grouped)."""
+    runs: list[tuple[str | None, list[ItemView]]] = []
+    for item in items:
+        group = group_of(item)
+        if runs and runs[-1][0] == group:
+            runs[-1][1].append(item)
+        else:
+            runs.append((group, [item]))
+    return runs
+
+
 def plan(view: QuestionnaireView) -> tuple[QuestionPage, ...]:
     pages: list[QuestionPage] = []
     for section in view.sections:
-        start = 0
-        for size in sizes(len(section.items)):
-            chunk = section.items[start : start + size]
-            pages.append(
-                QuestionPage(
-                    step=len(pages) + 1,
-                    section=section,
-                    items=tuple(
-                        NumberedItem(item, start + offset + 1, view.scales[item.scale])
-                        for offset, item in enumerate(chunk)
-                    ),
-                    section_size=len(section.items),
+        for group, items in _runs(section.items):
+            start = 0
+            for size in sizes(len(items)):
+                pages.append(
+                    QuestionPage(
+                        step=len(pages) + 1,
+                        section=section,
+                        items=tuple(
+                            NumberedItem(item, start + offset + 1, view.scales[item.scale])
+                            for offset, item in enumerate(items[start : start + size])
+                        ),
+                        section_size=len(items),
+                        group=group,
+                    )
                 )
-            )
-            start += size
+                start += size
     return tuple(pages)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -21,6 +22,7 @@ from app.services.locale import RequestLocale
 from app.services.responses import ResponseContext
 from app.services.screening import screen_body
 from app.web import security
+from app.web.offer import QUESTIONNAIRE_FIELD, has_choice
 from app.web.pages import first_open_step
 from app.web.rendering import notice_fragment, page, translator
 from app.web.security import BrowserSession
@@ -83,7 +85,8 @@ def language_of(locale: RequestLocale, stored: str | None = None) -> str:
 def screened(
     catalog: Catalog, answers: Mapping[str, object], locale: RequestLocale, language: str
 ) -> CrisisNotice | None:
-    """The notice raw answers call for, whatever else is wrong with the request."""
+    """The notice raw answers call for, whatever else is wrong with the request (by every
+    questionnaire's risk rules: the strongest any of them reads in the answers)."""
     if not answers:
         return None
     return screen_body(
@@ -136,6 +139,33 @@ def message_page(
     )
 
 
+def short_page(
+    request: Request,
+    locale: RequestLocale,
+    view: ResponseView | None,
+    words: tuple[str, str],
+    *,
+    status_code: int,
+    notice: CrisisNotice | None = None,
+    footer: HelpFooter | None = None,
+) -> Response:
+    """A page of one heading and one paragraph (``words`` are their string keys) with the way
+    back to the start; its notice is the one given, else the response's own."""
+    language = language_of(locale, view.language if view else None)
+    t = translator(language)
+    return message_page(
+        request,
+        language,
+        title=t(words[0]),
+        paragraphs=(t(words[1]),),
+        links=(("/", t("error.home")),),
+        notice=notice or (view.crisis if view else None),
+        status_code=status_code,
+        has_session=view is not None,
+        footer=footer,
+    )
+
+
 def stronger(*notices: CrisisNotice | None) -> CrisisNotice | None:
     shown = [notice for notice in notices if notice is not None]
     return max(shown, key=lambda notice: CRISIS_LEVEL_ORDER[notice.level], default=None)
@@ -148,18 +178,15 @@ def forbidden(
     saved before) call for it."""
     _session, view = browser_response(ctx, request, locale)
     language = language_of(locale, view.language if view else None)
-    t = translator(language)
-    return message_page(
+    return short_page(
         request,
-        language,
-        title=t("error.forbidden_title"),
-        paragraphs=(t("error.forbidden_body"),),
-        links=(("/", t("error.home")),),
+        locale,
+        view,
+        ("error.forbidden_title", "error.forbidden_body"),
+        status_code=403,
         notice=stronger(
             screened(ctx.catalog, answers, locale, language), view.crisis if view else None
         ),
-        status_code=403,
-        has_session=view is not None,
     )
 
 
@@ -207,17 +234,21 @@ def missing_session(
 
 
 def not_found(request: Request, locale: RequestLocale, view: ResponseView | None) -> Response:
-    language = language_of(locale, view.language if view else None)
-    t = translator(language)
-    return message_page(
+    return short_page(
+        request, locale, view, ("error.not_found_title", "error.not_found_body"), status_code=404
+    )
+
+
+def not_offered(
+    request: Request, locale: RequestLocale, view: ResponseView | None, status_code: int
+) -> Response:
+    """A link or form that names a questionnaire the service does not offer."""
+    return short_page(
         request,
-        language,
-        title=t("error.not_found_title"),
-        paragraphs=(t("error.not_found_body"),),
-        links=(("/", t("error.home")),),
-        notice=view.crisis if view else None,
-        status_code=404,
-        has_session=view is not None,
+        locale,
+        view,
+        ("landing.not_offered_title", "landing.not_offered_body"),
+        status_code=status_code,
     )
 
 
@@ -253,9 +284,16 @@ def step_number(raw: str, pages: int) -> int | None:
     return step if 1 <= step <= pages else None
 
 
-def resume_url(request: Request, ctx: ResponseContext, session: BrowserSession) -> str:
+def resume_url(
+    request: Request, ctx: ResponseContext, session: BrowserSession, view: ResponseView
+) -> str:
+    """The resume link. Where there is a choice of questionnaires it names the response's, so
+    that even once the answers are gone the link leads back to the same questionnaire."""
     base = ctx.settings.public_url or str(request.base_url).rstrip("/")
-    return f"{base}/resume?code={session.code}"
+    query = {"code": session.code}
+    if has_choice(ctx.catalog):
+        query[QUESTIONNAIRE_FIELD] = view.questionnaire.id
+    return f"{base}/resume?{urlencode(query)}"
 
 
 def carry_on_url(ctx: ResponseContext, view: ResponseView) -> str:

@@ -23,8 +23,8 @@ from app.deps import CatalogDep, ContextDep, SettingsDep
 from app.schemas.responses import Consent, CreateResponseRequest
 from app.services import responses as responses_service
 from app.services import studies, web_flow
-from app.services.locale import RequestLocale
-from app.web import security
+from app.web import keeping, offer, security
+from app.web.landing import StudyLink, landing_context
 from app.web.locale import WebLocaleDep
 from app.web.rendering import page, translator
 from app.web.replies import (
@@ -39,9 +39,9 @@ from app.web.replies import (
     forbidden,
     language_of,
     layout_of,
-    message_page,
     missing_session,
     not_found,
+    not_offered,
     redirect,
     refused_answers,
     resume_url,
@@ -53,9 +53,7 @@ from app.web.security import BrowserSession
 from app.web.views import (
     ResumeOffer,
     help_context,
-    landing_context,
     layout,
-    offered_questionnaire,
     questionnaire_context,
     results_page,
 )
@@ -76,23 +74,30 @@ def landing(
     settings: SettingsDep,
     study: str | None = None,
     missing: str | None = None,
+    questionnaire: str | None = None,
 ) -> Response:
-    """What this is and is not, what is stored, consent, and the start button."""
+    """What this is and is not, what is stored, consent, and the start button; the choice of
+    questionnaires when there is more than one."""
     session, view = browser_response(ctx, request, locale)
     language = language_of(locale, view.language if view else None)
     t = translator(language)
-    shape = layout(offered_questionnaire(ctx.catalog), language)
+    loaded = offer.chosen(ctx.catalog, questionnaire)
+    if loaded is None:
+        return not_offered(request, locale, view, 404)
     study_code = studies.enrolment_code_or_none(ctx.session, study)
+    link = StudyLink(study_code, study is not None and study_code is None, bool(questionnaire))
+    saved_in = offer.named(ctx.catalog, view.questionnaire.id, language) if view else None
     response = page(
         request,
         "landing.html",
         {
-            **landing_context(shape, t, study, settings.incomplete_ttl_days),
-            "study": study_code,
-            "study_invalid": study is not None and study_code is None,
+            **landing_context(
+                ctx.catalog, layout(loaded, language), t, link, settings.incomplete_ttl_days
+            ),
             "missing": missing is not None and view is None,
             "attempt": secrets.token_urlsafe(24),
             "view": view,
+            "saved_title": saved_in.title if saved_in and offer.has_choice(ctx.catalog) else None,
             "carry_on": carry_on_url(ctx, view) if view is not None else None,
             "notice": view.crisis if view else None,
             "has_session": view is not None,
@@ -108,15 +113,19 @@ def landing(
 def start(
     request: Request, form: FormDep, ctx: ContextDep, locale: WebLocaleDep, settings: SettingsDep
 ) -> Response:
-    """Start a response with the consent given (unticked means no) and the study, if any."""
+    """Start a response to the chosen questionnaire (the default when the form names none) with
+    the consent given (unticked means no) and the study, if any."""
     if security.csrf_failure(request, field(form, security.CSRF_FIELD)):
         return forbidden(request, ctx, locale, {})
+    loaded = offer.chosen(ctx.catalog, field(form, offer.QUESTIONNAIRE_FIELD))
+    if loaded is None:
+        return not_offered(request, locale, None, 422)
     study = field(form, "study")
     attempt = field(form, "attempt")
     created = responses_service.start(
         ctx,
         CreateResponseRequest(
-            questionnaire_id=offered_questionnaire(ctx.catalog).definition.id,
+            questionnaire_id=loaded.definition.id,
             consent=Consent(research=field(form, "research_consent") == "yes"),
             study=studies.enrolment_code_or_none(ctx.session, study),
         ),
@@ -164,7 +173,9 @@ def questionnaire_page(
             number,
             view,
             translator(language),
-            resume=ResumeOffer(resume_url(request, ctx, session), session) if show_code else None,
+            resume=ResumeOffer(resume_url(request, ctx, session, view), session)
+            if show_code
+            else None,
             missing=show_missing,
             open_here=still_open is not None,
         ),
@@ -286,112 +297,4 @@ def help_page(
     )
 
 
-# Resume --------------------------------------------------------------------------------------
-
-
-def _resume_page(
-    request: Request, ctx: ContextDep, locale: RequestLocale, code: str | None
-) -> Response:
-    _session, current = browser_response(ctx, request, locale)
-    language = language_of(locale, current.language if current else None)
-    candidate = BrowserSession.parse(code) if code is not None else None
-    found = web_flow.find(ctx, *candidate.parts, locale) if candidate else None
-    not_found = code is not None and found is None
-    return page(
-        request,
-        "resume.html",
-        {
-            "title": translator(language)("resume.title"),
-            "code": code or "",
-            "found": found,
-            "not_found": not_found,
-            "notice": (found.crisis if found else None) or (current.crisis if current else None),
-            "has_session": current is not None,
-        },
-        language=language,
-        status_code=404 if not_found else 200,
-    )
-
-
-@router.get("/resume")
-def resume_form(
-    request: Request, ctx: ContextDep, locale: WebLocaleDep, code: str | None = None
-) -> Response:
-    """Check a resume code or link and say what it opens (reading only)."""
-    return _resume_page(request, ctx, locale, code)
-
-
-@router.post("/resume")
-def resume(
-    request: Request, form: FormDep, ctx: ContextDep, locale: WebLocaleDep, settings: SettingsDep
-) -> Response:
-    """Open the response a code belongs to in this browser, then carry on where it stopped.
-    The code may be the link's form or the grouped form copied by hand."""
-    if security.csrf_failure(request, field(form, security.CSRF_FIELD)):
-        return forbidden(request, ctx, locale, {})
-    code = field(form, "code") or ""
-    candidate = BrowserSession.parse(code)
-    view = web_flow.find(ctx, *candidate.parts, locale) if candidate else None
-    if candidate is None or view is None:
-        return _resume_page(request, ctx, locale, code)
-    response = redirect(carry_on_url(ctx, view))
-    security.remember_session(response, candidate, settings.incomplete_ttl_days)
-    return response
-
-
-# Delete --------------------------------------------------------------------------------------
-
-
-@router.get("/delete")
-def delete_form(request: Request, ctx: ContextDep, locale: WebLocaleDep) -> Response:
-    """Ask before erasing."""
-    _session, view = browser_response(ctx, request, locale)
-    language = language_of(locale, view.language if view else None)
-    t = translator(language)
-    if view is None:
-        return message_page(
-            request,
-            language,
-            title=t("delete.title"),
-            paragraphs=(t("delete.none"),),
-            links=(("/", t("delete.start")),),
-        )
-    return page(
-        request,
-        "delete.html",
-        {
-            "title": t("delete.title"),
-            "back_url": carry_on_url(ctx, view),
-            "notice": view.crisis,
-            "has_session": True,
-        },
-        language=language,
-    )
-
-
-@router.post("/delete")
-def delete(request: Request, form: FormDep, ctx: ContextDep, locale: WebLocaleDep) -> Response:
-    """Erase the response and forget it in this browser."""
-    if security.csrf_failure(request, field(form, security.CSRF_FIELD)):
-        return forbidden(request, ctx, locale, {})
-    session = security.session_of(request)
-    if session is not None:
-        web_flow.erase(ctx, session.response_id, session.token)
-    response = redirect("/deleted")
-    security.forget_session(response)
-    return response
-
-
-@router.get("/deleted")
-def deleted(request: Request, catalog: CatalogDep, locale: WebLocaleDep) -> Response:
-    """Confirmation, with help close at hand."""
-    language = language_of(locale)
-    t = translator(language)
-    return message_page(
-        request,
-        language,
-        title=t("delete.done_title"),
-        paragraphs=(t("delete.done_body"),),
-        links=(("/", t("delete.start")),),
-        footer=catalog.crisis.help(locale.country(), language),
-    )
+router.include_router(keeping.router)

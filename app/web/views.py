@@ -8,7 +8,6 @@ from ``app.services.questionnaires.render``.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -29,6 +28,7 @@ from app.web.comparison import NormsReport, norms_report
 from app.web.markup import Block, blocks
 from app.web.notice import countries, emergency_action
 from app.web.pages import NumberedItem, QuestionPage, plan
+from app.web.score_bars import ScoreBar, score_bars
 from app.web.security import BrowserSession
 from app.web.strings import Translator
 from scoring.catalog import Catalog
@@ -37,8 +37,6 @@ from scoring.engine import score_dimensions
 from scoring.loading import LoadedDefinition
 from scoring.result import PsychoeducationSection, ScoreResult
 
-WEB_QUESTIONNAIRE = "attachment-self-reflection"
-STUDY_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 # Beside an acute or urgent notice the results open with the way to support, and words written
 # for a secure pattern come last, so they never read as "you are fine" next to a crisis.
 SERIOUS_LEVELS = frozenset({"acute", "urgent"})
@@ -50,14 +48,6 @@ def localized(text: Localized | None, language: str) -> str:
     if not text:
         return ""
     return text.get(language) or text.get("en") or next(iter(text.values()))
-
-
-def offered_questionnaire(catalog: Catalog) -> LoadedDefinition:
-    """The questionnaire a new visitor is offered: the bundled one, else the first by id."""
-    loaded = catalog.get(WEB_QUESTIONNAIRE)
-    if loaded is not None:
-        return loaded
-    return catalog.definitions[sorted(catalog.definitions)[0]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,23 +96,6 @@ def missing_dimensions(layout: Layout, answers: Mapping[str, int]) -> tuple[Miss
         for dimension in layout.definition.dimensions
         if not scores[dimension.id].sufficient
     )
-
-
-def landing_context(
-    shape: Layout, t: Translator, study: str | None, retention_days: int
-) -> dict[str, object]:
-    """What the landing page says about the questionnaire, and the study link it came by."""
-    study_code = study if study is not None and STUDY_CODE.fullmatch(study) else None
-    return {
-        "title": t("landing.title"),
-        "questionnaire": shape.view,
-        "required_pages": shape.required_pages,
-        "item_count": len(shape.view.items),
-        "wellbeing_count": len(shape.view.wellbeing_items),
-        "retention_days": retention_days,
-        "study": study_code,
-        "study_invalid": study is not None and study_code is None,
-    }
 
 
 def help_context(
@@ -258,6 +231,8 @@ class ResultsPage:
     date_iso: str | None = None
     norms: NormsReport | None = None
     """Where the scores stand in a norm sample, when the result carries norms."""
+    bars: tuple[ScoreBar, ...] = ()
+    """A bar for each score neither the map nor the disorganization bar pictures."""
 
 
 def _date(moment: dt.datetime | None, t: Translator) -> str | None:
@@ -386,4 +361,10 @@ def results_page(
             bar,
             t,
         ),
+        bars=score_bars(definition, result, _pictured(picture, bar), band_names, t),
     )
+
+
+def _pictured(picture: MapPicture | None, bar: BarPicture | None) -> frozenset[str]:
+    axes = (picture.x, picture.y) if picture is not None else ()
+    return frozenset(a.dimension for a in (*axes, *((bar.axis,) if bar else ())))

@@ -3,27 +3,16 @@ and apps configured through the environment as a deployer would configure them."
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from readme_instrument import AppFactory, readme_example
 
 from app.config import Settings
 from app.main import create_app
-from scoring.catalog import BUNDLED_DIR
-
-README = BUNDLED_DIR / "README.md"
-
-
-def readme_example() -> str:
-    """The complete annotated example of questionnaires/README.md, as a user would copy it."""
-    text = README.read_text(encoding="utf-8")
-    match = re.search(r"## A complete, annotated example.*?```yaml\n(.*?)```", text, re.S)
-    assert match is not None, "the README has no annotated YAML example"
-    return match.group(1)
 
 
 @pytest.fixture
@@ -33,9 +22,6 @@ def own_questionnaires_dir(tmp_path: Path) -> Path:
     folder.mkdir()
     (folder / "closeness-check.yaml").write_text(readme_example(), encoding="utf-8")
     return folder
-
-
-AppFactory = Callable[..., TestClient]
 
 
 @pytest.fixture

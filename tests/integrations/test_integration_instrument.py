@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import README, AppFactory, readme_example
+from readme_instrument import README, AppFactory, readme_example
 from sqlmodel import Session
 
 from app.services.research.access import create_key

@@ -78,7 +78,7 @@ def test_an_unexpected_error_is_not_stored_either(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("app.services.responses.start", broken)
+    monkeypatch.setattr("app.services.submissions.start_grouped", broken)
     app = create_app(settings, catalog)
     with TestClient(app, raise_server_exceptions=False) as http:
         failed = http.post(f"{API}/responses", json={"questionnaire_id": Q})

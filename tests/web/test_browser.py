@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import create_engine
 from study_registry import register
+from tour import Tour
 from webflow import Contexts
 
 from app.config import Settings
@@ -26,15 +26,6 @@ from app.web.security import SESSION_COOKIE
 from app.web.strings import web_strings
 
 S = web_strings()
-AXE = Axe()
-AXE_OPTIONS = {
-    "runOnly": {
-        "type": "tag",
-        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"],
-    },
-    "resultTypes": ["violations"],
-}
-PAGE_BUDGET = 100 * 1024
 ANXIOUS = {
     **{f"anx{n:02d}": 7 for n in range(1, 10)},
     **{f"avo{n:02d}": 2 for n in range(1, 10)},
@@ -336,57 +327,6 @@ def test_results_show_the_picture_and_sections_print_and_delete(contexts: Contex
     expect(page.locator(".callout[role=alert]")).to_have_text(
         " ".join(t("resume.not_found").split())
     )
-
-
-# Every page ----------------------------------------------------------------------------------
-
-
-class Tour:
-    """Visits pages and checks each one: weight, origin, accessibility, width, screenshots."""
-
-    def __init__(self, page: Page, shots: Callable[[str], Path]) -> None:
-        self.page = page
-        self.shots = shots
-        self.weights: dict[str, int] = {}
-        self.problems: list[str] = []
-        cdp = page.context.new_cdp_session(page)
-        cdp.send("Network.enable")
-        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-
-    def weigh(self) -> int:
-        """Bytes transferred for the document and everything it loaded (cache disabled)."""
-        sizes: list[int] = self.page.evaluate(
-            """() => [
-                ...performance.getEntriesByType('navigation'),
-                ...performance.getEntriesByType('resource'),
-            ].map(entry => entry.transferSize)"""
-        )
-        assert all(size > 0 for size in sizes), "a resource came from a cache"
-        return sum(sizes)
-
-    def check(self, name: str, *, weigh: bool = True) -> None:
-        page = self.page
-        page.wait_for_load_state("load")
-        assert page.get_attribute("html", "lang") == "en", name
-        if weigh:
-            self.weights[name] = self.weigh()
-            if self.weights[name] >= PAGE_BUDGET:
-                self.problems.append(f"{name}: {self.weights[name]} bytes")
-        for width in (1280, 360):
-            page.set_viewport_size({"width": width, "height": 900})
-            if width == 360:
-                overflow = page.evaluate(
-                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-                )
-                if overflow > 0:
-                    self.problems.append(f"{name}: {overflow}px sideways scroll at 360px")
-            page.screenshot(path=str(self.shots(f"{name}-{width}")), full_page=True)
-            results = AXE.run(page, options=AXE_OPTIONS)
-            for violation in results.response["violations"]:
-                if violation["impact"] in {"serious", "critical"}:
-                    targets = [node["target"] for node in violation["nodes"]][:3]
-                    self.problems.append(f"{name}@{width}: {violation['id']} {targets}")
-        page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_every_page_is_accessible_light_local_and_photographed(

@@ -25,7 +25,7 @@ def csrf_token(html: str) -> str:
 
 def radio_names(html: str) -> list[str]:
     """Item ids on a page, in page order."""
-    return list(dict.fromkeys(re.findall(r'type="radio" name="([a-z0-9_]+)"', html)))
+    return list(dict.fromkeys(re.findall(r'type="radio" name="([a-z0-9_.-]+)"', html)))
 
 
 def start(web: TestClient, *, study: str | None = None, consent: bool = False) -> str:

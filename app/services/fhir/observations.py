@@ -32,7 +32,8 @@ def _concept(system: str, code: str, display: str | None = None) -> dict[str, An
     return {"coding": [coding], "text": display or code}
 
 
-def _entry(resource: dict[str, Any]) -> dict[str, Any]:
+def bundle_entry(resource: dict[str, Any]) -> dict[str, Any]:
+    """An entry of a collection Bundle: the resource under a fresh ``urn:uuid``."""
     return {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": resource}
 
 
@@ -98,11 +99,11 @@ def result_bundle(result: ScoreResult, *, final: bool) -> dict[str, Any]:
     issued = dt.datetime.now(dt.UTC).isoformat()
     payload = json.dumps(result.model_dump(mode="json"), ensure_ascii=False).encode()
     entries = [
-        _entry(resource)
+        bundle_entry(resource)
         for resource in _dimension_observations(result, "final" if final else "preliminary", issued)
     ]
     entries.append(
-        _entry(
+        bundle_entry(
             {
                 "resourceType": "Binary",
                 "contentType": RESULT_MEDIA_TYPE,
@@ -111,5 +112,5 @@ def result_bundle(result: ScoreResult, *, final: bool) -> dict[str, Any]:
         )
     )
     if result.crisis is not None:
-        entries.insert(0, _entry(operation_outcome([], result.crisis)))
+        entries.insert(0, bundle_entry(operation_outcome([], result.crisis)))
     return {"resourceType": "Bundle", "type": "collection", "timestamp": issued, "entry": entries}

@@ -4,16 +4,19 @@ and the crisis notice as a warning issue whenever the answers call for it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from app.errors import SecureBaseError
 from scoring.crisis import CrisisNotice
 
 CRISIS_EXTENSION = "urn:securebase:fhir:crisis-notice"
 """On the warning issue: the whole notice (level, message, resources) as JSON."""
 
-IssueCode = Literal["invalid", "structure", "required", "value", "not-found", "business-rule"]
+IssueCode = Literal[
+    "invalid", "structure", "required", "value", "not-found", "business-rule", "transient"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +67,19 @@ def operation_outcome(
             entry["expression"] = [issue.expression]
         rendered.append(entry)
     return {"resourceType": "OperationOutcome", "issue": rendered}
+
+
+def problem_from(
+    exc: SecureBaseError,
+    expression_of: Callable[[str], str | None] = lambda item: item,
+    notice: CrisisNotice | None = None,
+    expression: str | None = None,
+) -> FhirProblem:
+    """A service's error as a FHIR problem: one issue per field problem, each at the FHIRPath
+    ``expression_of`` gives its field, or, when it names no field, its detail at ``expression``
+    (so that the first issue names the item at fault wherever there is one)."""
+    issues = [Issue("value", p.message, expression_of(p.item)) for p in exc.problems]
+    if not issues:
+        code: IssueCode = "not-found" if exc.status_code == 404 else "business-rule"
+        issues = [Issue(code, exc.detail, expression)]
+    return FhirProblem(exc.status_code, issues, notice)

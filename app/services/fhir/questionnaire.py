@@ -7,7 +7,9 @@
   ``demographics`` (optional); each statement is a choice item (R4 ``choice``, R5 ``coding``)
   whose ``answerOption`` codes are the scale's points, with the point as ordinal weight
   (R4 ``ordinalValue``, R5 ``itemWeight`` extension). Like the JSON view, it does not say which
-  dimension an item feeds or which items are reverse-keyed.
+  dimension an item feeds or which items are reverse-keyed. An instrument answered per
+  relationship (``targets``) has, inside ``attachment``, one group per relationship
+  (``linkId`` = target id) holding its statements (``linkId`` = ``<target>.<item>``).
 """
 
 from __future__ import annotations
@@ -95,6 +97,35 @@ def _scale_options(
     ]
 
 
+def _statements(version: FhirVersion, definition: Definition, language: str) -> list[Any]:
+    """The attachment statements; for an instrument answered per relationship, one group per
+    relationship (``linkId`` = target id, text = its label) holding that relationship's."""
+    choices = [
+        (
+            item.target,
+            _choice(
+                version,
+                item.id,
+                _text(item.text, language),
+                _scale_options(version, definition, item.scale, language),
+            ),
+        )
+        for item in definition.items
+    ]
+    if not definition.targets:
+        return [choice for _, choice in choices]
+    return [
+        {
+            "linkId": target.id,
+            "text": _text(target.label, language),
+            "type": "group",
+            "required": True,
+            "item": [choice for of, choice in choices if of == target.id],
+        }
+        for target in definition.targets
+    ]
+
+
 def build_questionnaire(
     loaded: LoadedDefinition, version: FhirVersion, language: str, base_url: str
 ) -> dict[str, Any]:
@@ -105,15 +136,7 @@ def build_questionnaire(
             "text": _text(definition.instructions, language),
             "type": "group",
             "required": True,
-            "item": [
-                _choice(
-                    version,
-                    item.id,
-                    _text(item.text, language),
-                    _scale_options(version, definition, item.scale, language),
-                )
-                for item in definition.items
-            ],
+            "item": _statements(version, definition, language),
         }
     ]
     if definition.wellbeing is not None:

@@ -59,6 +59,27 @@ def _coded_value(definition: Definition | None, item_id: str, answer: Mapping[st
     return code
 
 
+def _answer_system(definition: Definition, item_id: str) -> str | None:
+    """The code system of the item's answer options; None for an item the definition lacks."""
+    if definition.demographic(item_id) is not None:
+        return demographic_system(definition.id, item_id)
+    scales = {i.id: i.scale for i in definition.items}
+    scales.update({w.id: w.scale for w in definition.wellbeing_items})
+    return code_system(definition.id, scales[item_id]) if item_id in scales else None
+
+
+def _foreign_system(definition: Definition | None, item_id: str, answer: Mapping[str, Any]) -> str:
+    """Why a coded answer is from outside the item's answerOption ("" when it is not): a
+    code is read in the system of the item's options, and a coding that names another system
+    is not that code (a LOINC answer "3" is not point 3 of this scale)."""
+    coding = answer.get("valueCoding")
+    system = coding.get("system") if isinstance(coding, dict) else None
+    expected = _answer_system(definition, item_id) if definition is not None else None
+    if system is None or expected is None or system == expected:
+        return ""
+    return f"not one of the item's answer options: their system is {expected}"
+
+
 def read_answers(definition: Definition | None, resource: Mapping[str, Any]) -> ReadAnswers:
     """Answers by linkId, from any depth of groups; ``definition`` (None when the questionnaire
     is unknown) says which items are demographic, answered by option code."""
@@ -93,6 +114,9 @@ def read_answers(definition: Definition | None, resource: Mapping[str, Any]) -> 
                 continue
             read.answers[link_id] = _coded_value(definition, link_id, answer)
             read.where[link_id] = where
+            foreign = _foreign_system(definition, link_id, answer)
+            if foreign:
+                read.issues.append(Issue("value", foreign, where))
 
     walk(resource.get("item"), f"{ROOT}.item")
     status = resource.get("status")
@@ -105,6 +129,11 @@ def read_answers(definition: Definition | None, resource: Mapping[str, Any]) -> 
             )
         )
     return read
+
+
+def response_url(base_url: str, response_id: str) -> str:
+    """Where a stored response is read as a QuestionnaireResponse (with its token)."""
+    return f"{base_url.rstrip('/')}/api/v1/responses/{response_id}/fhir"
 
 
 def _answer_item(
@@ -142,7 +171,7 @@ def stored_response(
         (WELLBEING, [w.id for w in definition.wellbeing_items]),
         (DEMOGRAPHICS, [d.id for d in definition.demographics]),
     )
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "linkId": link_id,
             "item": [
@@ -154,6 +183,15 @@ def stored_response(
         for link_id, ids in groups
         if any(item_id in view.answers for item_id in ids)
     ]
+    if definition.targets and items and items[0]["linkId"] == ATTACHMENT:
+        # As the Questionnaire: one group per relationship inside the attachment group.
+        answered = items[0]["item"]
+        of = {i.id: i.target for i in definition.items}
+        items[0]["item"] = [
+            {"linkId": target.id, "item": own}
+            for target in definition.targets
+            if (own := [a for a in answered if of[a["linkId"]] == target.id])
+        ]
     authored: dt.datetime = view.submitted_at or view.updated_at
     canonical = canonical_url(base_url, view.questionnaire.id)
     scored_with = f"{view.questionnaire.version}+{view.questionnaire.hash}"

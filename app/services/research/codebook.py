@@ -191,6 +191,10 @@ def _scoring(coverage: Coverage) -> ScoringRules:
     tendencies[SECURE] = (
         "primary tendency when every dimension is scored and none is elevated; otherwise the "
         "primary tendency is the elevated one furthest above its threshold"
+        if not definition.targets
+        else "never a response's primary tendency: answered about several relationships, a "
+        "response has none (each relationship's is in its result), so every response counts "
+        "as undetermined"
     )
     return ScoringRules(
         description="A reverse-keyed answer x counts as min + max - x. A dimension's score is "
@@ -212,11 +216,14 @@ def _scoring(coverage: Coverage) -> ScoringRules:
                 ),
                 moderate_from=d.bands.moderate_from,
                 elevated_from=d.bands.elevated_from,
+                target=d.target,
             )
             for d in definition.dimensions
         ],
         items=[
-            ScoringItem(id=i.id, dimension=i.dimension, scale=i.scale, reverse=i.reverse)
+            ScoringItem(
+                id=i.id, dimension=i.dimension, scale=i.scale, reverse=i.reverse, target=i.target
+            )
             for i in definition.items
         ],
         tendencies=tendencies,

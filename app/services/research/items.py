@@ -29,7 +29,6 @@ from app.services.research.meta import Withholding
 from app.services.research.pipeline import Draft
 from app.services.research.request import Coverage
 from app.services.research.statistics import (
-    Description,
     Moments,
     Reliability,
     describe,
@@ -219,7 +218,7 @@ def _item_summary(
         moments_withheld = True
     else:
         withheld, moments_withheld = protect_item(item_id, n, counts, k)
-    description: Description = describe(frequencies_of_points(counts))
+    description = describe(frequencies_of_points(counts))
     hide_moments = moments_withheld or 0 < answered < k
     return ItemSummary(
         dimension=packed.id,

@@ -27,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from app.schemas.research import DimensionSummary
+
 
 def to_float(value: Fraction | None) -> float | None:
     return None if value is None else float(value)
@@ -37,22 +39,9 @@ def sqrt(value: Fraction) -> float:
     return math.sqrt(float(value))
 
 
-@dataclass(frozen=True, slots=True)
-class Description:
-    """N, mean, SD, quartiles and range of a variable."""
-
-    n: int
-    mean: float | None
-    sd: float | None
-    median: float | None
-    q1: float | None
-    q3: float | None
-    min: float | None
-    max: float | None
-
-
-def describe(frequencies: Mapping[Fraction, int]) -> Description:
-    """Describe a variable given as exact values and how many responses have each.
+def describe(frequencies: Mapping[Fraction, int]) -> DimensionSummary:
+    """Describe a variable given as exact values and how many responses have each: its N,
+    mean, SD, quartiles and range, in the form the summary export publishes them.
 
     * mean: ``sum(x) / n``.
     * sd: the sample standard deviation, ``sqrt(sum((x - mean)^2) / (n - 1))`` (Bessel's
@@ -69,13 +58,15 @@ def describe(frequencies: Mapping[Fraction, int]) -> Description:
     values = sorted((value, count) for value, count in frequencies.items() if count > 0)
     n = sum(count for _, count in values)
     if n == 0:
-        return Description(0, None, None, None, None, None, None, None)
+        return DimensionSummary(
+            n=0, mean=None, sd=None, median=None, q1=None, q3=None, min=None, max=None
+        )
     mean = sum((value * count for value, count in values), Fraction(0)) / n
     sd = None
     if n >= 2:
         squares = sum(((value - mean) ** 2 * count for value, count in values), Fraction(0))
         sd = sqrt(squares / (n - 1))
-    return Description(
+    return DimensionSummary(
         n=n,
         mean=float(mean),
         sd=sd,

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 from functools import partial
+from typing import Any
 
 from app.repositories.research_scope import DemographicGroups
 from app.schemas.research import (
@@ -27,6 +27,7 @@ from app.schemas.research import (
     DimensionSummary,
     GroupSummary,
     PeriodCounts,
+    SummaryBlock,
     SummaryExport,
     TendencySummary,
 )
@@ -72,15 +73,6 @@ def withheld_cells(
     return withheld
 
 
-@dataclass(frozen=True, slots=True)
-class BlockValues:
-    n: int | None
-    dimensions: dict[str, DimensionSummary]
-    tendencies: TendencySummary
-    crisis: dict[str, CountRate]
-    periods: PeriodCounts
-
-
 def render(
     layout: SummaryLayout,
     coverage: Coverage,
@@ -89,27 +81,20 @@ def render(
     withheld: set[str],
     shown: Withholding,
     k: int,
-) -> BlockValues:
-    """One block's values; a withheld count takes its share or rate with it."""
+) -> SummaryBlock:
+    """One block's values (everyone covered, or one group); a withheld count takes its share
+    or rate with it."""
     dimensions = {}
     for d in layout.dimension_ids:
         base = f"{prefix}/dimensions/{escape(d)}"
         scored = t.scored(d)
         description = describe(t.scores.get(d, Counter()))
-        stats = {
+        published = {
             name: shown.show(f"{base}/{name}", getattr(description, name), 0 < scored < k)
             for name in STATISTICS
         }
-        dimensions[d] = DimensionSummary(
-            n=shown.show(f"{base}/n", scored, f"{base}/n" in withheld),
-            mean=stats["mean"],
-            sd=stats["sd"],
-            median=stats["median"],
-            q1=stats["q1"],
-            q3=stats["q3"],
-            min=stats["min"],
-            max=stats["max"],
-        )
+        published["n"] = shown.show(f"{base}/n", scored, f"{base}/n" in withheld)
+        dimensions[d] = description.model_copy(update=published)
 
     def pair(base: str, count: int, ratio_name: str) -> tuple[int | None, float | None]:
         hidden = f"{base}/count" in withheld
@@ -139,7 +124,7 @@ def render(
     for start, label in layout.period_labels.items():
         pointer = f"{prefix}/periods/counts/{escape(label)}"
         counts[label] = shown.show(pointer, t.periods[start], pointer in withheld)
-    return BlockValues(
+    return SummaryBlock(
         n=shown.show(f"{prefix}/n", t.n, False),
         dimensions=dimensions,
         tendencies=TendencySummary(primary=primary, elevated=elevated),
@@ -193,27 +178,21 @@ def _suppressed(ctx: ResearchContext, coverage: Coverage) -> Draft[SummaryExport
     ]
 
     group_summaries = [
-        GroupSummary(
-            key=group.key,
-            other=group.other,
-            n=v.n,
-            dimensions=v.dimensions,
-            tendencies=v.tendencies,
-            crisis=v.crisis,
-            periods=v.periods,
-        )
-        for group, v in group_values
+        GroupSummary(key=group.key, other=group.other, **dict(block))
+        for group, block in group_values
     ]
     export = partial(
         SummaryExport,
-        dimensions=values.dimensions,
-        tendencies=values.tendencies,
-        crisis=values.crisis,
-        periods=values.periods,
+        **_block_values(values),
         group_by=coverage.parameters.group_by,
         groups=group_summaries if coverage.parameters.group_by else None,
     )
     return Draft(overall.n, values.n, shown, export)
+
+
+def _block_values(block: SummaryBlock) -> dict[str, Any]:
+    """The block's values but its N, which the export pipeline gives the export."""
+    return {name: value for name, value in block if name != "n"}
 
 
 def _private(

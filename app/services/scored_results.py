@@ -1,0 +1,95 @@
+"""A scored response's result: composed from its scores, cut into the pieces it is stored
+as (in the request, before any write) and stored with the response (in the write)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import event
+from sqlmodel import Session
+
+from app.errors import FieldProblem, InvalidInput
+from app.metrics import SUBMISSIONS
+from app.models import ResponseSession, ResponseStatus
+from app.repositories import result_content as result_content_repo
+from app.services import stored_results
+from scoring import answer_copy
+from scoring.catalog import Catalog
+from scoring.engine import Scoring
+from scoring.loading import LoadedDefinition
+from scoring.result import ScoreResult, compose_result
+from scoring.risk import RiskAssessment
+
+
+def require_complete(scoring: Scoring) -> None:
+    missing = [
+        FieldProblem(
+            dimension.dimension,
+            f"{dimension.answered} of {dimension.of} items answered; "
+            f"at least {dimension.needed} are needed to submit",
+        )
+        for dimension in scoring.dimensions.values()
+        if not dimension.sufficient
+    ]
+    if missing:
+        raise InvalidInput("Too few answers to submit.", missing)
+
+
+def compose(
+    catalog: Catalog,
+    loaded: LoadedDefinition,
+    scoring: Scoring,
+    risk: RiskAssessment,
+    language: str,
+    country: str | None,
+) -> ScoreResult:
+    result = compose_result(
+        definition=loaded.definition,
+        definition_hash=loaded.content_hash,
+        scoring=scoring,
+        risk=risk,
+        language=language,
+        country=country,
+        content=catalog.content,
+        crisis=catalog.crisis,
+    )
+    # Norms are added here, so the stored result keeps the percentiles it was shown.
+    return catalog.with_norms(loaded, result)
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A scored response, its result cut into the pieces it is stored as."""
+
+    loaded: LoadedDefinition
+    result: ScoreResult
+    compact: stored_results.CompactResult
+    at: dt.datetime
+
+
+def finished(loaded: LoadedDefinition, result: ScoreResult, at: dt.datetime) -> Finished:
+    return Finished(loaded, result, stored_results.split(result), at)
+
+
+def count_once_committed(session: Session) -> None:
+    """Count one submission when the session's transaction commits: a write run again after
+    a neighbour's failure, or rolled back, is not counted."""
+    event.listen(session, "after_commit", lambda _session: SUBMISSIONS.inc(), once=True)
+
+
+def mark_submitted(session: Session, row: ResponseSession, finished: Finished) -> None:
+    compact = finished.compact
+    row.status = ResponseStatus.submitted.value
+    piece_ids = result_content_repo.keep(session, [(p.hash, p.body) for p in compact.pieces])
+    frame = stored_results.frame_of(piece_ids)
+    (row.result_frame,) = result_content_repo.keep(session, [(frame.hash, frame.body)])
+    row.result_values = compact.values
+    row.primary_tendency = finished.result.primary_tendency
+    row.questionnaire_version = finished.loaded.definition.version
+    row.questionnaire_hash = finished.loaded.content_hash
+    if row.research_consent:
+        row.research_answers = answer_copy.encode(finished.loaded.definition, row.answers)
+    row.submitted_at = finished.at
+    row.updated_at = finished.at
+    row.expires_at = None

@@ -1,0 +1,320 @@
+"""Group commit: concurrent submissions share transactions, and each one is stored, once.
+
+The writer (``app.services.writer``) runs every write waiting at the moment in one
+transaction. These tests count the transactions a backend commits while many submissions
+arrive at once, check that every acknowledged submission is stored, and that one request's
+failure (a reused Idempotency-Key, an error in its write) does not fail its neighbours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, event, func
+from sqlmodel import Session, select
+
+from app.config import Settings
+from app.db import READ_ONLY, create_db_engine
+from app.main import create_app
+from app.models import IdempotencyRecord, ResponseSession, ResponseStatus
+from app.services import saved_submissions
+from app.services.writer import GroupWriter
+from scoring.catalog import Catalog
+from tests.api.helpers import API, QUESTIONNAIRE, complete_answers
+
+SUBMISSIONS = 48
+
+
+def count_commits(engine: Engine) -> list[int]:
+    """The number of write transactions committed from now on (read-only ones not counted)."""
+    commits = [0]
+
+    def counted(connection: Connection) -> None:
+        commits[0] += not connection.get_execution_options().get(READ_ONLY, False)
+
+    event.listen(engine, "commit", counted)
+    return commits
+
+
+def stored(engine: Engine, model: type[Any]) -> int:
+    with Session(engine) as session:
+        return int(session.exec(select(func.count()).select_from(model)).one())
+
+
+async def post_all(app: Any, bodies: list[tuple[dict[str, Any], dict[str, str]]]) -> list[Any]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        return await asyncio.gather(
+            *(http.post(f"{API}/responses", json=body, headers=headers) for body, headers in bodies)
+        )
+
+
+def submission(value: int) -> dict[str, Any]:
+    return {"questionnaire_id": QUESTIONNAIRE, "answers": complete_answers(value), "submit": True}
+
+
+def test_concurrent_submissions_share_commits_and_are_all_stored(
+    settings: Settings, catalog: Catalog
+) -> None:
+    app = create_app(settings, catalog)
+    engine: Engine = app.state.engine
+    commits = count_commits(engine)
+    bodies = [
+        (submission(1 + n % 7), {"Idempotency-Key": str(uuid.uuid4())}) for n in range(SUBMISSIONS)
+    ]
+
+    replies = asyncio.run(post_all(app, bodies))
+
+    assert [reply.status_code for reply in replies] == [201] * SUBMISSIONS
+    assert all(reply.json()["result"] is not None for reply in replies)
+    assert stored(engine, ResponseSession) == SUBMISSIONS
+    assert stored(engine, IdempotencyRecord) == SUBMISSIONS
+    # Far fewer transactions than submissions: they were committed in groups.
+    assert commits[0] < SUBMISSIONS / 2, commits[0]
+    engine.dispose()
+
+
+def test_a_reused_key_in_a_group_fails_only_its_own_request(
+    settings: Settings, catalog: Catalog
+) -> None:
+    app = create_app(settings, catalog)
+    engine: Engine = app.state.engine
+    reused = {"Idempotency-Key": str(uuid.uuid4())}
+    bodies = [(submission(1 + n % 7), {"Idempotency-Key": str(uuid.uuid4())}) for n in range(20)]
+    # The same key twice with different answers: the second must be refused (422), and the
+    # same key with the same request answered as the first; nobody else is affected.
+    bodies[5] = (submission(2), reused)
+    bodies[6] = (submission(3), reused)
+    bodies[7] = (submission(2), reused)
+
+    replies = asyncio.run(post_all(app, bodies))
+
+    codes = [reply.status_code for reply in replies]
+    assert codes[6] == 422, replies[6].text
+    assert "Idempotency-Key" in replies[6].text
+    assert codes[:6] + codes[7:] == [201] * 19
+    assert replies[7].json() == replies[5].json()
+    assert stored(engine, ResponseSession) == 18  # twenty requests, one refused, one replayed
+    engine.dispose()
+
+
+def test_a_failing_write_does_not_fail_its_group(settings: Settings) -> None:
+    app = create_app(settings)
+    engine: Engine = app.state.engine
+    writer = GroupWriter(engine)
+    commits = count_commits(engine)
+    first_running = threading.Event()
+    release_first = threading.Event()
+
+    def add(response_id: str, then: Callable[[], None] = lambda: None) -> Callable[[Session], str]:
+        def write(session: Session) -> str:
+            session.add(row(response_id))
+            session.flush()
+            then()
+            return response_id
+
+        return write
+
+    def hold() -> None:
+        first_running.set()
+        release_first.wait(10)
+
+    def fail() -> None:
+        raise RuntimeError("this request's write failed")
+
+    async def main() -> list[Any]:
+        # The first write holds the writer until the rest are queued: they form one group.
+        first = asyncio.ensure_future(writer.run(add("r-first", hold)))
+        await asyncio.to_thread(first_running.wait, 10)
+        rest = [
+            asyncio.ensure_future(writer.run(add(f"r-{n}", fail if n == 4 else lambda: None)))
+            for n in range(10)
+        ]
+        await asyncio.sleep(0.05)
+        release_first.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    outcomes = asyncio.run(main())
+
+    failed = outcomes[1 + 4]
+    assert isinstance(failed, RuntimeError)
+    assert [o for n, o in enumerate(outcomes) if n != 5] == ["r-first"] + [
+        f"r-{n}" for n in range(10) if n != 4
+    ]
+    with Session(engine) as session:
+        ids = set(session.exec(select(ResponseSession.id)).all())
+    assert ids == {"r-first", *(f"r-{n}" for n in range(10) if n != 4)}
+    # The first alone, the group of ten rolled back once and committed without the failure.
+    assert commits[0] == 2, commits[0]
+    engine.dispose()
+
+
+def row(response_id: str) -> ResponseSession:
+    """An unfinished response with fixed values: what a write stores in these tests."""
+    now = dt.datetime.now(dt.UTC)
+    return ResponseSession(
+        id=response_id,
+        token_hash="0" * 64,
+        questionnaire_id=QUESTIONNAIRE,
+        questionnaire_version="1",
+        questionnaire_hash="0" * 64,
+        language="en",
+        status=ResponseStatus.in_progress.value,
+        answers={},
+        created_at=now,
+        updated_at=now,
+        expires_at=now + dt.timedelta(days=1),
+    )
+
+
+def test_a_new_sqlite_connection_waits_for_a_lock_longer_than_the_drivers_default(
+    tmp_path: Path,
+) -> None:
+    """A worker's new connection sets its pragmas while another process may hold the
+    database; it must wait for the lock as long as a write would (15 s), not fail the
+    request after the driver's default of 5 s."""
+    path = tmp_path / "busy.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE kept (n INTEGER)")
+    holder.execute("BEGIN EXCLUSIVE")  # rollback-journal mode: nobody else may even read
+    holder.execute("INSERT INTO kept VALUES (1)")
+    releaser = threading.Timer(6.0, lambda: holder.execute("COMMIT"))
+    releaser.start()
+    engine = create_db_engine(Settings(environment="test", database_url=f"sqlite:///{path}"))
+    try:
+        with engine.connect() as connection:
+            mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar_one()
+        assert mode == "wal"
+    finally:
+        releaser.join()
+        holder.close()
+        engine.dispose()
+
+
+async def submit_saved(app: Any, started: list[dict[str, Any]]) -> list[Any]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        return await asyncio.gather(
+            *(
+                http.post(
+                    f"{API}/responses/{one['response_id']}/submit",
+                    headers={"Authorization": f"Bearer {one['token']}"},
+                )
+                for one in started
+            )
+        )
+
+
+def start_unsubmitted(app: Any, count: int, value: int = 4) -> list[dict[str, Any]]:
+    body = {"questionnaire_id": QUESTIONNAIRE, "answers": complete_answers(value)}
+    replies = asyncio.run(post_all(app, [(body, {})] * count))
+    assert [reply.status_code for reply in replies] == [201] * count
+    return [reply.json() for reply in replies]
+
+
+def test_saved_responses_submitted_at_once_share_commits(
+    settings: Settings, catalog: Catalog
+) -> None:
+    app = create_app(settings, catalog)
+    engine: Engine = app.state.engine
+    started = start_unsubmitted(app, 32)
+    commits = count_commits(engine)
+
+    replies = asyncio.run(submit_saved(app, started))
+
+    assert [reply.status_code for reply in replies] == [200] * 32
+    with Session(engine) as session:
+        statuses = session.exec(select(ResponseSession.status)).all()
+    assert statuses == ["submitted"] * 32
+    assert commits[0] < 16, commits[0]
+    engine.dispose()
+
+
+def test_a_response_changed_after_its_snapshot_is_scored_from_what_is_stored(
+    settings: Settings, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request scores a snapshot; if the answers change before the writer stores the
+    result, the stored and returned result are those of the answers now stored."""
+    app = create_app(settings, catalog)
+    engine: Engine = app.state.engine
+    (started,) = start_unsubmitted(app, 1, value=2)
+    scored_from_snapshot = saved_submissions._prepare_submit
+
+    def snapshot_then_change(*args: Any) -> Any:
+        prepared = scored_from_snapshot(*args)
+        with Session(engine) as session:
+            row = session.get(ResponseSession, started["response_id"])
+            assert row is not None
+            row.answers = complete_answers(6)
+            session.add(row)
+            session.commit()
+        return prepared
+
+    monkeypatch.setattr(saved_submissions, "_prepare_submit", snapshot_then_change)
+    (reply,) = asyncio.run(submit_saved(app, [started]))
+
+    assert reply.status_code == 200, reply.text
+    expected = asyncio.run(post_all(app, [(submission(6), {})]))[0].json()["result"]
+    assert reply.json()["result"]["scores"] == expected["scores"]
+    with TestClient(app) as http:
+        stored = http.get(
+            f"{API}/responses/{started['response_id']}",
+            headers={"Authorization": f"Bearer {started['token']}"},
+        ).json()
+    assert stored["result"]["scores"] == expected["scores"]
+    engine.dispose()
+
+
+def test_when_a_groups_commit_fails_each_write_is_tried_alone(settings: Settings) -> None:
+    app = create_app(settings)
+    engine: Engine = app.state.engine
+    writer = GroupWriter(engine)
+    first_running = threading.Event()
+    release_first = threading.Event()
+    commits = [0]
+
+    def refuse_the_second_commit(connection: Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            return
+        commits[0] += 1
+        if commits[0] == 2:  # the first is the held write's, alone; the second is the group's
+            raise RuntimeError("the disk refused the commit")
+
+    def add(response_id: str, hold: bool = False) -> Callable[[Session], str]:
+        def write(session: Session) -> str:
+            session.add(row(response_id))
+            session.flush()
+            if hold:
+                first_running.set()
+                release_first.wait(10)
+            return response_id
+
+        return write
+
+    async def main() -> list[Any]:
+        first = asyncio.ensure_future(writer.run(add("r-first", hold=True)))
+        await asyncio.to_thread(first_running.wait, 10)
+        event.listen(engine, "commit", refuse_the_second_commit)
+        rest = [asyncio.ensure_future(writer.run(add(f"r-{n}"))) for n in range(5)]
+        await asyncio.sleep(0.05)
+        release_first.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    outcomes = asyncio.run(main())
+
+    # The group of five failed to commit; each retried alone, every write is stored.
+    assert outcomes == ["r-first", *(f"r-{n}" for n in range(5))]
+    assert commits[0] == 1 + 1 + 5
+    with Session(engine) as session:
+        assert len(session.exec(select(ResponseSession.id)).all()) == 6
+    engine.dispose()
