@@ -3,35 +3,53 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import TYPE_CHECKING, Literal, TextIO, TypedDict, TypeVar
 
 import click
-import uvicorn
-from sqlmodel import Session
 
-from app import migrations
 from app.cli_norms import norms, validate_norms
 from app.config import get_settings, split_address
-from app.db import create_db_engine
-from app.errors import Conflict, InvalidInput, NotFound
-from app.main import load_catalog
-from app.metrics import start_metrics_server
-from app.services import studies as study_registry
-from app.services.research import access as research_access
-from app.services.research import audit as research_audit
-from app.services.responses import ResponseContext
-from app.services.responses import purge as purge_expired
-from scoring.batch import write_scores
-from scoring.loading import DefinitionError, load_definitions
-from scoring.norms import is_norms_path
 
-WORKER_HEALTHCHECK_SECONDS = 30
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from sqlalchemy import Engine
+    from sqlmodel import Session
+
+# Each command imports what it uses when it runs: `securebase score` needs the scoring
+# library and numpy, not the web application, the database layer or Alembic, and
+# `securebase serve` needs Alembic only when the embedded database is behind.
+
+APP_FACTORY = "app.main:create_app_from_environment"
+"""What each of several worker processes calls to build its application."""
+
+
+class ServerOptions(TypedDict):
+    ws: Literal["none"]
+    access_log: bool
+    proxy_headers: bool
+    server_header: bool
+    timeout_worker_healthcheck: int
+
+
+SERVER = ServerOptions(
+    ws="none",  # no route speaks WebSocket: its protocol is not even imported
+    access_log=False,
+    proxy_headers=False,
+    server_header=False,
+    # The supervisor replaces a worker that does not answer its ping in time. Five seconds
+    # (the default) can pass on a saturated host without anything being wrong, and every
+    # replacement drops that worker's open connections; 30 s matches common practice.
+    timeout_worker_healthcheck=30,
+)
+"""How uvicorn runs this service, whatever the command line says."""
 
 
 @click.group()
@@ -46,13 +64,34 @@ def main() -> None:
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the API (migrating the embedded SQLite database first), and the metrics on
     SECUREBASE_METRICS_ADDRESS."""
+    # Start-up creates about a million objects and frees almost none, so the collector's
+    # passes over them find nothing; it runs again, over what start-up left frozen aside
+    # (gc.freeze), once the application is built.
+    with _collection(enabled=False):
+        application = _prepared(workers)
+        gc.freeze()
+    import uvicorn
+
+    factory = isinstance(application, str)
+    uvicorn.run(application, factory=factory, host=host, port=port, workers=workers, **SERVER)
+
+
+def _prepared(workers: int) -> FastAPI | str:
+    """Everything ``serve`` does before it listens: the catalog checked (and loaded once),
+    the embedded database migrated, the metrics served; then the application itself, or
+    with several workers the factory each of them calls."""
+    from app.catalog import load_catalog
+    from app.db import create_db_engine
+    from app.metrics import start_metrics_server
+    from scoring.loading import DefinitionError
+
     settings = get_settings()
     try:
-        load_catalog(settings)
+        catalog = load_catalog(settings)
     except DefinitionError as exc:
         raise click.ClickException(f"questionnaire definitions are not valid:\n{exc}") from exc
     if settings.is_sqlite:
-        migrations.upgrade(settings.database_url)
+        _migrate_if_behind(settings.database_url, create_db_engine(settings))
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker writes its samples here, so /metrics adds up all of them.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="securebase-metrics-")
@@ -65,20 +104,35 @@ def serve(host: str, port: int, workers: int) -> None:
                 f"SECUREBASE_METRICS_ADDRESS {settings.metrics_address} cannot be used: "
                 f"{exc.strerror or exc}"
             ) from exc
-    uvicorn.run(
-        "app.main:create_app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        # The supervisor replaces a worker that does not answer its ping in time. Five seconds
-        # (the default) can pass on a saturated host without anything being wrong, and every
-        # replacement drops that worker's open connections; 30 s matches common practice.
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-    )
+    if workers > 1:
+        return APP_FACTORY  # each worker, a process of its own, loads its own catalog
+    from app.main import create_app
+
+    return create_app(settings, catalog)
+
+
+def _migrate_if_behind(database_url: str, engine: Engine) -> None:
+    """Upgrade the embedded database unless it is at head already (told without Alembic)."""
+    from app import migrations
+
+    try:
+        behind = not migrations.is_at_head(engine)
+    finally:
+        engine.dispose()
+    if behind:
+        with _collection(enabled=True):  # a migration may rewrite every row
+            migrations.upgrade(database_url)
+
+
+@contextmanager
+def _collection(*, enabled: bool) -> Iterator[None]:
+    """The cyclic garbage collector on or off for a while; as it was, afterwards."""
+    was_enabled = gc.isenabled()
+    gc.enable() if enabled else gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable() if was_enabled else gc.disable()
 
 
 main.add_command(norms)
@@ -92,6 +146,8 @@ def db() -> None:
 @db.command()
 def upgrade() -> None:
     """Apply every pending migration."""
+    from app import migrations
+
     migrations.upgrade(get_settings().database_url)
     click.echo("database is at the latest migration")
 
@@ -105,6 +161,9 @@ def questionnaires() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
     """Check definition and norms files; list every problem and exit non-zero if there is one."""
+    from scoring.loading import DefinitionError, load_definitions
+    from scoring.norms import is_norms_path
+
     norms_paths = [p for p in paths if is_norms_path(p)]
     paths = tuple(p for p in paths if not is_norms_path(p))
     try:
@@ -127,6 +186,9 @@ def validate(paths: tuple[Path, ...]) -> None:
 @click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-")
 def score(questionnaire_id: str, csv_file: TextIO, output: TextIO) -> None:
     """Score a CSV of answer sets (a column per item id) into a CSV of results."""
+    from app.catalog import load_catalog
+    from scoring.batch import write_scores
+
     loaded = load_catalog(get_settings()).get(questionnaire_id)
     if loaded is None:
         raise click.ClickException(f"no questionnaire {questionnaire_id!r}")
@@ -150,10 +212,11 @@ def researchers() -> None:
 )
 def researchers_add(name: str, studies: tuple[str, ...]) -> None:
     """Create a key for NAME and print it (once: only its hash is stored)."""
-    settings = get_settings()
-    engine = create_db_engine(settings)
+    from app.errors import InvalidInput
+    from app.services.research import access as research_access
+
     try:
-        with Session(engine, expire_on_commit=False) as session:
+        with _unit_of_work() as session:
             record, key = research_access.create_key(
                 session, name, studies, dt.datetime.now(dt.UTC)
             )
@@ -162,8 +225,6 @@ def researchers_add(name: str, studies: tuple[str, ...]) -> None:
         raise click.ClickException(
             "; ".join(f"{p.item}: {p.message}" for p in exc.problems)
         ) from exc
-    finally:
-        engine.dispose()
     scope = ", ".join(record.studies) if record.studies else "every study"
     click.echo(f"researcher key {record.id} for {record.name} ({scope}):", err=True)
     click.echo(key)
@@ -173,19 +234,33 @@ def researchers_add(name: str, studies: tuple[str, ...]) -> None:
 T = TypeVar("T")
 
 
-def _read(query: Callable[[Session], T]) -> T:
-    """What ``query`` reads from the configured database."""
+@contextmanager
+def _unit_of_work() -> Iterator[Session]:
+    """A session on the configured database (committed by the caller); the engine is
+    disposed of afterwards."""
+    from sqlmodel import Session
+
+    from app.db import create_db_engine
+
     engine = create_db_engine(get_settings())
     try:
-        with Session(engine) as session:
-            return query(session)
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
     finally:
         engine.dispose()
+
+
+def _read(query: Callable[[Session], T]) -> T:
+    """What ``query`` reads from the configured database."""
+    with _unit_of_work() as session:
+        return query(session)
 
 
 @researchers.command("list")
 def researchers_list() -> None:
     """List the keys (never the keys themselves)."""
+    from app.services.research import access as research_access
+
     keys = _read(research_access.list_keys)
     click.echo(f"{'id':>4}  {'created':<20}  {'status':<20}  {'studies':<24}  name")
     for key in keys:
@@ -200,15 +275,15 @@ def researchers_list() -> None:
 @click.argument("key_id", type=int)
 def researchers_revoke(key_id: int) -> None:
     """Revoke key KEY_ID: it stops working at once."""
-    engine = create_db_engine(get_settings())
+    from app.errors import NotFound
+    from app.services.research import access as research_access
+
     try:
-        with Session(engine, expire_on_commit=False) as session:
+        with _unit_of_work() as session:
             record = research_access.revoke(session, key_id, dt.datetime.now(dt.UTC))
             session.commit()
     except NotFound as exc:
         raise click.ClickException(exc.detail) from exc
-    finally:
-        engine.dispose()
     click.echo(f"researcher key {record.id} ({record.name}) is revoked")
 
 
@@ -233,9 +308,11 @@ def _enrolment_link(enrolment_code: str) -> str:
 )
 def studies_add(code: str, exports: str) -> None:
     """Register study CODE and print its enrolment code (the code its links carry)."""
-    engine = create_db_engine(get_settings())
+    from app.errors import Conflict, InvalidInput
+    from app.services import studies as study_registry
+
     try:
-        with Session(engine, expire_on_commit=False) as session:
+        with _unit_of_work() as session:
             study = study_registry.add_study(session, code, exports, dt.datetime.now(dt.UTC))
             session.commit()
     except InvalidInput as exc:
@@ -244,8 +321,6 @@ def studies_add(code: str, exports: str) -> None:
         ) from exc
     except Conflict as exc:
         raise click.ClickException(exc.detail) from exc
-    finally:
-        engine.dispose()
     click.echo(f"study {study.code} (exports: {study.exports}); enrolment code:", err=True)
     click.echo(study.enrolment_code)
     click.echo(f"enrolment link: {_enrolment_link(study.enrolment_code)}", err=True)
@@ -254,6 +329,8 @@ def studies_add(code: str, exports: str) -> None:
 @studies.command("list")
 def studies_list() -> None:
     """List the registered studies with their enrolment codes."""
+    from app.services import studies as study_registry
+
     registered = _read(study_registry.list_studies)
     click.echo(f"{'study':<24}  {'exports':<8}  {'registered':<20}  enrolment code")
     for study in registered:
@@ -267,14 +344,13 @@ def studies_list() -> None:
 @click.argument("code")
 def studies_show(code: str) -> None:
     """Study CODE: its enrolment link, and responses submitted and erased per day (UTC)."""
-    engine = create_db_engine(get_settings())
+    from app.errors import NotFound
+    from app.services import studies as study_registry
+
     try:
-        with Session(engine) as session:
-            report = study_registry.show(session, code)
+        report = _read(lambda session: study_registry.show(session, code))
     except NotFound as exc:
         raise click.ClickException(exc.detail) from exc
-    finally:
-        engine.dispose()
     study = report.study
     click.echo(f"study {study.code}, exports {study.exports}, registered {_when(study.created_at)}")
     click.echo(f"enrolment link: {_enrolment_link(study.enrolment_code)}")
@@ -294,6 +370,8 @@ def studies_show(code: str) -> None:
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
 def audit(limit: int) -> None:
     """List the latest research calls: outcome, key, endpoint, filters, time, N, withheld."""
+    from app.services.research import audit as research_audit
+
     entries = _read(lambda session: research_audit.latest(session, limit))
     click.echo(
         f"{'id':>6}  {'time (UTC)':<20}  {'outcome':>7}  {'key':<24}  {'endpoint':<10}  "
@@ -324,12 +402,14 @@ def _when(moment: dt.datetime | None) -> str:
 @main.command()
 def purge() -> None:
     """Delete incomplete responses past their expiry."""
+    from app.catalog import load_catalog
+    from app.services.responses import ResponseContext
+    from app.services.responses import purge as purge_expired
+
     settings = get_settings()
-    engine = create_db_engine(settings)
-    with Session(engine) as session:
+    with _unit_of_work() as session:
         report = purge_expired(ResponseContext(session, load_catalog(settings), settings))
         session.commit()
-    engine.dispose()
     click.echo(
         f"deleted {report.incomplete_responses} expired incomplete response(s) and "
         f"{report.idempotency_records} expired idempotency record(s)"

@@ -6,21 +6,17 @@ import datetime as dt
 import getpass
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import yaml
-from pydantic import ValidationError
-from sqlmodel import Session
 
 from app.config import get_settings
-from app.db import create_db_engine
-from app.errors import SecureBaseError
-from app.main import load_catalog
-from app.services import norms as norms_service
-from app.services.research.context import ResearchContext
-from scoring.catalog import BUNDLED_DIR
-from scoring.loading import DefinitionError, LoadedDefinition, definition_files, load_definitions
-from scoring.norms import NORMS_FOLDER, check_norms, dump_norms
+from scoring.norms import NORMS_FOLDER
+
+if TYPE_CHECKING:
+    from scoring.loading import LoadedDefinition
+
+# Each command imports what it uses when it runs (see app.cli).
 
 
 def _operator() -> str:
@@ -62,6 +58,14 @@ def build(
     output_dir: Path,
 ) -> None:
     """Release a differentially private norms file and charge its epsilon to the ledger."""
+    from sqlmodel import Session
+
+    from app.catalog import load_catalog
+    from app.db import create_db_engine
+    from app.errors import SecureBaseError
+    from app.services import norms as norms_service
+    from app.services.research.context import ResearchContext
+
     target = output_dir / questionnaire_id / f"{dt.datetime.now(dt.UTC).date().isoformat()}.yaml"
     if target.exists():
         raise click.ClickException(f"{target} exists: norms are built at most once a day")
@@ -103,6 +107,10 @@ def build(
 def validate_norms(paths: list[Path], given: list[LoadedDefinition]) -> None:
     """Check norms files against the definitions given beside them and those in use (bundled
     and ``SECUREBASE_QUESTIONNAIRES_DIR``); exit non-zero on any problem."""
+    from scoring.catalog import BUNDLED_DIR
+    from scoring.loading import DefinitionError, definition_files, load_definitions
+    from scoring.norms import check_norms
+
     settings = get_settings()
     folders = [BUNDLED_DIR, *([settings.questionnaires_dir] if settings.questionnaires_dir else [])]
     known = list(given)
@@ -129,6 +137,11 @@ def validate_norms(paths: list[Path], given: list[LoadedDefinition]) -> None:
 def seal(path: Path) -> None:
     """Write the checksum of a norms file written by hand (e.g. from a published study),
     after checking its structure; review the numbers before sealing them."""
+    import yaml
+    from pydantic import ValidationError
+
+    from scoring.norms import dump_norms
+
     try:
         content = yaml.safe_load(path.read_text(encoding="utf-8"))
         if not isinstance(content, dict):

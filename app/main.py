@@ -12,6 +12,7 @@ from app.api import batch, crisis, fhir, health, metrics, questionnaires, resear
 from app.api.docs import install_api_docs
 from app.api.problems import install_error_handlers
 from app.cache_policy import CachePolicyMiddleware
+from app.catalog import load_catalog
 from app.config import Settings, get_settings
 from app.db import create_db_engine
 from app.edge.middleware import RiskEdge
@@ -20,6 +21,7 @@ from app.middleware import (
     HeadAsGetMiddleware,
     SecurityHeadersAndAccessLogMiddleware,
 )
+from app.migrations import head_revisions
 from app.openapi import install_openapi
 from app.web import routes as web
 from app.web.rendering import STATIC_PREFIX, static_files
@@ -27,10 +29,7 @@ from scoring.catalog import Catalog
 
 API_PREFIX = "/api/v1"
 
-
-def load_catalog(settings: Settings) -> Catalog:
-    extra = [settings.questionnaires_dir] if settings.questionnaires_dir else []
-    return Catalog.load(extra)
+__all__ = ["create_app", "create_app_from_environment", "load_catalog"]
 
 
 def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
@@ -56,6 +55,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.state.settings = settings
     app.state.catalog = catalog or load_catalog(settings)
     app.state.engine = engine
+    head_revisions()  # read once, here: /readyz compares the database with it
     install_error_handlers(app, browser_page=web.browser_error_page)
     install_openapi(app)
     app.include_router(batch.router, prefix=API_PREFIX)

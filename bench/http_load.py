@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -151,9 +152,25 @@ def _ready(url: str) -> bool:
         return False
 
 
+class Started(NamedTuple):
+    """A server that answered its ready path: its address, the seconds from its start until
+    then, and the CPU seconds its process used meanwhile (which a busy machine stretches
+    less than the seconds on the clock)."""
+
+    base: str
+    seconds: float
+    cpu_seconds: float
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) process ``pid`` has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def server(command: list[str], env: dict[str, str], ready_path: str) -> Iterator[tuple[str, float]]:
-    """Start a server; yields its base address and the seconds from start to ready."""
+def server(command: list[str], env: dict[str, str], ready_path: str) -> Iterator[Started]:
+    """Start a server; yields it once ``ready_path`` answers 200."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
@@ -163,7 +180,13 @@ def server(command: list[str], env: dict[str, str], ready_path: str) -> Iterator
     process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
         [*command, "--port", str(port)],
         cwd=ROOT,
-        env={**os.environ, "SECUREBASE_LOG_LEVEL": "WARNING", **env},
+        env={
+            **os.environ,
+            "SECUREBASE_LOG_LEVEL": "WARNING",
+            # A port of its own: another instance on the machine may hold the default one.
+            "SECUREBASE_METRICS_ADDRESS": f"127.0.0.1:{free_port()}",
+            **env,
+        },
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -174,7 +197,7 @@ def server(command: list[str], env: dict[str, str], ready_path: str) -> Iterator
             if time.perf_counter() - started > START_TIMEOUT:
                 raise RuntimeError(f"server not ready within {START_TIMEOUT:.0f} s")
             time.sleep(0.01)
-        yield base, time.perf_counter() - started
+        yield Started(base, time.perf_counter() - started, cpu_seconds(process.pid))
     finally:
         process.terminate()
         try:

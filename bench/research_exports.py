@@ -2,12 +2,13 @@
 
 For each backend (SQLite always; PostgreSQL when ``SECUREBASE_BENCH_POSTGRES_URL`` or
 ``SECUREBASE_TEST_POSTGRES_URL`` names a server) and each size, a database is built once and
-kept (``var/bench/`` for SQLite, ``securebase_bench_<size>`` on the server): migrated, then
-filled directly with synthetic submitted responses with research consent. Answers come from
-three correlated latent traits (a few skipped), each row is scored by the scoring engine for
-its primary tendency and crisis level, and its stored result document is a real one of the
-same tendency, so rows have their real size (the exports never read that document). Studies
-and countries vary; rows are in the order people answered, over 300 days.
+kept (``var/bench/`` for SQLite, ``securebase_bench_<size>_v<n>`` on the server): migrated,
+then filled in bulk with synthetic submitted responses with research consent. Answers come
+from three correlated latent traits (a few skipped, some indicating risk); each row is what
+the submission service stores for them (scores, result content and values, crisis level,
+research copy), which :func:`check_against_service` proves on a sample through
+``app.services.responses.start`` before every build. Studies and countries vary; rows are in
+the order people answered, over 300 days.
 
 Each export then runs in a fresh process, through the HTTP API with a researcher key, twice;
 the table shows the faster time and the larger growth of the process's peak resident memory
@@ -21,7 +22,6 @@ import datetime as dt
 import io
 import json
 import os
-import platform
 import sqlite3
 import subprocess
 import sys
@@ -46,6 +46,8 @@ EXPORTS: dict[str, dict[str, str]] = {
     "summary (csv)": {"format": "csv"},
 }
 BATCH = 20_000
+ROWS_VERSION = 2
+"""Raised whenever :func:`rows` makes different rows, so databases built before are rebuilt."""
 COLUMNS = (
     "id, token_hash, questionnaire_id, questionnaire_version, questionnaire_hash, language, "
     "country, study, research_consent, status, answers, result_frame, result_values, "
@@ -55,39 +57,22 @@ COLUMNS = (
 )
 
 
-def rows(
-    size: int, contents: dict[str, tuple[int, str]], seed: int = 2026
-) -> Iterator[tuple[Any, ...]]:
-    """Synthetic submitted responses, ``BATCH`` at a time in memory at most; the shared
-    result content they refer to is collected in ``contents`` (hash: id and body)."""
-    from app.services import stored_results
-    from app.services.research import answer_bytes
+def _answer_sets(size: int, seed: int) -> Iterator[tuple[int, dict[str, int]]]:
+    """``size`` synthetic answer sets (index, answers), ``BATCH`` at a time in memory."""
     from scoring.catalog import Catalog
-    from scoring.engine import score
-    from scoring.result import compose_result
-    from scoring.risk import assess_risk
 
-    catalog = Catalog.load()
-    loaded = catalog.definitions[QUESTIONNAIRE]
-    definition = loaded.definition
+    definition = Catalog.load().definitions[QUESTIONNAIRE].definition
     rng = np.random.default_rng(seed)
-    documents: dict[str | None, tuple[int, str]] = {}
-
-    def stored(content: stored_results.Content) -> int:
-        if content.hash not in contents:
-            contents[content.hash] = (len(contents) + 1, content.body)
-        return contents[content.hash][0]
-
     dimensions = [d.id for d in definition.dimensions]
     items = [(i.id, dimensions.index(i.dimension), i.reverse) for i in definition.items]
     cov = np.full((3, 3), 0.4) + np.eye(3) * 0.6
-    start = dt.datetime(2025, 1, 6, tzinfo=dt.UTC)
     made = 0
     while made < size:
         count = min(BATCH, size - made)
         traits = rng.multivariate_normal(np.zeros(3), cov, size=count)
         noise = rng.normal(0, 1, size=(count, len(items)))
         skipped = rng.random(size=(count, len(items))) < 0.04
+        risky = rng.random(size=count) < 0.08
         for row in range(count):
             answers: dict[str, int] = {}
             for column, (item_id, dimension, reverse) in enumerate(items):
@@ -98,56 +83,177 @@ def rows(
                     np.clip(np.rint(4 + 1.3 * traits[row, dimension] + noise[row, column]), 1, 7)
                 )
                 answers[item_id] = 8 - value if reverse else value
-            if rng.random() < 0.08:
+            if risky[row]:
                 answers["wb_life"] = 1
-            scoring = score(definition, answers)
-            risk = assess_risk(definition, answers)
-            primary = scoring.primary_tendency
-            if primary not in documents:
-                result = compose_result(
-                    definition=definition,
-                    definition_hash=loaded.content_hash,
-                    scoring=scoring,
-                    risk=risk,
-                    language="en",
-                    country=None,
-                    content=catalog.content,
-                    crisis=catalog.crisis,
-                )
-                compact = stored_results.split(result)
-                frame = stored_results.frame_of([stored(p) for p in compact.pieces])
-                documents[primary] = (stored(frame), compact.values)
-            index = made + row
-            # Rows arrive in the order people took the questionnaire, over 300 days.
-            offset = index * 300 * 86400 / size + float(rng.uniform(0, 3600))
-            moment = start + dt.timedelta(seconds=offset)
-            yield (
-                f"bench{index:014d}",
-                "0" * 64,
-                QUESTIONNAIRE,
-                definition.version,
-                loaded.content_hash,
-                "en",
-                ["DE", "GB", "FR", "NL", None][index % 5],
-                f"study-{index % 7}",
-                True,
-                "submitted",
-                json.dumps(answers),
-                *documents[primary],
-                primary,
-                risk.level,
-                json.dumps(list(risk.triggered_by)),
-                moment,
-                moment,
-                moment,
-                None,
-                answer_bytes.encode(definition, answers),
-            )
+            yield made + row, answers
         made += count
 
 
+def _country(index: int) -> str | None:
+    return ["DE", "GB", "FR", "NL", None][index % 5]
+
+
+def rows(
+    size: int, contents: dict[str, tuple[int, str]], seed: int = 2026
+) -> Iterator[tuple[Any, ...]]:
+    """Synthetic submitted responses with research consent, as the submission service stores
+    them (:func:`check_against_service` proves it on a sample before a database is built);
+    the shared result content they refer to is collected in ``contents`` (hash: id, body).
+
+    The bulk path does what ``app.services.responses.start`` does for a submission, without
+    a session per row: it scores, composes the result (once per distinct scoring, risk and
+    country, which repeat), splits it into content and values, and encodes the research copy.
+    """
+    from app.services import stored_results
+    from scoring import answer_copy
+    from scoring.catalog import Catalog
+    from scoring.engine import score
+    from scoring.result import compose_result
+    from scoring.risk import assess_risk
+
+    catalog = Catalog.load()
+    loaded = catalog.definitions[QUESTIONNAIRE]
+    definition = loaded.definition
+    compacts: dict[tuple[Any, ...], tuple[int, str]] = {}
+
+    def stored(content: stored_results.Content) -> int:
+        if content.hash not in contents:
+            contents[content.hash] = (len(contents) + 1, content.body)
+        return contents[content.hash][0]
+
+    start = dt.datetime(2025, 1, 6, tzinfo=dt.UTC)
+    jitter = np.random.default_rng(seed + 1)
+    for index, answers in _answer_sets(size, seed):
+        scoring = score(definition, answers)
+        risk = assess_risk(definition, answers)
+        country = _country(index)
+        key = (repr(scoring), risk, country)
+        compact = compacts.get(key)
+        if compact is None:
+            result = compose_result(
+                definition=definition,
+                definition_hash=loaded.content_hash,
+                scoring=scoring,
+                risk=risk,
+                language="en",
+                country=country,
+                content=catalog.content,
+                crisis=catalog.crisis,
+            )
+            split = stored_results.split(catalog.with_norms(loaded, result))
+            frame = stored_results.frame_of([stored(p) for p in split.pieces])
+            compact = (stored(frame), split.values)
+            if len(compacts) < 200_000:
+                compacts[key] = compact
+        # Rows arrive in the order people took the questionnaire, over 300 days.
+        offset = index * 300 * 86400 / size + float(jitter.uniform(0, 3600))
+        moment = start + dt.timedelta(seconds=offset)
+        yield (
+            f"bench{index:014d}",
+            "0" * 64,
+            QUESTIONNAIRE,
+            definition.version,
+            loaded.content_hash,
+            "en",
+            country,
+            f"study-{index % 7}",
+            True,
+            "submitted",
+            json.dumps(answers),
+            *compact,
+            scoring.primary_tendency,
+            risk.level,
+            json.dumps(list(risk.triggered_by)),
+            moment,
+            moment,
+            moment,
+            None,
+            answer_copy.encode(definition, answers),
+        )
+
+
+COMPARED = (
+    "questionnaire_id, questionnaire_version, questionnaire_hash, language, country, "
+    "research_consent, status, answers, primary_tendency, crisis_level, crisis_items, "
+    "research_answers"
+)
+
+
+def check_against_service(sample: int = 300) -> None:
+    """The bulk rows of the first ``sample`` answer sets are what the submission service
+    stores for them (every column the exports read, and the stored result as a whole);
+    raises if one differs. Study, ids, token and times are the bench's own."""
+    import tempfile
+
+    from sqlmodel import Session
+
+    from app import migrations
+    from app.config import Settings
+    from app.db import create_db_engine
+    from app.schemas.responses import CreateResponseRequest
+    from app.services import responses, stored_results
+    from app.services.locale import RequestLocale
+    from app.services.responses import ResponseContext
+    from scoring.catalog import Catalog
+
+    names = [c.strip() for c in COLUMNS.split(",")]
+    compared = [c.strip() for c in COMPARED.split(",")]
+    contents: dict[str, tuple[int, str]] = {}
+    bulk = [dict(zip(names, row, strict=True)) for row in rows(sample, contents)]
+    bodies = {ident: body for ident, body in contents.values()}
+    with tempfile.TemporaryDirectory(prefix="securebase-bench-check-") as scratch:
+        url = f"sqlite:///{Path(scratch) / 'check.db'}"
+        migrations.upgrade(url)
+        settings = Settings(database_url=url, log_level="ERROR")
+        engine = create_db_engine(settings)
+        try:
+            with Session(engine) as session:
+                ctx = ResponseContext(session, Catalog.load(), settings)
+                for index, answers in _answer_sets(sample, 2026):
+                    request = CreateResponseRequest(
+                        questionnaire_id=QUESTIONNAIRE,
+                        answers=answers,  # type: ignore[arg-type]
+                        submit=True,
+                        consent={"research": True},  # type: ignore[arg-type]
+                        lang="en",
+                        country=_country(index),
+                    )
+                    responses.start(ctx, request, RequestLocale(), None)
+                session.commit()
+            connection = sqlite3.connect(Path(scratch) / "check.db")
+            served = connection.execute(
+                f"SELECT {COMPARED}, result_frame, result_values FROM response_session "  # noqa: S608
+                "ORDER BY rowid"
+            ).fetchall()
+            kept = dict(connection.execute("SELECT id, body FROM result_content").fetchall())
+            connection.close()
+        finally:
+            engine.dispose()
+
+    def document(frame: int, values: str, lookup: dict[int, str]) -> object:
+        pieces = [lookup[int(i)] for i in lookup[frame].split(stored_results.SEPARATOR)]
+        return stored_results.stored_document(pieces, values)
+
+    for made, got in zip(bulk, served, strict=True):
+        theirs = dict(zip(compared, got[: len(compared)], strict=True))
+        for column in compared:
+            mine = made[column]
+            if column in ("answers", "crisis_items"):
+                same = json.loads(mine) == json.loads(theirs[column])
+            elif column == "research_consent":
+                same = bool(mine) == bool(theirs[column])
+            else:
+                same = mine == theirs[column]
+            if not same:
+                raise AssertionError(f"bulk row differs from the service in {column}")
+        if document(made["result_frame"], made["result_values"], bodies) != document(
+            got[-2], got[-1], kept
+        ):
+            raise AssertionError("bulk row's stored result differs from the service's")
+
+
 def _sqlite_path(size: int) -> Path:
-    return DATA / f"research-{size}.db"
+    return DATA / f"research-{size}-v{ROWS_VERSION}.db"
 
 
 def build_sqlite(size: int) -> str:
@@ -156,9 +262,10 @@ def build_sqlite(size: int) -> str:
     path = _sqlite_path(size)
     marker = path.with_suffix(".ready")
     url = f"sqlite:///{path}"
-    built_for = f"{size} {' '.join(sorted(migrations.head_revisions(url)))}"
+    built_for = f"{size} {' '.join(sorted(migrations.head_revisions()))}"
     if marker.exists() and path.exists() and marker.read_text() == built_for:
         return url
+    check_against_service()
     DATA.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     migrations.upgrade(url)
@@ -197,7 +304,7 @@ def build_postgres(server: str, size: int) -> str:
     from app import migrations
 
     base = make_url(server)
-    name = f"securebase_bench_{size}"
+    name = f"securebase_bench_{size}_v{ROWS_VERSION}"
     url = base.set(database=name).render_as_string(hide_password=False)
     plain = base.set(drivername="postgresql")
     admin_url = plain.set(database="postgres").render_as_string(hide_password=False)
@@ -208,9 +315,10 @@ def build_postgres(server: str, size: int) -> str:
         with psycopg.connect(target_url) as connection:
             found = connection.execute("SELECT count(*) FROM response_session").fetchone()
             version = connection.execute("SELECT version_num FROM alembic_version").fetchall()
-            current = {row[0] for row in version} == migrations.head_revisions(url)
+            current = {row[0] for row in version} == migrations.head_revisions()
             if found is not None and found[0] == size and current:
                 return url
+    check_against_service()
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -248,6 +356,57 @@ def measure(url: str, export: str) -> dict[str, float]:
         raise RuntimeError(f"{export} on {url}: {child.stderr[-2000:]}")
     result: dict[str, float] = json.loads(child.stdout.strip().splitlines()[-1])
     return result
+
+
+PLAIN_AGGREGATE = (
+    "SELECT study, count(*), sum({length}(research_answers)) FROM response_session "
+    "WHERE questionnaire_id = '{questionnaire}' AND status = 'submitted' "
+    "AND research_consent GROUP BY study"
+)
+"""The floor: one plain SQL aggregate over the same rows and the column the exports read
+(the research copy of the answers), grouped as the by-study summary is."""
+TARGET_SECONDS = 2.0  # at a million responses
+TARGET_RATIO = 3.0  # times the plain aggregate
+TARGET_MB = 100.0
+
+
+def plain_aggregate(url: str) -> float:
+    """Seconds of the plain aggregate on ``url``, best of two (the exports' runs are too)."""
+    best = float("inf")
+    for _ in range(2):
+        if url.startswith("sqlite"):
+            statement = PLAIN_AGGREGATE.format(length="length", questionnaire=QUESTIONNAIRE)
+            connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+            started = time.perf_counter()
+            connection.execute(statement).fetchall()
+            best = min(best, time.perf_counter() - started)
+            connection.close()
+        else:
+            import psycopg
+            from sqlalchemy.engine import make_url
+
+            plain = make_url(url).set(drivername="postgresql")
+            statement = PLAIN_AGGREGATE.format(length="octet_length", questionnaire=QUESTIONNAIRE)
+            with psycopg.connect(plain.render_as_string(hide_password=False)) as connection:
+                started = time.perf_counter()
+                connection.execute(statement).fetchall()
+                best = min(best, time.perf_counter() - started)
+    return best
+
+
+def verdict(size: int, seconds: float, ratio: float, added: float) -> str:
+    """The targets, which are set for a million responses: below that, a reference (a
+    request's fixed costs, its key check and audit entry, outweigh a small scan)."""
+    if size < 1_000_000:
+        return "(reference: targets at 1,000,000)"
+    missed = []
+    if seconds > TARGET_SECONDS:
+        missed.append(f"> {TARGET_SECONDS:g} s")
+    if ratio > TARGET_RATIO:
+        missed.append(f"> {TARGET_RATIO:g}x")
+    if added > TARGET_MB:
+        missed.append(f"> {TARGET_MB:g} MB")
+    return "MISSED " + ", ".join(missed) if missed else "met"
 
 
 def _status_mb(field: str) -> float:
@@ -316,8 +475,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     backends = [b for b in args.backends.split(",") if b == "sqlite" or server]
     lines = [
-        "| backend | responses | export | seconds | memory added (MB) |",
-        "| --- | ---: | --- | ---: | ---: |",
+        "| backend | responses | export | seconds | x plain aggregate | memory added (MB) "
+        "| targets |",
+        "| --- | ---: | --- | ---: | ---: | ---: | --- |",
     ]
     print(lines[0])
     print(lines[1])
@@ -330,26 +490,36 @@ def main(argv: list[str] | None = None) -> None:
                 print(
                     f"(built {backend} with {size:,} responses in {setup:.0f} s)", file=sys.stderr
                 )
+            floor = plain_aggregate(url)
+            line = f"| {backend} | {size:,} | plain SQL aggregate (floor) | {floor:.2f} | 1 | | |"
+            lines.append(line)
+            print(line, flush=True)
             for export in EXPORTS:
                 runs = [measure(url, export) for _ in range(1 if args.quick else 2)]
                 seconds = min(r["seconds"] for r in runs)
                 added = max(r["added_mb"] for r in runs)
-                line = f"| {backend} | {size:,} | {export} | {seconds:.2f} | {added:.1f} |"
+                ratio = seconds / floor if floor > 0 else float("inf")
+                line = (
+                    f"| {backend} | {size:,} | {export} | {seconds:.2f} | {ratio:.1f} "
+                    f"| {added:.1f} | {verdict(size, seconds, ratio, added)} |"
+                )
                 lines.append(line)
                 print(line, flush=True)
     results = QUICK_RESULTS if args.quick else RESULTS
     results.parent.mkdir(parents=True, exist_ok=True)
     header = io.StringIO()
     header.write("# Research exports benchmark\n\n")
+    from bench import machine
+
     header.write(f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with `make bench` on ")
-    header.write(
-        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-    )
-    header.write(f"SQLite {sqlite3.sqlite_version}.\n")
+    header.write(machine.describe(server if "postgresql" in backends else None))
     header.write(
         f"Each export through the HTTP API in a fresh process, best of {1 if args.quick else 2}; "
         "memory is the growth "
-        "of the process's peak resident set during the request.\n\n"
+        "of the process's peak resident set during the request. Targets: at a million "
+        f"responses <= {TARGET_SECONDS:g} s each, <= {TARGET_RATIO:g}x the plain SQL "
+        f"aggregate over the same rows (`PLAIN_AGGREGATE`, best of two) and <= "
+        f"{TARGET_MB:g} MB of memory growth.\n\n"
     )
     results.write_text(header.getvalue() + "\n".join(lines) + "\n")
     print(f"\nresults written to {results.relative_to(ROOT)}")

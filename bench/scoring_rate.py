@@ -34,6 +34,7 @@ class ScoringRates:
     cli_per_second: float
     cli_peak_mb: float
     in_process_per_second: float
+    in_process_cpu_per_second: float
     matrix_per_second: float
     single_per_second: float
 
@@ -110,9 +111,10 @@ def measure(rows: int) -> ScoringRates:
     cli_seconds, cli_peak = _cli(path)
 
     with path.open(encoding="utf-8") as source:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         write_scores(definition, source, io.StringIO())
         in_process = time.perf_counter() - started
+        in_process_cpu = time.process_time() - cpu_started
 
     scorer = BatchScorer(definition)
     rng = np.random.default_rng(7)
@@ -135,6 +137,7 @@ def measure(rows: int) -> ScoringRates:
         cli_per_second=rows / cli_seconds,
         cli_peak_mb=cli_peak,
         in_process_per_second=rows / in_process,
+        in_process_cpu_per_second=rows / in_process_cpu,
         matrix_per_second=rows / matrix,
         single_per_second=SINGLE_SAMPLE / single,
     )

@@ -6,10 +6,13 @@ dimension's mean (empty when insufficient), band and borderline flag, the primar
 the crisis level. A row with invalid answers is not scored; its ``problems`` column says why.
 
 The file is read and written ``CHUNK_ROWS`` rows at a time, so memory stays flat however
-long it is. Each chunk is scored as a matrix (:mod:`scoring.vectorized`); a row the matrix
-cannot vouch for (a cell that is not a whole number, off its scale, in an unknown column,
-or a row with more cells than the header) is scored alone by :func:`score_row`, the single
-scorer, so its problems and crisis level are exactly those it gets by itself.
+long it is. Lines without quotes (what survey tools write for numbers) are split and parsed
+as arrays of bytes, not cell by cell in Python; from the first quote on, the rest of the file
+is read by :mod:`csv`, since a quoted cell may span lines. Each chunk is scored as a matrix
+(:mod:`scoring.vectorized`); a row the matrix cannot vouch for (a cell that is not a whole
+number, off its scale, in an unknown column, or a row with more cells than the header) is
+scored alone by :func:`score_row`, the single scorer, so its problems and crisis level are
+exactly those it gets by itself.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from scoring.vectorized import (
     NO_BAND,
     NO_PRIMARY,
     BatchScorer,
+    BoolArray,
+    Int64Array,
     MatrixScores,
     score_one,
 )
@@ -87,6 +92,8 @@ def score_rows(definition: Definition, rows: TextIO) -> Iterator[dict[str, str]]
 
 
 _EMPTY, _WHOLE, _OTHER = 0, 1, 2
+_NEWLINE, _COMMA, _ZERO = ord("\n"), ord(","), ord("0")
+_MAX_DIGITS = 9
 _INT64_LIMIT = 2**62
 
 
@@ -200,14 +207,101 @@ class _ChunkScorer:
             unknown = status_table[flat[:, len(layout.answer_positions) :]] != _EMPTY
             plain &= ~unknown.any(axis=1)
         chosen = np.flatnonzero(plain)
-        values = np.zeros((len(chosen), len(scorer.columns)), dtype=np.int64)
-        answered = np.zeros((len(chosen), len(scorer.columns)), dtype=np.bool_)
-        values[:, columns] = np.where(given[chosen], values_in_file[chosen], 0)
-        answered[:, columns] = given[chosen]
-        scores = scorer.score_matrix(values, answered)
         respondents = self._respondents(rows, chosen.tolist(), numbers)
-        lines = _format(scorer, scores, respondents)
-        return chosen.tolist(), lines
+        return chosen.tolist(), self._scored(given[chosen], values_in_file[chosen], respondents)
+
+    def _scored(
+        self, given: BoolArray, values_in_file: Int64Array, respondents: list[str]
+    ) -> list[str]:
+        """The output lines of rows whose answer cells are all empty or whole numbers on
+        their items' scales (one column per answer position of the file)."""
+        scorer = self.scorer
+        columns = np.array(self.layout.answer_columns, dtype=np.intp)
+        values = np.zeros((len(respondents), len(scorer.columns)), dtype=np.int64)
+        answered = np.zeros((len(respondents), len(scorer.columns)), dtype=np.bool_)
+        values[:, columns] = np.where(given, values_in_file, 0)
+        answered[:, columns] = given
+        return _format(scorer, scorer.score_matrix(values, answered), respondents)
+
+    def score_plain(self, block: str, first_number: int) -> tuple[str, int]:
+        """The output lines for ``block``, whole lines of a file without quotes or carriage
+        returns (so each line is one row and its cells are split at commas, as
+        :mod:`csv` splits them), and how many rows it held (blank lines are not rows).
+
+        The cells are read from the bytes as arrays: a cell made only of ASCII digits
+        (at most 9) or empty is what :func:`_parse_cell` makes of it; a row with any other
+        cell, or with more or fewer cells than the header, is scored by :meth:`score`."""
+        data = block.encode("utf-8", "surrogatepass")
+        if not data.endswith(b"\n"):
+            data += b"\n"
+        buf = np.frombuffer(data, dtype=np.uint8)
+        is_newline = buf == _NEWLINE
+        newlines = np.flatnonzero(is_newline)
+        starts = np.concatenate(([0], newlines[:-1] + 1))
+        kept = starts != newlines  # a blank line is no row
+        separators = np.flatnonzero((buf == _COMMA) | is_newline)
+        # A separator's line: the newlines before it (its own, if it is one, not counted).
+        line_of = np.cumsum(is_newline)[separators] - is_newline[separators]
+        cells_in_line = np.bincount(line_of, minlength=len(newlines))
+        numbers = first_number + np.cumsum(kept) - 1
+        regular = kept & (cells_in_line == self.width)
+        in_regular = regular[line_of]
+        width = max(self.width, 1)  # a header of no columns has no regular rows
+        ends = separators[in_regular].reshape(-1, width)
+        before = np.concatenate(([-1], separators[:-1]))
+        begins = before[in_regular].reshape(-1, width) + 1
+        layout = self.layout
+        answer = np.array(layout.answer_positions, dtype=np.intp)
+        first, length = begins[:, answer], ends[:, answer] - begins[:, answer]
+        plain = (length <= _MAX_DIGITS).all(axis=1)
+        values_in_file = np.zeros(first.shape, dtype=np.int64)
+        for place in range(min(int(length.max(initial=0)), _MAX_DIGITS)):
+            inside = length > place
+            digit = buf[np.where(inside, first + place, 0)].astype(np.int64) - _ZERO
+            plain &= (~inside | ((digit >= 0) & (digit <= 9))).all(axis=1)
+            values_in_file = np.where(inside, values_in_file * 10 + digit, values_in_file)
+        given = length > 0
+        columns = np.array(layout.answer_columns, dtype=np.intp)
+        on_scale = (values_in_file >= self.scorer.lows[columns]) & (
+            values_in_file <= self.scorer.highs[columns]
+        )
+        plain &= ~(given & ~on_scale).any(axis=1)
+        if layout.unknown_positions:
+            unknown = np.array(layout.unknown_positions, dtype=np.intp)
+            plain &= (ends[:, unknown] == begins[:, unknown]).all(axis=1)
+        if not self.scorer.vectorizable:
+            plain[:] = False
+        regular_lines = np.flatnonzero(regular)
+        chosen = np.flatnonzero(plain)
+        row_numbers = numbers[regular_lines[chosen]].tolist()
+        if layout.respondent is None:
+            respondents = list(map(str, row_numbers))
+        else:
+            spans = zip(
+                begins[chosen, layout.respondent].tolist(),
+                ends[chosen, layout.respondent].tolist(),
+                strict=True,
+            )
+            respondents = [data[b:e].decode("utf-8", "surrogatepass") for b, e in spans]
+            for i, given_name in enumerate(respondents):
+                if not given_name:
+                    respondents[i] = str(row_numbers[i])
+            if not _PLAIN.fullmatch("".join(respondents) or "x"):
+                respondents = [_csv_field(field) for field in respondents]
+        out: list[str | None] = [None] * len(newlines)
+        fast = self._scored(given[chosen], values_in_file[chosen], respondents)
+        for line, text in zip(regular_lines[chosen].tolist(), fast, strict=True):
+            out[line] = text
+        columns_out = output_columns(self.definition)
+        for line in np.flatnonzero(kept).tolist():
+            if out[line] is None:
+                cells = (
+                    data[starts[line] : newlines[line]].decode("utf-8", "surrogatepass").split(",")
+                )
+                scored = score_row(self.definition, layout.as_dict(cells), int(numbers[line]))
+                out[line] = _csv_line([scored[c] for c in columns_out])
+        lines = [line for line in out if line is not None]
+        return ("\n".join(lines) + "\n" if lines else ""), len(lines)
 
     def _respondents(
         self, rows: list[list[str]], chosen: list[int], numbers: list[int]
@@ -263,15 +357,23 @@ def _format(scorer: BatchScorer, scores: MatrixScores, respondents: list[str]) -
 def write_scores(definition: Definition, rows: TextIO, output: TextIO) -> int:
     """Score every row of ``rows`` into ``output``, a chunk at a time; returns the count."""
     output.write(_csv_line(output_columns(definition)) + "\n")
-    reader = csv.reader(rows)
-    fieldnames = next(reader, None)
+    lines = iter(rows)
+    fieldnames = next(csv.reader(lines), None)  # reads the header's lines, no further
     if fieldnames is None:
         return 0
     chunker = _ChunkScorer(definition, fieldnames)
     count = 0
-    # csv.DictReader skips blank lines and does not number them; so does this.
-    lines = filter(None, reader)
-    while chunk := list(itertools.islice(lines, CHUNK_ROWS)):
-        output.write(chunker.score(chunk, count + 1))
-        count += len(chunk)
+    while block := list(itertools.islice(lines, CHUNK_ROWS)):
+        text = "".join(block)
+        if '"' in text or "\r" in text:
+            # Quoted cells may span lines: from here on, rows as the csv module reads them.
+            # csv.DictReader skips blank lines and does not number them; so does this.
+            records = filter(None, csv.reader(itertools.chain(block, lines)))
+            while chunk := list(itertools.islice(records, CHUNK_ROWS)):
+                output.write(chunker.score(chunk, count + 1))
+                count += len(chunk)
+            return count
+        scored, rows_in_block = chunker.score_plain(text, count + 1)
+        output.write(scored)
+        count += rows_in_block
     return count

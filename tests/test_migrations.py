@@ -79,16 +79,22 @@ def test_the_history_has_a_single_head() -> None:
     }
 
 
+def test_the_head_read_without_alembic_is_alembics_head() -> None:
+    """Readiness and start-up compare the database with a head read from the files alone."""
+    script = ScriptDirectory.from_config(migrations.alembic_config("sqlite://"))
+    assert migrations.head_revisions() == set(script.get_heads())
+
+
 def test_upgrade_from_empty_creates_every_table_at_head(
     empty_database_url: str, engine: Engine
 ) -> None:
     assert table_names(engine) == set()
-    assert not migrations.is_at_head(engine, empty_database_url)
+    assert not migrations.is_at_head(engine)
 
     migrations.upgrade(empty_database_url)
 
     assert table_names(engine) == APP_TABLES | BOOKKEEPING
-    assert migrations.is_at_head(engine, empty_database_url)
+    assert migrations.is_at_head(engine)
 
 
 def test_downgrade_to_base_removes_every_table_and_upgrade_works_again(
@@ -99,12 +105,12 @@ def test_downgrade_to_base_removes_every_table_and_upgrade_works_again(
     migrations.downgrade(empty_database_url, "base")
 
     assert table_names(engine) <= BOOKKEEPING
-    assert not migrations.is_at_head(engine, empty_database_url)
+    assert not migrations.is_at_head(engine)
 
     migrations.upgrade(empty_database_url)
 
     assert table_names(engine) == APP_TABLES | BOOKKEEPING
-    assert migrations.is_at_head(engine, empty_database_url)
+    assert migrations.is_at_head(engine)
 
 
 def test_each_revision_downgrades_and_upgrades_again(
@@ -118,7 +124,7 @@ def test_each_revision_downgrades_and_upgrades_again(
         migrations.upgrade(empty_database_url, revision.revision)
         migrations.downgrade(empty_database_url, below or "base")
         migrations.upgrade(empty_database_url, revision.revision)
-    assert migrations.is_at_head(engine, empty_database_url)
+    assert migrations.is_at_head(engine)
 
 
 def test_the_migrations_match_the_models(empty_database_url: str) -> None:

@@ -263,6 +263,20 @@ def test_a_csv_file_scores_as_each_row_alone(data: st.DataObject) -> None:
     assert output.getvalue() == _reference(definition, text)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), final_newline=st.booleans())
+def test_a_file_without_quotes_scores_as_each_row_alone(
+    data: st.DataObject, final_newline: bool
+) -> None:
+    """Lines without quotes are read as arrays of bytes, odd cells and all."""
+    definition = data.draw(definitions())
+    text = data.draw(csv_files(definition)).replace('"', "")
+    text = text if final_newline else text.rstrip("\n")
+    output = io.StringIO()
+    write_scores(definition, io.StringIO(text), output)
+    assert output.getvalue() == _reference(definition, text)
+
+
 def test_rows_across_chunks_are_numbered_and_scored_alike(
     catalog: Catalog, monkeypatch: Any
 ) -> None:
