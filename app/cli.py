@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TextIO, TypedDict, TypeVar
+from urllib.parse import quote
 
 import click
 
@@ -292,13 +293,36 @@ def studies() -> None:
     """The study registry: enrolment codes, how each study is released, daily activity."""
 
 
-def _enrolment_link(enrolment_code: str) -> str:
+def _enrolment_link(enrolment_code: str, questionnaire: str | None) -> str:
     base = get_settings().public_url or "http://127.0.0.1:8000"
-    return f"{base}/?study={enrolment_code}"
+    link = f"{base}/?study={enrolment_code}"
+    return f"{link}&questionnaire={quote(questionnaire, safe='')}" if questionnaire else link
+
+
+def _offered(
+    _context: click.Context, _parameter: click.Parameter, questionnaire: str | None
+) -> str | None:
+    """The questionnaire of ``--questionnaire``, checked before anything is done."""
+    if questionnaire is not None:
+        from app.catalog import load_catalog
+
+        if load_catalog(get_settings()).get(questionnaire) is None:
+            raise click.BadParameter(f"{questionnaire!r} is not a questionnaire offered here")
+    return questionnaire
+
+
+_LINK_QUESTIONNAIRE = click.option(
+    "--questionnaire",
+    metavar="ID",
+    default=None,
+    callback=_offered,
+    help="Print the enrolment link for this questionnaire (default: the site's first).",
+)
 
 
 @studies.command("add")
 @click.argument("code")
+@_LINK_QUESTIONNAIRE
 @click.option(
     "--exports",
     type=click.Choice(["exact", "dp-only"]),
@@ -306,7 +330,7 @@ def _enrolment_link(enrolment_code: str) -> str:
     show_default=True,
     help="exact: suppressed exports and privacy=dp; dp-only: privacy=dp releases only.",
 )
-def studies_add(code: str, exports: str) -> None:
+def studies_add(code: str, exports: str, questionnaire: str | None) -> None:
     """Register study CODE and print its enrolment code (the code its links carry)."""
     from app.errors import Conflict, InvalidInput
     from app.services import studies as study_registry
@@ -323,7 +347,8 @@ def studies_add(code: str, exports: str) -> None:
         raise click.ClickException(exc.detail) from exc
     click.echo(f"study {study.code} (exports: {study.exports}); enrolment code:", err=True)
     click.echo(study.enrolment_code)
-    click.echo(f"enrolment link: {_enrolment_link(study.enrolment_code)}", err=True)
+    link = _enrolment_link(study.enrolment_code, questionnaire)
+    click.echo(f"enrolment link: {link}", err=True)
 
 
 @studies.command("list")
@@ -342,7 +367,8 @@ def studies_list() -> None:
 
 @studies.command("show")
 @click.argument("code")
-def studies_show(code: str) -> None:
+@_LINK_QUESTIONNAIRE
+def studies_show(code: str, questionnaire: str | None) -> None:
     """Study CODE: its enrolment link, and responses submitted and erased per day (UTC)."""
     from app.errors import NotFound
     from app.services import studies as study_registry
@@ -353,7 +379,7 @@ def studies_show(code: str) -> None:
         raise click.ClickException(exc.detail) from exc
     study = report.study
     click.echo(f"study {study.code}, exports {study.exports}, registered {_when(study.created_at)}")
-    click.echo(f"enrolment link: {_enrolment_link(study.enrolment_code)}")
+    click.echo(f"enrolment link: {_enrolment_link(study.enrolment_code, questionnaire)}")
     click.echo(f"{'day (UTC)':<10}  {'submitted':>9}  {'consented':>9}  {'erased':>6}")
     for day in report.days:
         click.echo(
