@@ -245,6 +245,8 @@ def compose_result(
     names = [wording.tendency_names.get(t.tendency, t.tendency) for t in elevated]
     if definition.targets:
         summary = _targets_summary(definition, primaries, scoring, wording, language)
+    elif not definition.tendencies:
+        summary = wording.summary_scores_only
     elif scoring.primary_tendency == "secure":
         summary = wording.summary_secure
     elif scoring.primary_tendency is None:
