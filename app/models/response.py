@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, DateTime, LargeBinary, Text
+from sqlalchemy import JSON, Column, DateTime, Integer, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -32,7 +32,12 @@ class ResponseSession(SQLModel, table=True):
     study: str | None = Field(default=None, max_length=64, index=True)
     research_consent: bool = Field(default=False)
     status: str = Field(max_length=16)
-    answers: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    answers: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
+    """One byte per item of ``answer_layout`` (:func:`scoring.answer_copy.pack`); read and
+    written through :mod:`app.repositories.responses`."""
+    answer_layout: int | None = Field(default=None, sa_column=Column(Integer, nullable=False))
+    """The ``result_content`` row holding the layout the answers are stored in: which item
+    each byte stands for, shared by every response to the same questionnaire version."""
     # The result as it was scored (see app.services.stored_results): the id of its frame in
     # ``result_content`` and the numbers that fill its pieces, comma-separated. Null until
     # submitted.
