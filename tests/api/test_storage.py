@@ -1,9 +1,10 @@
 """A stored result is compact, and reads back exactly as it was returned when it was scored.
 
-Each submitted response keeps its answers, its numbers and two references to shared content
-(``result_content``, by SHA-256); the words of its result are stored once for everyone who
-was scored into them. What a person was shown must not change afterwards: not when they read
-it again, and not when the content files are edited and the service restarted.
+Each submitted response keeps its answers, its numbers and references to shared content
+(``result_content``, by SHA-256: its result's frame and its answers' layout); the words of
+its result are stored once for everyone who was scored into them. What a person was shown
+must not change afterwards: not when they read it again, and not when the content files are
+edited and the service restarted.
 """
 
 from __future__ import annotations
@@ -128,7 +129,8 @@ def test_the_shared_words_are_stored_once_for_everyone_scored_into_them(
     count, frames = _content_rows(database_url)
     ((_, pieces),) = frames.items()
     assert pieces > 10, "a result is cut into its parts"
-    assert count == pieces + 1  # each piece once, and the frame that lists them
+    # Each piece once, the frame that lists them, and the layout the answers are stored in.
+    assert count == pieces + 2
 
     # Another profile shares what reads the same (the disclaimer, the questionnaire, the
     # general sections) and adds only what differs, and its own frame.
