@@ -48,7 +48,8 @@ EXPORTS: dict[str, dict[str, str]] = {
 BATCH = 20_000
 COLUMNS = (
     "id, token_hash, questionnaire_id, questionnaire_version, questionnaire_hash, language, "
-    "country, study, research_consent, status, answers, result_frame, result_values, "
+    "country, study, research_consent, status, answers, answer_layout, result_frame, "
+    "result_values, "
     "primary_tendency, "
     "crisis_level, crisis_items, created_at, updated_at, submitted_at, expires_at, "
     "research_answers"
@@ -60,8 +61,10 @@ def rows(
 ) -> Iterator[tuple[Any, ...]]:
     """Synthetic submitted responses, ``BATCH`` at a time in memory at most; the shared
     result content they refer to is collected in ``contents`` (hash: id and body)."""
+    from app.models.columns import content_hash_bytes
     from app.services import stored_results
     from app.services.research import answer_bytes
+    from scoring import answer_copy
     from scoring.catalog import Catalog
     from scoring.engine import score
     from scoring.result import compose_result
@@ -78,6 +81,8 @@ def rows(
             contents[content.hash] = (len(contents) + 1, content.body)
         return contents[content.hash][0]
 
+    layout = answer_copy.layout_of(definition)
+    answer_layout = stored(stored_results.content(answer_copy.layout_text(layout)))
     dimensions = [d.id for d in definition.dimensions]
     items = [(i.id, dimensions.index(i.dimension), i.reverse) for i in definition.items]
     cov = np.full((3, 3), 0.4) + np.eye(3) * 0.6
@@ -123,16 +128,17 @@ def rows(
             moment = start + dt.timedelta(seconds=offset)
             yield (
                 f"bench{index:014d}",
-                "0" * 64,
+                bytes(32),
                 QUESTIONNAIRE,
                 definition.version,
-                loaded.content_hash,
+                content_hash_bytes(loaded.content_hash),
                 "en",
                 ["DE", "GB", "FR", "NL", None][index % 5],
                 f"study-{index % 7}",
                 True,
                 "submitted",
-                json.dumps(answers),
+                answer_copy.pack(layout, answers),
+                answer_layout,
                 *documents[primary],
                 primary,
                 risk.level,
@@ -164,13 +170,13 @@ def build_sqlite(size: int) -> str:
     migrations.upgrade(url)
     connection = sqlite3.connect(path)
     connection.execute("PRAGMA synchronous=OFF")
-    placeholders = ", ".join("?" * 21)
+    placeholders = ", ".join("?" * 22)
     insert = f"INSERT INTO response_session ({COLUMNS}) VALUES ({placeholders})"  # noqa: S608
     batch: list[tuple[Any, ...]] = []
     contents: dict[str, tuple[int, str]] = {}
     for row in rows(size, contents):
         stored = list(row)
-        for position in (16, 17, 18):
+        for position in (17, 18, 19):
             stored[position] = stored[position].strftime("%Y-%m-%d %H:%M:%S.%f")
         batch.append(tuple(stored))
         if len(batch) == BATCH:
