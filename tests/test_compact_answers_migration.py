@@ -165,6 +165,20 @@ def test_upgrading_keeps_every_answer_hash_and_token_and_downgrading_restores_th
         read = client.get("/api/v1/responses/unfinished-response", headers=headers).json()
         assert read["answers"] == {**everything, "wb_life": 0}
         stored_before["unfinished"]["answers"] = read["answers"]
+        # Answers saved under an older version keep even the items the loaded one no longer
+        # asks; submitting them is refused as before, with nothing lost.
+        headers = {"Authorization": "Bearer older-token"}
+        more = client.put(
+            "/api/v1/responses/older-response/answers",
+            json={"answers": {"wb_life": 2}},
+            headers=headers,
+        )
+        assert more.status_code == 200, more.text
+        older = client.get("/api/v1/responses/older-response", headers=headers).json()
+        assert older["answers"] == {**stored_before["older"]["answers"], "wb_life": 2}
+        refused = client.post("/api/v1/responses/older-response/submit", headers=headers)
+        assert refused.status_code == 409, refused.text
+        stored_before["older"]["answers"] = older["answers"]
     app.state.engine.dispose()
 
     migrations.downgrade(empty_database_url, "0005")
