@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
-import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TextIO, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Literal, TextIO, TypedDict
 
 import click
 
 from app.cli_norms import norms, validate_norms
+from app.cli_research import audit, researchers, studies
+from app.cli_session import unit_of_work
 from app.config import get_settings, split_address
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from sqlalchemy import Engine
-    from sqlmodel import Session
 
 # Each command imports what it uses when it runs: `securebase score` needs the scoring
 # library and numpy, not the web application, the database layer or Alembic, and
@@ -136,6 +135,8 @@ def _collection(*, enabled: bool) -> Iterator[None]:
 
 
 main.add_command(norms)
+for command in (researchers, studies, audit):
+    main.add_command(command)
 
 
 @main.group()
@@ -196,209 +197,6 @@ def score(questionnaire_id: str, csv_file: TextIO, output: TextIO) -> None:
     click.echo(f"scored {count} row(s) with {loaded.content_hash}", err=True)
 
 
-@main.group()
-def researchers() -> None:
-    """Researcher keys for the research exports."""
-
-
-@researchers.command("add")
-@click.argument("name")
-@click.option(
-    "--study",
-    "studies",
-    multiple=True,
-    metavar="CODE",
-    help="A study the key may see (repeat for several; none: every study).",
-)
-def researchers_add(name: str, studies: tuple[str, ...]) -> None:
-    """Create a key for NAME and print it (once: only its hash is stored)."""
-    from app.errors import InvalidInput
-    from app.services.research import access as research_access
-
-    try:
-        with _unit_of_work() as session:
-            record, key = research_access.create_key(
-                session, name, studies, dt.datetime.now(dt.UTC)
-            )
-            session.commit()
-    except InvalidInput as exc:
-        raise click.ClickException(
-            "; ".join(f"{p.item}: {p.message}" for p in exc.problems)
-        ) from exc
-    scope = ", ".join(record.studies) if record.studies else "every study"
-    click.echo(f"researcher key {record.id} for {record.name} ({scope}):", err=True)
-    click.echo(key)
-    click.echo("Store it now: it cannot be shown again.", err=True)
-
-
-T = TypeVar("T")
-
-
-@contextmanager
-def _unit_of_work() -> Iterator[Session]:
-    """A session on the configured database (committed by the caller); the engine is
-    disposed of afterwards."""
-    from sqlmodel import Session
-
-    from app.db import create_db_engine
-
-    engine = create_db_engine(get_settings())
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
-def _read(query: Callable[[Session], T]) -> T:
-    """What ``query`` reads from the configured database."""
-    with _unit_of_work() as session:
-        return query(session)
-
-
-@researchers.command("list")
-def researchers_list() -> None:
-    """List the keys (never the keys themselves)."""
-    from app.services.research import access as research_access
-
-    keys = _read(research_access.list_keys)
-    click.echo(f"{'id':>4}  {'created':<20}  {'status':<20}  {'studies':<24}  name")
-    for key in keys:
-        status = "revoked " + _when(key.revoked_at) if key.revoked_at else "active"
-        studies = ", ".join(key.studies) if not key.all_studies else "(all)"
-        click.echo(
-            f"{key.id:>4}  {_when(key.created_at):<20}  {status:<20}  {studies:<24}  {key.name}"
-        )
-
-
-@researchers.command("revoke")
-@click.argument("key_id", type=int)
-def researchers_revoke(key_id: int) -> None:
-    """Revoke key KEY_ID: it stops working at once."""
-    from app.errors import NotFound
-    from app.services.research import access as research_access
-
-    try:
-        with _unit_of_work() as session:
-            record = research_access.revoke(session, key_id, dt.datetime.now(dt.UTC))
-            session.commit()
-    except NotFound as exc:
-        raise click.ClickException(exc.detail) from exc
-    click.echo(f"researcher key {record.id} ({record.name}) is revoked")
-
-
-@main.group()
-def studies() -> None:
-    """The study registry: enrolment codes, how each study is released, daily activity."""
-
-
-def _enrolment_link(enrolment_code: str) -> str:
-    base = get_settings().public_url or "http://127.0.0.1:8000"
-    return f"{base}/?study={enrolment_code}"
-
-
-@studies.command("add")
-@click.argument("code")
-@click.option(
-    "--exports",
-    type=click.Choice(["exact", "dp-only"]),
-    default="exact",
-    show_default=True,
-    help="exact: suppressed exports and privacy=dp; dp-only: privacy=dp releases only.",
-)
-def studies_add(code: str, exports: str) -> None:
-    """Register study CODE and print its enrolment code (the code its links carry)."""
-    from app.errors import Conflict, InvalidInput
-    from app.services import studies as study_registry
-
-    try:
-        with _unit_of_work() as session:
-            study = study_registry.add_study(session, code, exports, dt.datetime.now(dt.UTC))
-            session.commit()
-    except InvalidInput as exc:
-        raise click.ClickException(
-            "; ".join(f"{p.item}: {p.message}" for p in exc.problems)
-        ) from exc
-    except Conflict as exc:
-        raise click.ClickException(exc.detail) from exc
-    click.echo(f"study {study.code} (exports: {study.exports}); enrolment code:", err=True)
-    click.echo(study.enrolment_code)
-    click.echo(f"enrolment link: {_enrolment_link(study.enrolment_code)}", err=True)
-
-
-@studies.command("list")
-def studies_list() -> None:
-    """List the registered studies with their enrolment codes."""
-    from app.services import studies as study_registry
-
-    registered = _read(study_registry.list_studies)
-    click.echo(f"{'study':<24}  {'exports':<8}  {'registered':<20}  enrolment code")
-    for study in registered:
-        click.echo(
-            f"{study.code:<24}  {study.exports:<8}  {_when(study.created_at):<20}  "
-            f"{study.enrolment_code}"
-        )
-
-
-@studies.command("show")
-@click.argument("code")
-def studies_show(code: str) -> None:
-    """Study CODE: its enrolment link, and responses submitted and erased per day (UTC)."""
-    from app.errors import NotFound
-    from app.services import studies as study_registry
-
-    try:
-        report = _read(lambda session: study_registry.show(session, code))
-    except NotFound as exc:
-        raise click.ClickException(exc.detail) from exc
-    study = report.study
-    click.echo(f"study {study.code}, exports {study.exports}, registered {_when(study.created_at)}")
-    click.echo(f"enrolment link: {_enrolment_link(study.enrolment_code)}")
-    click.echo(f"{'day (UTC)':<10}  {'submitted':>9}  {'consented':>9}  {'erased':>6}")
-    for day in report.days:
-        click.echo(
-            f"{day.day.isoformat():<10}  {day.submitted:>9}  {day.consented:>9}  {day.erased:>6}"
-        )
-    click.echo(
-        "submitted: submitted that day and still stored; consented: of those, with research "
-        "consent; erased: submitted responses erased that day. A burst of erasures after a "
-        "burst of submissions is what padding a study to read its small counts looks like."
-    )
-
-
-@main.command()
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
-def audit(limit: int) -> None:
-    """List the latest research calls: outcome, key, endpoint, filters, time, N, withheld."""
-    from app.services.research import audit as research_audit
-
-    entries = _read(lambda session: research_audit.latest(session, limit))
-    click.echo(
-        f"{'id':>6}  {'time (UTC)':<20}  {'outcome':>7}  {'key':<24}  {'endpoint':<10}  "
-        f"{'privacy':<11}  {'N':>8}  {'withheld':>8}  filters"
-    )
-    for entry in entries:
-        privacy = entry.privacy + (f" {entry.epsilon:g}" if entry.epsilon is not None else "")
-        filters = json.dumps(
-            {k: v for k, v in entry.filters.items() if v is not None}, sort_keys=True
-        )
-        n = "" if entry.n is None else str(entry.n)
-        key = "(no valid key)" if entry.key_id is None else f"{entry.key_id} {entry.key_name}"
-        click.echo(
-            f"{entry.id:>6}  {_when(entry.created_at):<20}  {entry.outcome:>7}  "
-            f"{key[:24]:<24}  {entry.endpoint:<10}  "
-            f"{privacy:<11}  {n:>8}  {entry.cells_suppressed:>8}  {filters}"
-        )
-
-
-def _when(moment: dt.datetime | None) -> str:
-    if moment is None:
-        return ""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
-
-
 @main.command()
 def purge() -> None:
     """Delete incomplete responses past their expiry."""
@@ -407,7 +205,7 @@ def purge() -> None:
     from app.services.responses import purge as purge_expired
 
     settings = get_settings()
-    with _unit_of_work() as session:
+    with unit_of_work() as session:
         report = purge_expired(ResponseContext(session, load_catalog(settings), settings))
         session.commit()
     click.echo(

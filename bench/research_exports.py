@@ -46,12 +46,12 @@ EXPORTS: dict[str, dict[str, str]] = {
     "summary (csv)": {"format": "csv"},
 }
 BATCH = 20_000
-ROWS_VERSION = 2
+ROWS_VERSION = 3
 """Raised whenever :func:`rows` makes different rows, so databases built before are rebuilt."""
 COLUMNS = (
     "id, token_hash, questionnaire_id, questionnaire_version, questionnaire_hash, language, "
-    "country, study, research_consent, status, answers, result_frame, result_values, "
-    "primary_tendency, "
+    "country, study, research_consent, status, answers, answer_layout, result_frame, "
+    "result_values, primary_tendency, "
     "crisis_level, crisis_items, created_at, updated_at, submitted_at, expires_at, "
     "research_answers"
 )
@@ -104,6 +104,7 @@ def rows(
     a session per row: it scores, composes the result (once per distinct scoring, risk and
     country, which repeat), splits it into content and values, and encodes the research copy.
     """
+    from app.models.columns import content_hash_bytes
     from app.services import stored_results
     from scoring import answer_copy
     from scoring.catalog import Catalog
@@ -121,6 +122,8 @@ def rows(
             contents[content.hash] = (len(contents) + 1, content.body)
         return contents[content.hash][0]
 
+    layout = answer_copy.layout_of(definition)
+    answer_layout = stored(stored_results.content(answer_copy.layout_text(layout)))
     start = dt.datetime(2025, 1, 6, tzinfo=dt.UTC)
     jitter = np.random.default_rng(seed + 1)
     for index, answers in _answer_sets(size, seed):
@@ -150,16 +153,17 @@ def rows(
         moment = start + dt.timedelta(seconds=offset)
         yield (
             f"bench{index:014d}",
-            "0" * 64,
+            bytes(32),
             QUESTIONNAIRE,
             definition.version,
-            loaded.content_hash,
+            content_hash_bytes(loaded.content_hash),
             "en",
             country,
             f"study-{index % 7}",
             True,
             "submitted",
-            json.dumps(answers),
+            answer_copy.pack(layout, answers),
+            answer_layout,
             *compact,
             scoring.primary_tendency,
             risk.level,
@@ -238,7 +242,7 @@ def check_against_service(sample: int = 300) -> None:
         theirs = dict(zip(compared, got[: len(compared)], strict=True))
         for column in compared:
             mine = made[column]
-            if column in ("answers", "crisis_items"):
+            if column == "crisis_items":
                 same = json.loads(mine) == json.loads(theirs[column])
             elif column == "research_consent":
                 same = bool(mine) == bool(theirs[column])
@@ -271,13 +275,13 @@ def build_sqlite(size: int) -> str:
     migrations.upgrade(url)
     connection = sqlite3.connect(path)
     connection.execute("PRAGMA synchronous=OFF")
-    placeholders = ", ".join("?" * 21)
+    placeholders = ", ".join("?" * 22)
     insert = f"INSERT INTO response_session ({COLUMNS}) VALUES ({placeholders})"  # noqa: S608
     batch: list[tuple[Any, ...]] = []
     contents: dict[str, tuple[int, str]] = {}
     for row in rows(size, contents):
         stored = list(row)
-        for position in (16, 17, 18):
+        for position in (17, 18, 19):
             stored[position] = stored[position].strftime("%Y-%m-%d %H:%M:%S.%f")
         batch.append(tuple(stored))
         if len(batch) == BATCH:

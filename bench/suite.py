@@ -296,6 +296,22 @@ def scoring_figures(report: Report, mode: Mode) -> None:
     report.add("single scorer, row by row (before)", f"{rates.single_per_second:,.0f}/s")
 
 
+SUBSETS = ("http", "startup", "scoring", "research")
+
+
+def write_results(report: Report, header: str, mode: Mode, *, quick: bool) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        "# Performance benchmark\n\n"
+        + header
+        + f"Mode: {'quick' if quick else 'full'}; wrk with {http_load.CONNECTIONS} "
+        f"connections for {mode.seconds:.0f} s per load, from a separate process on loopback. "
+        "See `bench/README.md` for what each figure measures and why a target is missed.\n\n"
+        + report.markdown()
+    )
+    print(f"\nresults written to {RESULTS.relative_to(ROOT)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Every Secure Base benchmark, side by side.")
     parser.add_argument("--quick", action="store_true", help="short loads, small databases")
@@ -307,6 +323,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     mode = QUICK if args.quick else FULL
     only = set(args.only.split(","))
+    if unknown := only - set(SUBSETS):
+        parser.error(f"--only: no subset {', '.join(sorted(unknown))}; choose from {SUBSETS}")
     server = _postgres_server()
     report = Report()
     header = machine.describe(server)
@@ -317,16 +335,8 @@ def main(argv: list[str] | None = None) -> None:
         startup_figures(report)
     if "scoring" in only:
         scoring_figures(report, mode)
-    body = report.markdown()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        "# Performance benchmark\n\n"
-        + header
-        + f"Mode: {'quick' if args.quick else 'full'}; wrk with {http_load.CONNECTIONS} "
-        f"connections for {mode.seconds:.0f} s per load, from a separate process on loopback. "
-        "See `bench/README.md` for what each figure measures and why a target is missed.\n\n" + body
-    )
-    print(f"\nresults written to {RESULTS.relative_to(ROOT)}")
+    if not only.isdisjoint(SUBSETS[:3]):  # research alone writes only its own table
+        write_results(report, header, mode, quick=args.quick)
     if "research" in only:
         sizes = ",".join(str(s) for s in mode.research_sizes)
         research_exports.main(["--sizes", sizes, *(["--quick"] if args.quick else [])])

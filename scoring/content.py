@@ -57,6 +57,7 @@ class ResultWording(ContentModel):
     summary_elevated: NonEmptyText
     also_elevated: NonEmptyText
     summary_undetermined: NonEmptyText
+    summary_scores_only: NonEmptyText
     borderline_note: NonEmptyText
     insufficient_note: NonEmptyText
     band_names: dict[str, NonEmptyText]

@@ -163,9 +163,14 @@ def score(definition: Definition, answers: Mapping[str, int]) -> Scoring:
     if elevated_ones:
         best = max(elevated_ones, key=lambda t: t.distance_above_threshold or 0.0)
         primary = best.tendency
-    elif all(d.sufficient for d in dimensions.values()) and not definition.targets:
-        # Answered about several relationships, a response has no single tendency: each
-        # relationship has its own (scoring.targets.target_primaries).
+    elif (
+        all(d.sufficient for d in dimensions.values())
+        and definition.tendencies
+        and not definition.targets
+    ):
+        # "Secure" means that no tendency the definition names is elevated: a definition that
+        # names none reports scores only. Answered about several relationships, a response
+        # has no single tendency: each relationship has its own (scoring.targets).
         primary = "secure"
     else:
         primary = None

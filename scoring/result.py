@@ -38,10 +38,14 @@ class ScoredPart(ResultModel):
         return cls.model_validate({**numbers, **words})
 
 
-_ONLY_WITH_TARGETS: Any = Field(
-    default=None,
-    exclude_if=lambda value: value is None,
-    description="The relationship (target id) of an instrument answered per relationship.",
+def only_when_set(description: str) -> Any:
+    """A field that is left out of the JSON while it holds None: for keys that only some
+    results or questionnaires have (norms, the relationship of a per-relationship item)."""
+    return Field(default=None, exclude_if=lambda value: value is None, description=description)
+
+
+_ONLY_WITH_TARGETS = only_when_set(
+    "The relationship (target id) of an instrument answered per relationship."
 )
 
 
@@ -103,11 +107,9 @@ class ScoreResult(ResultModel):
     crisis: CrisisNotice | None
     help: HelpFooter
     disclaimer: str
-    norms: NormComparison | None = Field(
-        default=None,
-        exclude_if=lambda value: value is None,
-        description="Where each score stands in a norm sample; only when norms built from "
-        "exactly this definition are shipped.",
+    norms: NormComparison | None = only_when_set(
+        "Where each score stands in a norm sample; only when norms built from exactly this "
+        "definition are shipped."
     )
     targets: tuple[TargetResult, ...] = Field(
         default=(),
@@ -245,6 +247,8 @@ def compose_result(
     names = [wording.tendency_names.get(t.tendency, t.tendency) for t in elevated]
     if definition.targets:
         summary = _targets_summary(definition, primaries, scoring, wording, language)
+    elif not definition.tendencies:
+        summary = wording.summary_scores_only
     elif scoring.primary_tendency == "secure":
         summary = wording.summary_secure
     elif scoring.primary_tendency is None:

@@ -21,6 +21,8 @@ the batch and FHIR routes, the CLI columns and the research exports need nothing
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
+from typing import TypeVar
 
 from scoring.definition import Definition, Dimension, Item, Localized, Target, TendencyRule
 from scoring.engine import DimensionScore, PrimaryTendency, TendencyScore, tendency_scores
@@ -41,6 +43,14 @@ def _with_target(text: Localized, target: Target) -> Localized:
     }
 
 
+_Part = TypeVar("_Part", Item, Dimension, TendencyRule)
+
+
+def _about(target: Target, part: _Part, **scoped: object) -> _Part:
+    """A copy of ``part`` for one relationship: ``scoped`` fields changed, ``target`` set."""
+    return part.model_copy(update={**scoped, "target": target.id})
+
+
 def expand(definition: Definition) -> Definition:
     """The flat form of a definition with targets (unchanged without, or when expanded)."""
     if not definition.targets or definition.target_tendencies:
@@ -51,35 +61,18 @@ def expand(definition: Definition) -> Definition:
     dimensions: list[Dimension] = []
     tendencies: list[TendencyRule] = []
     for target in definition.targets:
+        scoped = partial(scoped_id, target.id)
         items += [
-            item.model_copy(
-                update={
-                    "id": scoped_id(target.id, item.id),
-                    "dimension": scoped_id(target.id, item.dimension),
-                    "target": target.id,
-                }
-            )
+            _about(target, item, id=scoped(item.id), dimension=scoped(item.dimension))
             for item in definition.items
         ]
         dimensions += [
-            dimension.model_copy(
-                update={
-                    "id": scoped_id(target.id, dimension.id),
-                    "label": _with_target(dimension.label, target),
-                    "target": target.id,
-                }
-            )
-            for dimension in definition.dimensions
+            _about(target, d, id=scoped(d.id), label=_with_target(d.label, target))
+            for d in definition.dimensions
         ]
         tendencies += [
-            rule.model_copy(
-                update={
-                    "dimension": scoped_id(target.id, rule.dimension),
-                    "label": _with_target(rule.label, target),
-                    "target": target.id,
-                }
-            )
-            for rule in definition.tendencies
+            _about(target, r, dimension=scoped(r.dimension), label=_with_target(r.label, target))
+            for r in definition.tendencies
         ]
     return definition.model_copy(
         update={

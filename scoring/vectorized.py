@@ -215,8 +215,9 @@ class BatchScorer:
             elevated[:, t] = sufficient[:, d] & (bands[:, d] >= rank)
             threshold = definition.dimensions[d].bands.elevated_from
             distances[:, t] = means[:, d] - threshold
-        # Answered per relationship, a response has no single tendency (scoring.engine).
-        all_sufficient = sufficient.all(axis=1) & (not definition.targets)
+        # Secure only against named tendencies, and never for a response answered per
+        # relationship, which has no single tendency (scoring.engine).
+        all_sufficient = sufficient.all(axis=1) & bool(tendency_count and not definition.targets)
         primary = np.where(all_sufficient, tendency_count, NO_PRIMARY).astype(np.int64)
         if tendency_count:
             any_elevated = elevated.any(axis=1)

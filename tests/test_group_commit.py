@@ -27,6 +27,7 @@ from app.config import Settings
 from app.db import READ_ONLY, create_db_engine
 from app.main import create_app
 from app.models import IdempotencyRecord, ResponseSession, ResponseStatus
+from app.repositories import responses as responses_repo
 from app.services import saved_submissions
 from app.services.writer import GroupWriter
 from scoring.catalog import Catalog
@@ -170,7 +171,8 @@ def row(response_id: str) -> ResponseSession:
         questionnaire_hash="0" * 64,
         language="en",
         status=ResponseStatus.in_progress.value,
-        answers={},
+        answers=b"",  # no answers: nothing is read back with a layout here
+        answer_layout=0,
         created_at=now,
         updated_at=now,
         expires_at=now + dt.timedelta(days=1),
@@ -255,7 +257,8 @@ def test_a_response_changed_after_its_snapshot_is_scored_from_what_is_stored(
         with Session(engine) as session:
             row = session.get(ResponseSession, started["response_id"])
             assert row is not None
-            row.answers = complete_answers(6)
+            definition = catalog.definitions[QUESTIONNAIRE].definition
+            responses_repo.write_answers(session, row, definition, complete_answers(6))
             session.add(row)
             session.commit()
         return prepared

@@ -3,6 +3,10 @@
 Deliberately absent: names, e-mail addresses, IP addresses, user agents and free text. The
 secret token is stored only as its SHA-256 digest (tokens are 256 random bits, so a fast hash
 is enough; there is nothing to brute-force).
+
+Stored compactly (bench/README.md, storage): digests as their 32 bytes, answers one byte per
+item, the result as references to shared content and its numbers. The indexes on study and on
+expiry hold only the rows that have one (most submitted responses have neither).
 """
 
 from __future__ import annotations
@@ -10,8 +14,10 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, DateTime, LargeBinary, Text
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, LargeBinary, Text, text
 from sqlmodel import Field, SQLModel
+
+from app.models.columns import ContentHash, HexDigest
 
 
 class ResponseStatus(StrEnum):
@@ -21,18 +27,37 @@ class ResponseStatus(StrEnum):
 
 class ResponseSession(SQLModel, table=True):
     __tablename__ = "response_session"
+    __table_args__ = (
+        Index(
+            "ix_response_session_study",
+            "study",
+            sqlite_where=text("study IS NOT NULL"),
+            postgresql_where=text("study IS NOT NULL"),
+        ),
+        Index(
+            "ix_response_session_expires_at",
+            "expires_at",
+            sqlite_where=text("expires_at IS NOT NULL"),
+            postgresql_where=text("expires_at IS NOT NULL"),
+        ),
+    )
 
     id: str = Field(primary_key=True, max_length=32)
-    token_hash: str = Field(max_length=64)
+    token_hash: str = Field(sa_column=Column(HexDigest, nullable=False))
     questionnaire_id: str = Field(max_length=64)
     questionnaire_version: str = Field(max_length=32)
-    questionnaire_hash: str = Field(max_length=80)
+    questionnaire_hash: str = Field(sa_column=Column(ContentHash, nullable=False))
     language: str = Field(max_length=16)
     country: str | None = Field(default=None, max_length=2)
-    study: str | None = Field(default=None, max_length=64, index=True)
+    study: str | None = Field(default=None, max_length=64)
     research_consent: bool = Field(default=False)
     status: str = Field(max_length=16)
-    answers: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    answers: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
+    """One byte per item of ``answer_layout`` (:func:`scoring.answer_copy.pack`); read and
+    written through :mod:`app.repositories.responses`."""
+    answer_layout: int | None = Field(default=None, sa_column=Column(Integer, nullable=False))
+    """The ``result_content`` row holding the layout the answers are stored in: which item
+    each byte stands for, shared by every response to the same questionnaire version."""
     # The result as it was scored (see app.services.stored_results): the id of its frame in
     # ``result_content`` and the numbers that fill its pieces, comma-separated. Null until
     # submitted.
@@ -54,5 +79,5 @@ class ResponseSession(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     expires_at: dt.datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True, index=True)
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )

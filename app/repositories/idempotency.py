@@ -8,7 +8,8 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
-from app.models import IdempotencyRecord
+from app.models import IdempotencyRecord, ResponseSession
+from app.repositories import responses
 
 
 def get(session: Session, key_hash: str) -> IdempotencyRecord | None:
@@ -20,6 +21,9 @@ def get(session: Session, key_hash: str) -> IdempotencyRecord | None:
 def add_unless_taken(session: Session, *rows: SQLModel) -> bool:
     """Insert ``rows`` (the record and whatever it answers for) in one savepoint; False, with
     nothing inserted, when a concurrent request took the same key first."""
+    for row in rows:
+        if isinstance(row, ResponseSession):
+            responses.keep_layout(session, row)  # shared content, outside the savepoint
     try:
         with session.begin_nested():
             for row in rows:  # in the order given, so foreign keys are satisfied

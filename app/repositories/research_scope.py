@@ -10,10 +10,11 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import or_
+from sqlalchemy import LargeBinary, or_, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import ResponseSession, ResponseStatus
+from app.models.columns import content_hash_bytes
 from scoring import answer_copy
 
 GroupBy = Literal["study", "language", "country", "tendency"]
@@ -63,7 +64,10 @@ class ResponseFilter:
     def conditions(self) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = [
             _table.questionnaire_id == self.questionnaire_id,
-            _table.questionnaire_hash == self.questionnaire_hash,
+            # The stored bytes themselves: on PostgreSQL the exports stream rows with the
+            # driver's cursor, which does not run a column type's conversion of parameters.
+            _table.questionnaire_hash
+            == type_coerce(content_hash_bytes(self.questionnaire_hash), LargeBinary),
             _table.research_consent.is_(True),
             _table.status == ResponseStatus.submitted.value,
             _table.research_answers.is_not(None),

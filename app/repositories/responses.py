@@ -1,14 +1,25 @@
-"""Queries on response sessions."""
+"""Queries on response sessions, and their answers in compact form.
+
+A response's answers are stored one byte per item (:mod:`scoring.answer_copy`), in a layout
+kept once in ``result_content`` for every response that shares it: the answers always read
+back with the layout they were written in, whatever definition is loaded today.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Mapping
+from functools import lru_cache
 
 from sqlalchemy import delete
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
 from app.models import ResponseSession, ResponseStatus
-from app.repositories import research_studies
+from app.repositories import research_studies, result_content
+from scoring import answer_copy
+from scoring.definition import Definition
 
 
 def get(session: Session, response_id: str, *, for_update: bool = False) -> ResponseSession | None:
@@ -18,7 +29,67 @@ def get(session: Session, response_id: str, *, for_update: bool = False) -> Resp
     return session.exec(statement).first()
 
 
+@lru_cache(maxsize=64)
+def _layout_content(layout: answer_copy.Layout) -> tuple[str, str]:
+    text = answer_copy.layout_text(layout)
+    return hashlib.sha256(text.encode()).hexdigest(), text
+
+
+@lru_cache(maxsize=64)
+def _layout(text: str) -> answer_copy.Layout:
+    return answer_copy.layout_from_text(text)
+
+
+_PACKED_IN: dict[str, answer_copy.Layout] = {}
+"""The layout of each definition answers were packed in, by content hash: the same hash is
+the same definition, so the same layout."""
+
+
+def packed_answers(content_hash: str, definition: Definition, answers: Mapping[str, int]) -> bytes:
+    """``answers`` (checked against ``definition``) as a new response stores them; the
+    layout's id is found when the response is added (:func:`keep_layout`)."""
+    layout = _PACKED_IN.get(content_hash)
+    if layout is None:
+        layout = _PACKED_IN[content_hash] = answer_copy.layout_of(definition)
+    return answer_copy.pack(layout, answers)
+
+
+def keep_layout(session: Session, row: ResponseSession) -> None:
+    """Give a new response the id of the layout its answers were packed in."""
+    if row.answer_layout is None:
+        layout = _PACKED_IN[row.questionnaire_hash]
+        (row.answer_layout,) = result_content.keep(session, [_layout_content(layout)])
+
+
+def write_answers(
+    session: Session, row: ResponseSession, definition: Definition, answers: Mapping[str, int]
+) -> None:
+    """Store ``answers`` as the response's answers, in ``definition``'s layout. Answers to
+    items the definition no longer asks (saved under an earlier version) keep the place they
+    had in the layout they were written in, added last."""
+    layout = answer_copy.layout_of(definition)
+    earlier = answers.keys() - {item for item, _ in layout}
+    if earlier and row.answer_layout is not None:
+        (text,) = result_content.bodies(session, [row.answer_layout])
+        places = dict(_layout(text))
+        layout = (*layout, *((item, places[item]) for item in sorted(earlier) if item in places))
+    (row.answer_layout,) = result_content.keep(session, [_layout_content(layout)])
+    row.answers = answer_copy.pack(layout, answers)
+
+
+def answers_of(row: ResponseSession) -> dict[str, int]:
+    """The response's answers, as they were stored (read with the row's own session)."""
+    if row.answer_layout is None:  # new, not added yet: packed in its definition's layout
+        return answer_copy.unpack(_PACKED_IN[row.questionnaire_hash], bytes(row.answers))
+    session = object_session(row)
+    if not isinstance(session, Session):
+        raise LookupError("the answers of a response are read in the session it came from")
+    (text,) = result_content.bodies(session, [row.answer_layout])
+    return answer_copy.unpack(_layout(text), bytes(row.answers))
+
+
 def add(session: Session, response: ResponseSession) -> None:
+    keep_layout(session, response)
     session.add(response)
 
 

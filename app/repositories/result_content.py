@@ -49,8 +49,24 @@ def _once_committed(session: Session, remember: Callable[[], None]) -> None:
     a read-only transaction (it can see nothing uncommitted), else after its commit."""
     if _engine(session).get_execution_options().get(_READ_ONLY):
         remember()
-    else:
-        event.listen(session, "after_commit", lambda _session: remember(), once=True)
+        return
+
+    # Any rollback first (even of a savepoint the rows were written in) and nothing is
+    # remembered: the session may commit a later transaction, in which those rows are gone.
+    settled = False
+
+    def committed(_session: Session) -> None:
+        nonlocal settled
+        if not settled:
+            settled = True
+            remember()
+
+    def rolled_back(_session: Session, _transaction: object) -> None:
+        nonlocal settled
+        settled = True
+
+    event.listen(session, "after_commit", committed, once=True)
+    event.listen(session, "after_soft_rollback", rolled_back, once=True)
 
 
 def keep(session: Session, contents: Sequence[tuple[str, str]]) -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from app.schemas.common import ResponseModel
+from scoring.result import only_when_set
 
 
 class QuestionnaireSummary(ResponseModel):
@@ -27,16 +28,12 @@ class ItemView(ResponseModel):
     id: str
     text: str
     scale: str
-    target: str | None = Field(
-        default=None,
-        exclude_if=lambda value: value is None,
-        description="For a questionnaire answered per relationship: the relationship (target "
-        "id) this copy of the statement is about; absent otherwise.",
+    target: str | None = only_when_set(
+        "For a questionnaire answered per relationship: the relationship (target id) this copy "
+        "of the statement is about; absent otherwise."
     )
-    target_label: str | None = Field(
-        default=None,
-        exclude_if=lambda value: value is None,
-        description="The relationship's label, to show beside or above its statements.",
+    target_label: str | None = only_when_set(
+        "The relationship's label, to show beside or above its statements."
     )
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 
 from app.schemas.common import ResponseModel
-from scoring.result import QuestionnaireRef
+from scoring.result import QuestionnaireRef, only_when_set
 
 GroupByField = Annotated[
     str,
@@ -252,9 +252,7 @@ class ScoringItem(ResponseModel):
     dimension: str
     scale: str
     reverse: bool
-    target: str | None = Field(
-        default=None, exclude_if=lambda value: value is None, description=_TARGET_DOC
-    )
+    target: str | None = only_when_set(_TARGET_DOC)
 
 
 class ScoringDimension(ResponseModel):
@@ -265,9 +263,7 @@ class ScoringDimension(ResponseModel):
     needed_answers: int
     moderate_from: float
     elevated_from: float
-    target: str | None = Field(
-        default=None, exclude_if=lambda value: value is None, description=_TARGET_DOC
-    )
+    target: str | None = only_when_set(_TARGET_DOC)
 
 
 class ScoringRules(ResponseModel):

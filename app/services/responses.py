@@ -78,8 +78,8 @@ def save_answers(
     answers, problems = check_answers(definition, request.answers)
     if problems:
         raise answer_problems(problems)
-    merged = {**row.answers, **answers}
-    row.answers = merged
+    merged = {**responses_repo.answers_of(row), **answers}
+    responses_repo.write_answers(ctx.session, row, definition, merged)
     row.language = language
     row.updated_at = ctx.now()
     row.expires_at = ctx.expiry()
@@ -99,10 +99,11 @@ def read(
     country = locale.country(row.country)
     loaded = ctx.catalog.get(row.questionnaire_id)
     risk = stored_risk(row)
+    answers = responses_repo.answers_of(row)
     if loaded is not None:
-        risk = strongest([risk, assess_risk(loaded.definition, row.answers)])
+        risk = strongest([risk, assess_risk(loaded.definition, answers)])
     notice = crisis_notice(ctx.catalog, risk, country, row.language)
-    progress = progress_of(loaded.definition, row.answers) if loaded is not None else None
+    progress = progress_of(loaded.definition, answers) if loaded is not None else None
     if progress is None:
         raise Conflict(f"The questionnaire {row.questionnaire_id!r} is no longer offered.")
     return ResponseView(
@@ -115,7 +116,7 @@ def read(
         country=row.country,
         study=row.study,
         consent={"research": row.research_consent},
-        answers=dict(row.answers),
+        answers=answers,
         progress=progress,
         result=stored_result(ctx.session, ctx.catalog, row, notice, country),
         crisis=notice,

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.errors import Conflict
 from app.models import ResponseSession, ResponseStatus
+from app.repositories import responses as responses_repo
 from app.schemas.responses import Submitted
 from app.services import scored_results
 from app.services.locale import RequestLocale
@@ -49,7 +50,7 @@ def _score_saved(
 ) -> tuple[RiskAssessment, scored_results.Finished]:
     loaded = definition_of(catalog, row)
     definition = loaded.definition
-    answers, problems = check_answers(definition, row.answers)
+    answers, problems = check_answers(definition, responses_repo.answers_of(row))
     if problems:
         raise Conflict(
             "The questionnaire changed since these answers were saved; please start again."
@@ -95,7 +96,8 @@ def _scored_as(row: ResponseSession) -> tuple[object, ...]:
     return (
         row.status,
         row.questionnaire_id,
-        dict(row.answers),
+        bytes(row.answers),
+        row.answer_layout,
         row.crisis_level,
         list(row.crisis_items),
         row.language,

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from app.errors import FieldProblem, InvalidInput
 from app.metrics import SUBMISSIONS
 from app.models import ResponseSession, ResponseStatus
+from app.repositories import responses as responses_repo
 from app.repositories import result_content as result_content_repo
 from app.services import stored_results
 from scoring import answer_copy
@@ -89,7 +90,8 @@ def mark_submitted(session: Session, row: ResponseSession, finished: Finished) -
     row.questionnaire_version = finished.loaded.definition.version
     row.questionnaire_hash = finished.loaded.content_hash
     if row.research_consent:
-        row.research_answers = answer_copy.encode(finished.loaded.definition, row.answers)
+        answers = responses_repo.answers_of(row)
+        row.research_answers = answer_copy.encode(finished.loaded.definition, answers)
     row.submitted_at = finished.at
     row.updated_at = finished.at
     row.expires_at = None

@@ -156,7 +156,7 @@ def _prepare_start(
         study=study,
         research_consent=request.consent.research,
         status=ResponseStatus.in_progress.value,
-        answers=answers,
+        answers=responses_repo.packed_answers(loaded.content_hash, definition, answers),
         # Given, not left to the model's default factory, which costs a signature inspection
         # per row; record_risk below sets the level and items.
         crisis_items=[],

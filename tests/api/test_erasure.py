@@ -145,7 +145,15 @@ def test_erased_answers_are_overwritten_on_disk(
     if not settings.is_sqlite:
         pytest.skip("file-level check of SQLite's secure_delete")
     database, files = sqlite_files(settings)
-    needles = [b'"anx01"', submitted["response_id"].encode()]
+    # The answers as stored (one byte per item; the item ids are in the shared layout).
+    engine = create_engine(settings.database_url)
+    with engine.connect() as connection:
+        answers = connection.execute(
+            text("SELECT answers FROM response_session WHERE id = :id"),
+            {"id": submitted["response_id"]},
+        ).scalar_one()
+    engine.dispose()
+    needles = [bytes(answers), submitted["response_id"].encode()]
     checkpoint(database)
     # The check can fail: before erasure the values are in the file.
     for needle in needles:

@@ -27,6 +27,7 @@ from app.services.locale import RequestLocale
 from app.services.research.access import create_key
 from app.services.responses import ResponseContext
 from app.services.studies import add_study
+from scoring import answer_copy
 from scoring.catalog import Catalog
 
 QUESTIONNAIRE = "attachment-self-reflection"
@@ -216,7 +217,8 @@ def eligible_rows(database_url: str) -> pd.DataFrame:
             rows = connection.execute(
                 text(
                     "SELECT id, questionnaire_id, study, country, language, primary_tendency, "
-                    "crisis_level, submitted_at, answers, result_frame, result_values, "
+                    "crisis_level, submitted_at, answers, answer_layout, result_frame, "
+                    "result_values, "
                     "research_consent, status FROM response_session"
                 )
             ).all()
@@ -227,7 +229,8 @@ def eligible_rows(database_url: str) -> pd.DataFrame:
     for row in rows:
         if row.status != "submitted" or not row.research_consent:
             continue
-        answers = row.answers if isinstance(row.answers, dict) else json.loads(row.answers)
+        layout = answer_copy.layout_from_text(contents[row.answer_layout])
+        answers = answer_copy.unpack(layout, bytes(row.answers))
         pieces = [contents[int(p)] for p in contents[row.result_frame].split(",")]
         scores = stored_results.stored_document(pieces, row.result_values)
         record: dict[str, Any] = {

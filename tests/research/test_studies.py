@@ -149,6 +149,23 @@ def test_an_exact_export_of_several_studies_leaves_the_dp_only_ones_out(
         assert [g["key"] for g in grouped["groups"]] == ["s2"]
 
 
+def test_an_enrolment_link_can_name_the_questionnaire_and_an_unknown_one_registers_nothing(
+    cli: CliRunner,
+) -> None:
+    """A site offering several questionnaires prints each study's link for the one asked."""
+    chosen = cli.invoke(main, ["studies", "add", "s2", "--questionnaire", QUESTIONNAIRE])
+    assert chosen.exit_code == 0, chosen.output
+    enrolment = chosen.stdout.strip()
+    assert f"/?study={enrolment}&questionnaire={QUESTIONNAIRE}" in chosen.stderr
+    shown = cli.invoke(main, ["studies", "show", "s2", "--questionnaire", QUESTIONNAIRE])
+    assert f"/?study={enrolment}&questionnaire={QUESTIONNAIRE}" in shown.output
+
+    unknown = cli.invoke(main, ["studies", "add", "s3", "--questionnaire", "no-such-thing"])
+    assert unknown.exit_code != 0
+    assert "not a questionnaire offered here" in unknown.output
+    assert "s3" not in cli.invoke(main, ["studies", "list"]).output
+
+
 def test_studies_add_list_and_show_with_submissions_and_erasures_per_day(
     cli: CliRunner, research_client: TestClient
 ) -> None:
