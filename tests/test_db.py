@@ -131,14 +131,14 @@ def test_a_submission_goes_through_while_an_export_is_reading(
         _, key = create_key(session, "Reader", (), dt.datetime.now(dt.UTC))
         session.commit()
     reading, release = threading.Event(), threading.Event()
-    original = research_data.dimension_codes
+    original = research_data.response_counts
 
     def paused(*args: Any, **kwargs: Any) -> Any:
         reading.set()
         release.wait(timeout=30)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(research_data, "dimension_codes", paused)
+    monkeypatch.setattr(research_data, "response_counts", paused)
     exported: dict[str, Any] = {}
 
     def export() -> None:
@@ -174,7 +174,7 @@ def test_an_export_reads_one_snapshot_while_submissions_arrive(
         _, key = create_key(session, "Reader", (), dt.datetime.now(dt.UTC))
         session.commit()
     counted, release = threading.Event(), threading.Event()
-    original = research_data.count_by
+    original = research_data.response_counts
 
     def count_then_pause(*args: Any, **kwargs: Any) -> Any:
         found = original(*args, **kwargs)
@@ -183,7 +183,7 @@ def test_an_export_reads_one_snapshot_while_submissions_arrive(
             release.wait(timeout=30)
         return found
 
-    monkeypatch.setattr(research_data, "count_by", count_then_pause)
+    monkeypatch.setattr(research_data, "response_counts", count_then_pause)
     exported: dict[str, Any] = {}
 
     def export() -> None:

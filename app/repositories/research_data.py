@@ -3,16 +3,17 @@
 Only responses that are submitted, whose respondent opted in to research, that belong to the
 questionnaire with exactly the content hash being described, and (when asked) to the given
 studies and submission dates are counted; an erased response is a deleted row, so it is gone
-from every later export. Counts per category and period are grouped in the database. The
-statistics of the answers come from each response's research copy (one byte per item, see
-:mod:`scoring.answer_copy`): the copies stream out of the research index in
-batches and are added up with numpy, so memory holds one batch and the running sums, never
-every response. Every result is bounded by the questionnaire and the number of groups and
-periods, not by the number of responses, and every sum is an exact integer.
+from every later export. A summary's counts (per group, primary tendency, crisis level, period
+and dimension score) come from ONE pass over the research index (:func:`response_counts`),
+reading the same rows a plain aggregate reads, once. The statistics of the answers come from
+each response's research copy (one byte per item, see :mod:`scoring.answer_copy`): the copies
+stream out of the research index in batches and are added up with numpy, so memory holds one
+batch and the running sums, never every response. Every result is bounded by the
+questionnaire and the number of groups and periods, not by the number of responses, and every
+sum is an exact integer.
 
 Groups are a column of the response (study, language, country, primary tendency) or the answer
-to a demographic item, read from its byte in the research copy: in the database when counting,
-from the decoded batch when adding up answers.
+to a demographic item, read from its byte in the research copy as each batch is decoded.
 
 What differs between SQLite and PostgreSQL lives in :mod:`app.repositories.research_sql`.
 """
@@ -23,11 +24,12 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from itertools import islice
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy import Select, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -45,21 +47,20 @@ from app.repositories.research_scope import (
 )
 from app.repositories.research_sql import (
     Dialect,
-    answer_byte,
     as_date,
-    as_place,
     dialect_of,
-    grouping_key,
     period_start,
     stream,
 )
 from app.schemas.research import PeriodUnit
 from scoring import answer_copy
 
-CountedField = Literal["primary_tendency", "crisis_level"]
 _BATCH = 10_000
 _ANSWER_BATCH = 5_000
 """Research copies decoded at a time: what bounds the memory an export needs."""
+_COUNT_BATCH = 2_000
+"""Rows fetched and counted at a time by :func:`response_counts`, whose rows carry four more
+values than a research copy's: smaller batches keep its memory as flat."""
 _table = ResponseSession.__table__.c  # type: ignore[attr-defined]
 _GROUP_COLUMNS: dict[GroupBy, ColumnElement[Any]] = {
     "study": _table.study,
@@ -73,64 +74,10 @@ def _dialect(session: Session) -> Dialect:
     return dialect_of(session.get_bind().dialect.name)
 
 
-def _group_key(dialect: Dialect, group: Grouping | None) -> ColumnElement[Any]:
-    """The group column as the counting queries group by it."""
-    if group is None:
-        return literal_column("NULL")
-    if isinstance(group, DemographicGroups):
-        return answer_byte(dialect, group.position)
-    return grouping_key(_GROUP_COLUMNS[group])
-
-
-def _group_name(group: Grouping | None, value: Any) -> GroupKey:
-    """A group as the counting queries return it, named as the exports show it."""
-    if isinstance(group, DemographicGroups):
-        return group.key(as_place(value))
-    return None if value is None else str(value)
-
-
-def _rows(session: Session, statement: Select[Any]) -> Iterator[tuple[Any, ...]]:
-    return stream(session.connection(), statement, _BATCH)
-
-
-def count_by(
-    session: Session, where: ResponseFilter, group: Grouping | None, counted: CountedField
-) -> dict[tuple[GroupKey, str | None], int]:
-    """Responses per (group, value of ``counted``)."""
-    value = _table.primary_tendency if counted == "primary_tendency" else _table.crisis_level
-    statement = (
-        select(
-            _group_key(_dialect(session), group).label("grp"),
-            grouping_key(value).label("val"),
-            func.count(),
-        )
-        .where(*where.conditions())
-        .group_by(literal_column("grp"), literal_column("val"))
-    )
-    return {
-        (_group_name(group, group_value), value): int(n)
-        for group_value, value, n in _rows(session, statement)
-    }
-
-
-def count_by_period(
-    session: Session, where: ResponseFilter, group: Grouping | None, unit: PeriodUnit
-) -> dict[tuple[GroupKey, dt.date], int]:
-    """Responses per (group, first day of the ISO week or month of submission)."""
-    statement = (
-        select(
-            _group_key(_dialect(session), group).label("grp"),
-            period_start(_dialect(session), unit).label("period"),
-            func.count().label("n"),
-        )
-        .where(*where.conditions())
-        .group_by(literal_column("grp"), literal_column("period"))
-    )
-    counts: dict[tuple[GroupKey, dt.date], int] = {}
-    for group_value, period, n in _rows(session, statement):
-        key = (_group_name(group, group_value), as_date(period))
-        counts[key] = counts.get(key, 0) + int(n)
-    return counts
+def _rows(
+    session: Session, statement: Select[Any], batch: int = _BATCH
+) -> Iterator[tuple[Any, ...]]:
+    return stream(session.connection(), statement, batch)
 
 
 def _answer_batches(
@@ -207,21 +154,117 @@ def dimension_codes(
     the counter holds at most one entry per group, dimension and possible (sum, answered)
     pair, however many responses there are.
     """
-    counts: Counter[tuple[GroupKey, int, int]] = Counter()
-    numbering: dict[GroupKey, int] = {}
+    codes = _CodeCounts(dimensions)
     for groups, matrix in _answer_batches(session, where, group):
-        group_index = np.fromiter(
-            (numbering.setdefault(g, len(numbering)) for g in groups), np.int64, len(groups)
-        )
-        names = list(numbering)
-        for index, dimension in enumerate(dimensions):
+        codes.add(groups, matrix)
+    return codes.counter()
+
+
+ResponseKey = tuple[GroupKey, str | None, str | None, dt.date]
+"""(group, primary tendency, crisis level, first day of the period of submission)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseCounts:
+    """What one pass over the covered responses counts: responses per :data:`ResponseKey`,
+    and per ``(group, dimension index, packed code)`` as :func:`dimension_codes` does."""
+
+    responses: Counter[ResponseKey]
+    codes: Counter[tuple[GroupKey, int, int]]
+
+
+def response_counts(
+    session: Session,
+    where: ResponseFilter,
+    group: Grouping | None,
+    unit: PeriodUnit,
+    dimensions: Sequence[PackedDimension],
+) -> ResponseCounts:
+    """Responses per (group, primary tendency, crisis level, period), and the packed codes
+    of every dimension per group, in ONE pass over the research index.
+
+    Every column read is in the research index, so the pass reads the index only, as the
+    plain aggregate does. Rows are taken a batch at a time: the keys are counted with a
+    :class:`Counter` over the batch's tuples, the copies decoded with numpy, so memory holds
+    one batch and counters whose size is bounded by the questionnaire, the groups and the
+    periods, never by the number of responses.
+    """
+    dialect = _dialect(session)
+    column = _GROUP_COLUMNS[group] if isinstance(group, str) else literal_column("NULL")
+    statement = select(
+        column.label("grp"),
+        _table.primary_tendency,
+        _table.crisis_level,
+        period_start(dialect, unit).label("period"),
+        _table.research_answers,
+    ).where(*where.conditions())
+    by_row: Counter[tuple[Any, Any, Any, Any]] = Counter()
+    codes = _CodeCounts(dimensions)
+    for batch in _row_batches(session, statement, _COUNT_BATCH):
+        groups, primaries, crises, starts, copies = zip(*batch, strict=True)
+        del batch
+        keys, matrix = _batch(group, list(groups), list(copies))
+        by_row.update(zip(keys, primaries, crises, starts, strict=True))
+        codes.add(keys, matrix)
+    responses: Counter[ResponseKey] = Counter()
+    for (key, primary, crisis, start), n in by_row.items():
+        responses[(key, primary, crisis, as_date(start))] += n
+    return ResponseCounts(responses, codes.counter())
+
+
+def _row_batches(
+    session: Session, statement: Select[Any], size: int
+) -> Iterator[Sequence[tuple[Any, ...]]]:
+    """The rows of ``statement``, ``size`` at a time. SQLite's rows come a batch at a time
+    straight from its cursor (a third of the time of taking them one by one); PostgreSQL's
+    from :func:`stream`, whose query the server may run in parallel."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        result = connection.execute(statement.execution_options(yield_per=size))
+        yield from result.partitions(size)  # type: ignore[misc]
+        return
+    rows = stream(connection, statement, size)
+    while batch := list(islice(rows, size)):
+        yield batch
+
+
+class _CodeCounts:
+    """Responses per group, dimension and packed code, as one array of counts per dimension
+    (a row per group, a column per possible code): a batch is counted with ``bincount``,
+    in time linear in its rows, and the arrays' size is bounded by the groups and the
+    questionnaire, never by the number of responses."""
+
+    def __init__(self, dimensions: Sequence[PackedDimension]) -> None:
+        self.dimensions = dimensions
+        self.spans = [d.base * (len(d.items) + 1) for d in dimensions]
+        self.numbering: dict[GroupKey, int] = {}
+        self.counts = [np.zeros((0, span), dtype=np.int64) for span in self.spans]
+
+    def add(self, groups: Sequence[GroupKey], matrix: npt.NDArray[np.uint8]) -> None:
+        numbering = self.numbering
+        for name in dict.fromkeys(groups):  # in order of first appearance
+            numbering.setdefault(name, len(numbering))
+        group_index = np.fromiter(map(numbering.__getitem__, groups), np.int64, len(groups))
+        size = len(numbering)
+        for index, dimension in enumerate(self.dimensions):
+            span = self.spans[index]
             decoded = _decode(matrix, dimension)
             codes = dimension.code(decoded.total, decoded.count)
-            span = dimension.base * (len(dimension.items) + 1)
-            keys, tallies = np.unique(group_index * span + codes, return_counts=True)
-            for key, tally in zip(keys.tolist(), tallies.tolist(), strict=True):
-                counts[(names[key // span], index, key % span)] += tally
-    return counts
+            found = np.bincount(group_index * span + codes, minlength=size * span)
+            counts = self.counts[index]
+            if len(counts) < size:
+                grown = np.zeros((size, span), dtype=np.int64)
+                grown[: len(counts)] = counts
+                counts = self.counts[index] = grown
+            counts += found.reshape(size, span)
+
+    def counter(self) -> Counter[tuple[GroupKey, int, int]]:
+        names = list(self.numbering)
+        result: Counter[tuple[GroupKey, int, int]] = Counter()
+        for index, counts in enumerate(self.counts):
+            for row, code in zip(*np.nonzero(counts), strict=True):
+                result[(names[int(row)], index, int(code))] = int(counts[row, code])
+        return result
 
 
 class _Sums:

@@ -60,20 +60,16 @@ def tally(ctx: ResearchContext, coverage: Coverage) -> dict[GroupKey, BlockTally
             found = blocks[key] = BlockTally()
         return found
 
-    session = ctx.session
-    by_primary = research_data.count_by(session, where, group, "primary_tendency")
-    for (key, value), count in by_primary.items():
+    counted = research_data.response_counts(
+        ctx.session, where, group, coverage.parameters.period, coverage.dimensions
+    )
+    for (key, primary, crisis, start), count in counted.responses.items():
         target = block(key)
         target.n += count
-        target.primary[value if value in known else UNDETERMINED] += count
-    by_crisis = research_data.count_by(session, where, group, "crisis_level")
-    for (key, value), count in by_crisis.items():
-        block(key).crisis[value if value in CRISIS_LEVEL_ORDER else NO_CRISIS] += count
-    unit = coverage.parameters.period
-    for (key, start), count in research_data.count_by_period(session, where, group, unit).items():
-        block(key).periods[start] += count
-    codes = research_data.dimension_codes(session, where, group, coverage.dimensions)
-    add_scores(blocks, codes, ScoreReader(definition, coverage.dimensions))
+        target.primary[primary if primary in known else UNDETERMINED] += count
+        target.crisis[crisis if crisis in CRISIS_LEVEL_ORDER else NO_CRISIS] += count
+        target.periods[start] += count
+    add_scores(blocks, counted.codes, ScoreReader(definition, coverage.dimensions))
     return blocks
 
 
