@@ -515,7 +515,6 @@ def main(argv: list[str] | None = None) -> None:
     header.write("# Research exports benchmark\n\n")
     from bench import machine
 
-    header.write(f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with `make bench` on ")
     header.write(machine.describe(server if "postgresql" in backends else None))
     header.write(
         f"Each export through the HTTP API in a fresh process, best of {1 if args.quick else 2}; "

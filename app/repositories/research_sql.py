@@ -6,15 +6,6 @@ What differs:
 * The first day of a response's ISO week or calendar month (UTC). SQLite 3.40 has no ISO-week
   format, so the Monday is computed with date modifiers: six days back, then forward to the
   next Monday. PostgreSQL: ``date_trunc``.
-* Which index counts. The research queries read only the research index. Asked to group by
-  a column that has an index of its own (study), SQLite's planner walks that index to save a
-  sort and fetches every row from the table, several times slower; grouping by an expression
-  of the column (``study || ''``, NULL stays NULL) leaves it the research index. PostgreSQL
-  plans the same expression just as well.
-* Reading one byte of a response's research copy (a demographic answer, to group by). SQLite
-  has no function from a byte to its number: ``hex(substr(copy, position + 1, 1))`` gives it
-  as two hex digits (``substr`` counts from 1 and, on a blob, in bytes). PostgreSQL:
-  ``get_byte(copy, position)``, counting from 0. :func:`as_place` reads either.
 * Streaming a result that can be long. SQLite: batches from the ordinary cursor. PostgreSQL:
   psycopg's ``stream`` (rows arrive in chunks as the server produces them); a server-side
   cursor would do too, but PostgreSQL never runs a cursor's query in parallel, which makes the
@@ -44,29 +35,6 @@ def dialect_of(name: str) -> Dialect:
     if name == "postgresql":
         return "postgresql"
     raise ValueError(f"research exports do not support the {name!r} database")
-
-
-def grouping_key(column: ColumnElement[Any]) -> ColumnElement[Any]:
-    """A text column to group by without steering SQLite to the column's own index."""
-    return column.op("||")(literal_column("''"))
-
-
-def answer_byte(dialect: Dialect, position: int) -> ColumnElement[Any]:
-    """Byte ``position`` (from 0) of the research copy of the answers, as :func:`as_place`
-    reads it."""
-    copy = ResponseSession.__table__.c.research_answers  # type: ignore[attr-defined]
-    if dialect == "sqlite":
-        return func.hex(func.substr(copy, position + 1, 1))
-    return func.get_byte(copy, position)
-
-
-def as_place(value: object) -> int:
-    """A byte read by :func:`answer_byte` from either database, as a number from 0 to 255."""
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and len(value) == 2:
-        return int(value, 16)
-    raise ValueError(f"not a byte of a research copy: {value!r}")
 
 
 def period_start(dialect: Dialect, unit: PeriodUnit) -> ColumnElement[Any]:
