@@ -15,7 +15,14 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from scoring.definition import CRISIS_LEVEL_ORDER, CrisisLevel, Definition, ResponseScale
+from scoring.definition import (
+    CRISIS_LEVEL_ORDER,
+    CrisisLevel,
+    Definition,
+    ResponseScale,
+    RiskRule,
+    per_definition,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,17 +77,41 @@ def generous_value(value: object, scale: ResponseScale | None, depth: int = 0) -
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _RuleCheck:
+    """A risk rule with what reading it needs: its item in lower case and the item's scale."""
+
+    rule: RiskRule
+    folded_item: str
+    scale: ResponseScale | None
+
+
+@per_definition
+def _rule_checks(definition: Definition) -> tuple[tuple[_RuleCheck, ...], frozenset[str]]:
+    """The definition's risk rules, ready to read, and the lower-case ids they read."""
+    checks = tuple(
+        _RuleCheck(rule, rule.item.casefold(), definition.scale_of(rule.item))
+        for rule in definition.risk_rules
+    )
+    return checks, frozenset(check.folded_item for check in checks)
+
+
 def assess_risk(definition: Definition, raw: Mapping[str, object]) -> RiskAssessment:
     """Run every risk rule of ``definition`` over ``raw`` answers, valid or not."""
+    checks, read = _rule_checks(definition)
+    if not checks:
+        return NO_RISK
     level: CrisisLevel | None = None
     triggered: list[str] = []
     by_item: dict[str, list[object]] = {}
     for key, value in raw.items():
-        by_item.setdefault(str(key).casefold(), []).append(value)
-    for rule in definition.risk_rules:
-        values = by_item.get(rule.item.casefold(), [])
-        scale = definition.scale_of(rule.item)
-        numbers = [n for v in values if (n := generous_value(v, scale)) is not None]
+        folded = str(key).casefold()
+        if folded in read:  # the values no rule reads are never looked at
+            by_item.setdefault(folded, []).append(value)
+    for check in checks:
+        rule = check.rule
+        values = by_item.get(check.folded_item, [])
+        numbers = [n for v in values if (n := generous_value(v, check.scale)) is not None]
         if not numbers or max(numbers) < rule.at_least:
             continue
         if rule.item not in triggered:

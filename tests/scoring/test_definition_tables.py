@@ -1,0 +1,105 @@
+"""The tables a definition keeps for scoring answer the same as reading the definition itself.
+
+Lookups by item id, a dimension's items, what answer each item takes and how far a response
+has come are built once per definition (``scoring.definition.per_definition``). Here each is
+compared with what a plain walk over the definition's own lists says, on random definitions,
+and a definition copied with other items must never read the tables of the one it came from.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_vectorized import answer_sets, definitions
+
+from app.services.progress import progress_of
+from scoring.answers import check_answers
+from scoring.catalog import Catalog
+from scoring.definition import Definition, ResponseScale
+from scoring.engine import score_dimensions
+
+
+def _scale_by_walking(definition: Definition, item_id: str) -> ResponseScale | None:
+    for item in (*definition.items, *definition.wellbeing_items):
+        if item.id == item_id:
+            return definition.scales[item.scale]
+    return None
+
+
+def _ids(definition: Definition) -> list[str]:
+    return [
+        *(item.id for item in definition.items),
+        *(item.id for item in definition.wellbeing_items),
+        *(item.id for item in definition.demographics),
+        "unknown",
+    ]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(definitions())
+def test_lookups_say_what_the_definition_lists(definition: Definition) -> None:
+    for item_id in _ids(definition):
+        assert definition.scale_of(item_id) == _scale_by_walking(definition, item_id)
+        demographic = next((d for d in definition.demographics if d.id == item_id), None)
+        assert definition.demographic(item_id) == demographic
+    for dimension in definition.dimensions:
+        walked = tuple(item for item in definition.items if item.dimension == dimension.id)
+        assert definition.items_of(dimension.id) == walked
+    assert definition.items_of("no such dimension") == ()
+
+
+@st.composite
+def definition_with_answers(draw: st.DrawFn) -> tuple[Definition, list[dict[str, Any]]]:
+    definition = draw(definitions())
+    return definition, draw(st.lists(answer_sets(definition, invalid=False), max_size=20))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(definition_with_answers())
+def test_progress_counts_what_was_answered_and_says_when_it_can_be_submitted(
+    case: tuple[Definition, list[dict[str, Any]]],
+) -> None:
+    definition, rows = case
+    attachment = {item.id for item in definition.items}
+    wellbeing = {item.id for item in definition.wellbeing_items}
+    for raw in rows:
+        answers, problems = check_answers(definition, raw)
+        assert problems == []
+        progress = progress_of(definition, answers)
+        assert progress.answered == sum(1 for item_id in answers if item_id in attachment)
+        assert progress.of == len(definition.items)
+        assert progress.wellbeing_answered == sum(1 for i in answers if i in wellbeing)
+        scores = score_dimensions(definition, answers).values()
+        assert progress.ready_to_submit == all(s.mean is not None for s in scores)
+
+
+def test_a_copy_with_other_items_reads_its_own_items(catalog: Catalog) -> None:
+    loaded = catalog.get("attachment-self-reflection")
+    assert loaded is not None
+    original = loaded.definition
+    first = original.items[0]
+    original.scale_of(first.id)  # the original's tables are built before it is copied
+    copied = original.model_copy(update={"items": original.items[1:]})
+
+    assert copied.scale_of(first.id) is None
+    assert copied.items_of(first.dimension) == original.items_of(first.dimension)[1:]
+    answers, problems = check_answers(copied, {first.id: 1})
+    assert answers == {}
+    assert [p.item for p in problems] == [first.id]
+    assert original.scale_of(first.id) is not None
+
+
+def test_a_pickled_definition_reads_the_same(catalog: Catalog) -> None:
+    loaded = catalog.get("attachment-self-reflection")
+    assert loaded is not None
+    original = loaded.definition
+    original.items_of(original.dimensions[0].id)
+    restored = pickle.loads(pickle.dumps(original))  # noqa: S301 (our own object)
+
+    assert restored == original
+    assert restored.items_of(original.dimensions[0].id) == original.items_of(
+        original.dimensions[0].id
+    )
