@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from scoring.memo import kept_with, without_memo
+
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 LanguageTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]
 VersionString = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")]
@@ -248,7 +250,7 @@ class Definition(DefinitionModel):
     def __getstate__(self) -> dict[Any, Any]:
         # Pickled without the tables kept by per_definition: they are rebuilt on first use.
         state = super().__getstate__()
-        state["__dict__"] = {k: v for k, v in state["__dict__"].items() if k != _MEMO}
+        state["__dict__"] = without_memo(state["__dict__"])
         return state
 
     # Convenience views used by the engine and the API.
@@ -285,7 +287,6 @@ class Definition(DefinitionModel):
 
 
 _Derived = TypeVar("_Derived")
-_MEMO = "_per_definition"
 
 
 def per_definition(build: Callable[[Definition], _Derived]) -> Callable[[Definition], _Derived]:
@@ -293,15 +294,10 @@ def per_definition(build: Callable[[Definition], _Derived]) -> Callable[[Definit
 
     A definition never changes once loaded, so the tables read for every answer set (which
     scale an item has, which items a dimension has, ...) are built on first use, not searched
-    for on each request. The memo lives in the definition object itself and names that
-    object, so a copy (``model_copy``, which copies the memo) builds its own tables."""
+    for on each request (see :mod:`scoring.memo`: a copy builds its own)."""
 
     def derived(definition: Definition) -> _Derived:
-        memo: tuple[Definition, dict[object, Any]] | None = definition.__dict__.get(_MEMO)
-        if memo is None or memo[0] is not definition:
-            memo = (definition, {})
-            definition.__dict__[_MEMO] = memo
-        tables = memo[1]
+        tables = kept_with(definition)
         if build not in tables:
             tables[build] = build(definition)
         return cast(_Derived, tables[build])

@@ -30,6 +30,7 @@ from typing import Literal
 
 from scoring.definition import (
     BandId,
+    Bands,
     Definition,
     Dimension,
     ResponseScale,
@@ -173,13 +174,20 @@ def sufficient(definition: Definition, answers: Mapping[str, int]) -> bool:
 _BAND_RANK: dict[BandId, int] = {"low": 0, "moderate": 1, "elevated": 2}
 
 
+@per_definition
+def _bands_by_dimension(definition: Definition) -> dict[str, Bands]:
+    return {d.id: d.bands for d in definition.dimensions}
+
+
 def tendency_scores(
     definition: Definition,
     rules: Sequence[TendencyRule],
     dimensions: Mapping[str, DimensionScore],
 ) -> tuple[TendencyScore, ...]:
     """Each rule read on its dimension's score: elevated when the band reaches the rule's."""
-    bands = {d.id: d.bands for d in definition.dimensions}
+    if not rules:
+        return ()
+    bands = _bands_by_dimension(definition)
     tendencies: list[TendencyScore] = []
     for rule in rules:
         dimension = dimensions[rule.dimension]
