@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from scoring.content import ContentLibrary, ResultWording
 from scoring.crisis import CrisisDirectory, CrisisNotice, HelpFooter
 from scoring.definition import BandId, Definition, TendencyId
-from scoring.engine import PrimaryTendency, Scoring, TendencyScore
+from scoring.engine import DimensionScore, PrimaryTendency, Scoring, TendencyScore
 from scoring.memo import bounded, kept_with
 from scoring.norms import NormComparison
 from scoring.risk import RiskAssessment
@@ -37,8 +37,9 @@ class ScoredPart(ResultModel):
         label, an id) as given, every other field the same-named value of ``scored``,
         unchanged, so the result states each number exactly as it was scored."""
         fields = cls.__pydantic_fields__
-        numbers = {name: getattr(scored, name) for name in fields if name not in words}
-        return cls.model_validate({**numbers, **words})
+        values = {name: getattr(scored, name) for name in fields if name not in words}
+        values.update(words)
+        return cls.__pydantic_validator__.validate_python(values)  # type: ignore[no-any-return]
 
 
 def only_when_set(description: str) -> Any:
@@ -286,6 +287,32 @@ def _sections(
     return sections
 
 
+_Part = TypeVar("_Part", DimensionResult, TendencyResult)
+_KEPT_PARTS = 16384
+_kept_parts: dict[tuple[object, ...], ScoredPart] = {}
+"""Parts of results by what they were made from: a part is immutable, and scores recur."""
+
+
+def _scored_part(
+    kind: type[_Part],
+    scored: DimensionScore | TendencyScore,
+    shown: float | None,
+    **words: str | None,
+) -> _Part:
+    """``kind.as_scored(scored, **words)``, made once per (bounded) kind, scores and words.
+    The number ``shown`` keys the part as a number: -0.0 == 0.0, so a zero is never kept."""
+    if shown == 0.0:
+        return kind.as_scored(scored, **words)
+    key = (kind, scored, *words.values())
+    part = _kept_parts.get(key)
+    if part is None:
+        if len(_kept_parts) >= _KEPT_PARTS:
+            _kept_parts.clear()
+        part = _kept_parts[key] = kind.as_scored(scored, **words)
+    assert isinstance(part, kind)
+    return part
+
+
 def compose_result(
     *,
     definition: Definition,
@@ -364,11 +391,13 @@ def compose_result(
         questionnaire=words.questionnaire,
         language=language,
         scores={
-            d_id: DimensionResult.as_scored(s, label=labels[d_id], target=targets.get(d_id))
+            d_id: _scored_part(
+                DimensionResult, s, s.mean, label=labels[d_id], target=targets.get(d_id)
+            )
             for d_id, s in scoring.dimensions.items()
         },
         tendencies=tuple(
-            TendencyResult.as_scored(t, id=t.tendency, label=label, target=target)
+            _scored_part(TendencyResult, t, t.score, id=t.tendency, label=label, target=target)
             for t, (label, target) in zip(tendencies, words.rules, strict=True)
         ),
         primary_tendency=scoring.primary_tendency,

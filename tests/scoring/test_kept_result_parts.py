@@ -19,10 +19,11 @@ from hypothesis import strategies as st
 from test_vectorized import answer_sets, definitions
 
 from app.services import stored_results
+from scoring import result as result_module
 from scoring.catalog import BUNDLED_DIR, Catalog
 from scoring.content import ContentLibrary
 from scoring.definition import Definition
-from scoring.engine import score
+from scoring.engine import DimensionScore, score
 from scoring.loading import load_definition
 from scoring.result import DimensionResult, ScoreResult, compose_result
 from scoring.risk import RiskAssessment, assess_risk
@@ -89,7 +90,21 @@ def test_random_results_are_cut_as_when_cut_afresh(
     definition, rows, where = case
     for answers, (level, country) in zip(rows, where, strict=True):
         risk = RiskAssessment(level, ("wb0",) if level else ())
-        _assert_cut_as_afresh(_compose(catalog, definition, answers, risk=risk, country=country))
+        result = _compose(catalog, definition, answers, risk=risk, country=country)
+        _assert_cut_as_afresh(result)
+        result_module._kept_parts.clear()
+        afresh = _compose(catalog, definition.model_copy(), answers, risk=risk, country=country)
+        assert afresh.model_dump_json() == result.model_dump_json()
+
+
+def test_a_scored_negative_zero_is_shown_as_scored(catalog: Catalog) -> None:
+    shown = []
+    for zero in (0.0, -0.0, 0.0):
+        scored = DimensionScore("anxiety", zero, "low", 3, 3, 2, False)
+        part = result_module._scored_part(DimensionResult, scored, zero, label="A", target=None)
+        shown.append(part.model_dump_json())
+    assert shown[0] == shown[2] != shown[1]
+    assert '"mean":-0.0' in shown[1]
 
 
 def test_bundled_and_per_relationship_results_are_cut_as_when_cut_afresh(
