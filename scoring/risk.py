@@ -96,6 +96,35 @@ def _rule_checks(definition: Definition) -> tuple[tuple[_RuleCheck, ...], frozen
     return checks, frozenset(check.folded_item for check in checks)
 
 
+@per_definition
+def _checks_by_item(definition: Definition) -> dict[str, tuple[_RuleCheck, ...]]:
+    """The rule checks of each lower-case item id, in rule order."""
+    checks, _ = _rule_checks(definition)
+    by_item: dict[str, list[_RuleCheck]] = {}
+    for check in checks:
+        by_item.setdefault(check.folded_item, []).append(check)
+    return {item: tuple(item_checks) for item, item_checks in by_item.items()}
+
+
+def assess_answer(definition: Definition, key: object, value: object) -> RiskAssessment:
+    """What ``assess_risk(definition, {key: value})`` finds, for one raw answer."""
+    checks = _checks_by_item(definition).get(str(key).casefold())
+    if not checks:
+        return NO_RISK
+    level: CrisisLevel | None = None
+    triggered: list[str] = []
+    for check in checks:
+        rule = check.rule
+        number = generous_value(value, check.scale)
+        if number is None or number < rule.at_least:
+            continue
+        if rule.item not in triggered:
+            triggered.append(rule.item)
+        if level is None or CRISIS_LEVEL_ORDER[rule.level] > CRISIS_LEVEL_ORDER[level]:
+            level = rule.level
+    return RiskAssessment(level, tuple(triggered)) if level is not None else NO_RISK
+
+
 def assess_risk(definition: Definition, raw: Mapping[str, object]) -> RiskAssessment:
     """Run every risk rule of ``definition`` over ``raw`` answers, valid or not."""
     checks, read = _rule_checks(definition)

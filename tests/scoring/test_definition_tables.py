@@ -20,6 +20,7 @@ from scoring.answers import check_answers
 from scoring.catalog import Catalog
 from scoring.definition import Definition, ResponseScale
 from scoring.engine import score_dimensions
+from scoring.risk import assess_answer, assess_risk
 
 
 def _scale_by_walking(definition: Definition, item_id: str) -> ResponseScale | None:
@@ -103,3 +104,33 @@ def test_a_pickled_definition_reads_the_same(catalog: Catalog) -> None:
     assert restored.items_of(original.dimensions[0].id) == original.items_of(
         original.dimensions[0].id
     )
+
+
+RAW_VALUES = st.one_of(
+    st.integers(-5, 12),
+    st.sampled_from([True, False, 2.0, 0.5, "3", " 1 ", "Yes", "no", None, [1, 4], {"v": 2}]),
+    st.sampled_from(["s0 point 1", "s1 point 2", "S0 POINT 3", float("nan"), 2**70, "nan"]),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(definitions(), st.data())
+def test_one_raw_answer_is_screened_as_a_mapping_of_it_is(
+    definition: Definition, data: st.DataObject
+) -> None:
+    ids = [*_ids(definition), *(rule.item.upper() for rule in definition.risk_rules)]
+    for _ in range(10):
+        key = data.draw(st.sampled_from(ids))
+        value = data.draw(RAW_VALUES)
+        assert assess_answer(definition, key, value) == assess_risk(definition, {key: value})
+
+
+def test_the_catalog_screens_one_answer_as_a_mapping_of_it(catalog: Catalog) -> None:
+    keys = ["wb_now", "WB_LIFE", "wb_selfharm", "anx01", "nope"]
+    values: list[object] = [0, 1, 3, "Yes", "nearly every day", [0, 2], None, "2"]
+    for questionnaire_id in (None, "attachment-self-reflection", "unknown"):
+        for key in keys:
+            for value in values:
+                assert catalog.screen_answer(key, value, questionnaire_id) == catalog.screen(
+                    {key: value}, questionnaire_id
+                )
