@@ -43,6 +43,8 @@ NO_RISK = RiskAssessment(None, ())
 _WORDS = {"true": 1.0, "yes": 1.0, "y": 1.0, "on": 1.0, "false": 0.0, "no": 0.0, "off": 0.0}
 _MAX_DEPTH = 8
 _MAX_VALUES = 64
+_HUGE = 2**1000
+"""Integers from here on are read as infinitely high (or low): beyond a float's range."""
 
 
 def generous_value(value: object, scale: ResponseScale | None, depth: int = 0) -> float | None:
@@ -57,7 +59,7 @@ def generous_value(value: object, scale: ResponseScale | None, depth: int = 0) -
         return 1.0 if value else 0.0
     if isinstance(value, int):
         # JSON integers have no size limit; one too large for a float is still "very high".
-        return float(value) if abs(value) < 2**1000 else (math.inf if value > 0 else -math.inf)
+        return float(value) if abs(value) < _HUGE else (math.inf if value > 0 else -math.inf)
     if isinstance(value, float):
         return None if math.isnan(value) else value
     if isinstance(value, str):
