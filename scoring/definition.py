@@ -16,11 +16,11 @@ reported together with the model's own, never instead of them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, TypeVar, cast
+from typing import Annotated, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from scoring.memo import kept_with, without_memo
+from scoring.memo import kept_with
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 LanguageTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]
@@ -246,12 +246,6 @@ class Definition(DefinitionModel):
     target_tendencies: tuple[TendencyRule, ...] = ()
     """Set by the expansion: the file's tendencies, once per target. ``tendencies`` is then
     empty, since a response answered about several relationships has no single tendency."""
-
-    def __getstate__(self) -> dict[Any, Any]:
-        # Pickled without the tables kept by per_definition: they are rebuilt on first use.
-        state = super().__getstate__()
-        state["__dict__"] = without_memo(state["__dict__"])
-        return state
 
     # Convenience views used by the engine and the API.
 

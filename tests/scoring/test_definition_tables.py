@@ -8,6 +8,7 @@ and a definition copied with other items must never read the tables of the one i
 
 from __future__ import annotations
 
+import copy
 import pickle
 from typing import Any
 
@@ -91,6 +92,25 @@ def test_a_copy_with_other_items_reads_its_own_items(catalog: Catalog) -> None:
     assert answers == {}
     assert [p.item for p in problems] == [first.id]
     assert original.scale_of(first.id) is not None
+
+
+def test_copies_compare_by_what_they_say_whatever_each_has_built(catalog: Catalog) -> None:
+    loaded = catalog.get("attachment-self-reflection")
+    assert loaded is not None
+    original = loaded.definition
+    original.scale_of("wb_now")
+    copies = [
+        original.model_copy(),
+        original.model_copy(deep=True),
+        copy.deepcopy(original),
+        pickle.loads(pickle.dumps(original)),  # noqa: S301 (our own object)
+    ]
+    for copied in copies:
+        copied.items_of(original.dimensions[0].id)  # each builds its own tables
+        assert copied == original
+        assert original == copied
+        assert copied.scale_of("wb_now") == original.scale_of("wb_now")
+    assert original.model_copy(update={"items": original.items[1:]}) != original
 
 
 def test_a_pickled_definition_reads_the_same(catalog: Catalog) -> None:
