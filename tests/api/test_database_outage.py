@@ -210,6 +210,28 @@ def test_reading_a_response_in_an_outage_is_503(outage: Outage, app_on: Any) -> 
         assert again.json()["answers"] == {"anx01": 5}
 
 
+def test_reading_a_response_as_fhir_in_an_outage_is_a_transient_operation_outcome(
+    outage: Outage, app_on: Any
+) -> None:
+    with TestClient(app_on) as client:
+        created = create(client, answers={"anx01": 5})
+        address = f"{API}/responses/{created['response_id']}/fhir"
+        outage.begin(app_on.state.engine)
+        try:
+            refused = client.get(address, headers=bearer(created["token"]))
+        finally:
+            outage.end()
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["content-type"].startswith("application/fhir+json")
+        assert refused.headers["retry-after"].isdigit()
+        outcome = refused.json()
+        assert outcome["resourceType"] == "OperationOutcome"
+        assert [issue["code"] for issue in outcome["issue"]] == ["transient"]
+        for word in INTERNALS:
+            assert word not in refused.text.lower(), f"the answer mentions {word!r}"
+        assert client.get(address, headers=bearer(created["token"])).status_code == 200
+
+
 def test_risky_answers_to_a_stored_response_in_an_outage_keep_the_notice(
     outage: Outage, app_on: Any
 ) -> None:
