@@ -313,6 +313,22 @@ def test_a_risky_page_posted_in_an_outage_is_a_503_page_with_the_notice_and_help
         assert 'name="wb_now" value="1" checked' not in again.text
 
 
+def test_the_help_page_is_shown_in_an_outage(outage: Outage, app_on: Any) -> None:
+    """Its contacts come from the resources file: a browser whose saved answers cannot be
+    read just now still gets them, and keeps its session for later."""
+    with TestClient(app_on, base_url="https://testserver", follow_redirects=False) as web:
+        _start_in_browser(web)
+        outage.begin(app_on.state.engine)
+        try:
+            shown = web.get("/help", headers={"Accept": BROWSER_ACCEPT})
+        finally:
+            outage.end()
+        assert shown.status_code == 200, shown.text
+        assert 'class="contact contact-emergency"' in shown.text
+        assert "set-cookie" not in shown.headers or "session" not in shown.headers["set-cookie"]
+        assert web.get("/questionnaire/1").status_code == 200
+
+
 def test_the_script_in_an_outage_still_gets_the_notice_to_show(outage: Outage, app_on: Any) -> None:
     with TestClient(app_on, base_url="https://testserver", follow_redirects=False) as web:
         token = _start_in_browser(web)
