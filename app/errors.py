@@ -99,8 +99,9 @@ class DatabaseUnavailable(ServiceUnavailable):
     def __init__(
         self,
         detail: str = (
-            "The database is unavailable for the moment, so this request was not carried out "
-            "and nothing from it was stored. Please try again in a little while."
+            "The database is unavailable for the moment, so this request was not carried out. "
+            "Please try again in a little while (a retry with the same Idempotency-Key never "
+            "stores anything twice)."
         ),
     ) -> None:
         super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
