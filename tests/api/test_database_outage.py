@@ -193,6 +193,21 @@ def test_a_risky_submission_in_an_outage_is_503_with_the_notice_and_stores_nothi
         assert stored.json()["crisis"]["level"] == "acute"
 
 
+def test_a_postgresql_server_that_is_not_there_is_503_with_the_notice(catalog: Catalog) -> None:
+    # Nothing listens on port 1: every connection is refused at once.
+    unreachable = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    app = create_app(Settings(environment="test", database_url=unreachable), catalog)
+    body = {"questionnaire_id": QUESTIONNAIRE, "answers": risky_answers(), "submit": True}
+    try:
+        with TestClient(app) as client:
+            refused = client.post(f"{API}/responses", json=body)
+            read = client.get(f"{API}/responses/some-id", headers=bearer("some-token"))
+    finally:
+        app.state.engine.dispose()
+    assert assert_unavailable(refused)["crisis"]["level"] == "acute"
+    assert_unavailable(read)
+
+
 def test_reading_a_response_in_an_outage_is_503(outage: Outage, app_on: Any) -> None:
     with TestClient(app_on) as client:
         created = create(client, answers={"anx01": 5})
