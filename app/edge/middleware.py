@@ -35,7 +35,7 @@ from app.edge.policy import (
     speaks_fhir,
 )
 from app.edge.reading import APPEARS_TWICE, BodyReading, read_body
-from app.errors import FieldProblem, InvalidInput, PayloadTooLarge
+from app.errors import DATABASE_OUTAGES, FieldProblem, InvalidInput, PayloadTooLarge
 from app.services.fhir.outcome import Issue, operation_outcome
 from app.services.fhir.versions import FHIR_JSON
 from app.services.notices import counted
@@ -145,15 +145,20 @@ class RiskEdge:
         reference = response_reference(request)
         stored: StoredRisk | None = None
         if reference is not None:
-            stored = await run_in_threadpool(
-                keep_risk,
-                app_state.engine,
-                catalog,
-                settings,
-                reference.response_id,
-                reference.token,
-                seen,
-            )
+            try:
+                stored = await run_in_threadpool(
+                    keep_risk,
+                    app_state.engine,
+                    catalog,
+                    settings,
+                    reference.response_id,
+                    reference.token,
+                    seen,
+                )
+            except DATABASE_OUTAGES:
+                # The database is unavailable: the route meets the same outage and answers
+                # 503 (app.api.problems), with the notice of what this request sent.
+                stored = None
         risk = strongest([seen, stored.risk]) if stored is not None else seen
         if risk.level is None:
             return None, reading
