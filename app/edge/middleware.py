@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import PROBLEM_MEDIA_TYPE, body_of
+from app.api.screened_body import SCREENED_JSON, ScreenedJson
 from app.edge.policy import (
     body_policy,
     notice_country,
@@ -135,6 +136,8 @@ class RiskEdge:
             invalid = InvalidInput("See errors for each field.", problems)
             await self._refuse(scope, send, body_of(invalid), notice)
             return
+        if reading.parsed and reading.refusal is None:
+            state[SCREENED_JSON] = ScreenedJson(raw, reading.document)
         delivered = False
 
         async def replay() -> Message:
