@@ -46,12 +46,14 @@ class _Collector:
 
     def object_pairs(self, pairs: list[tuple[str, object]]) -> dict[str, object]:
         self.pairs += pairs
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen and key not in self.duplicates:
-                self.duplicates.append(key)
-            seen.add(key)
-        return dict(pairs)
+        document = dict(pairs)
+        if len(document) < len(pairs):  # some key appears twice: find which
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen and key not in self.duplicates:
+                    self.duplicates.append(key)
+                seen.add(key)
+        return document
 
     def integer(self, digits: str) -> int:
         if len(digits.lstrip("-")) > MAX_DIGITS:
