@@ -7,11 +7,16 @@ While a group commits, the next one gathers, so the busier the process, the larg
 groups: a 2xx still means committed and on disk, but the disk is asked once per group
 instead of once per request.
 
+Writes of one kind can be stored *together* (:meth:`GroupWriter.run_together`): the writer
+hands every such write of the group to one function, which stores them all at once (one
+INSERT of many rows per table, say) and answers each. That function refuses a write by
+answering it with an exception, having written nothing for it; its neighbours are stored.
+
 One write's failure does not fail its neighbours: the group's transaction is rolled back,
 the failing request gets its error, and the others run again in a fresh transaction. (A
 rolled-back transaction is thrown away whole rather than rewound to a savepoint, so that
-nothing a failed write did, or learned, can outlive it.) If the commit itself fails, each
-write of the group is tried alone.
+nothing a failed write did, or learned, can outlive it.) If the commit itself fails, or
+writes stored together fail as a whole, each write of the group is tried alone.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import asyncio
 import queue
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -34,11 +39,18 @@ IDLE_SECONDS = 2.0
 """How long the writer's thread waits for work before it ends (it starts again on demand)."""
 
 T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741 - one item of writes stored together
+
+StoreTogether = Callable[[Session, Sequence[I]], Sequence[T | Exception]]
+"""Stores several writes of one kind at once and answers each, in order: its result, or the
+exception that refuses it alone (a refused write has written nothing)."""
 
 
 @dataclass(slots=True)
 class _Pending:
-    write: Callable[[Session], Any]
+    write: Callable[[Session], Any] | None
+    together: StoreTogether[Any, Any] | None = None
+    item: Any = None
     outcome: Future[Any] = field(default_factory=Future)
 
 
@@ -59,14 +71,22 @@ class GroupWriter:
         The write is not withdrawn if the caller stops waiting: it commits (or fails) with
         its group, as a request whose client went away would have.
         """
-        pending = _Pending(write)
+        result: T = await self._run(_Pending(write))
+        return result
+
+    async def run_together(self, store: StoreTogether[I, T], item: I) -> T:
+        """Store ``item`` with the group's other items given the same ``store`` function, in
+        one call of it in the next group's transaction; its answer once committed."""
+        result: T = await self._run(_Pending(None, store, item))
+        return result
+
+    async def _run(self, pending: _Pending) -> Any:
         self._queue.put(pending)
         with self._lock:
             if not self._running:
                 self._running = True
                 threading.Thread(target=self._serve, name="securebase-writer", daemon=True).start()
-        result: T = await asyncio.shield(asyncio.wrap_future(pending.outcome))
-        return result
+        return await asyncio.shield(asyncio.wrap_future(pending.outcome))
 
     def _serve(self) -> None:
         while True:
@@ -95,26 +115,24 @@ class GroupWriter:
         if engine is None:  # pragma: no cover - a write holds its request, which holds the engine
             raise RuntimeError("the database engine is gone")
         while group:
-            results: list[Any] = []
+            results: list[Any] = [None] * len(group)
+            refused: dict[int, Exception] = {}
             failed: tuple[int, Exception] | None = None
             try:
                 with Session(engine, expire_on_commit=False) as session:
                     try:
-                        for index, pending in enumerate(group):
-                            try:
-                                results.append(pending.write(session))
-                            except Exception as error:
-                                failed = (index, error)
-                                break
+                        failed = self._write_one_by_one(session, group, results)
                         if failed is None:
+                            self._store_together(session, group, results, refused)
                             session.commit()
                     finally:
                         if session.in_transaction():
                             session.rollback()
             except Exception as error:
                 # The commit (or the rollback) failed, perhaps because of one write's data (a
-                # constraint checked at commit). Each write is tried alone, so that only the
-                # faulty one fails; a write stored twice would meet its own unique keys.
+                # constraint checked at commit), or writes stored together failed as a whole.
+                # Each write is tried alone, so that only the faulty one fails; a write
+                # stored twice would meet its own unique keys.
                 if len(group) == 1:
                     group[0].outcome.set_exception(error)
                 else:
@@ -122,12 +140,45 @@ class GroupWriter:
                         self._commit([pending])  # each alone
                 return
             if failed is None:
-                for pending, result in zip(group, results, strict=True):
-                    pending.outcome.set_result(result)
+                for index, pending in enumerate(group):
+                    if index in refused:
+                        pending.outcome.set_exception(refused[index])
+                    else:
+                        pending.outcome.set_result(results[index])
                 return
             index, failure = failed
             group[index].outcome.set_exception(failure)
             group = group[:index] + group[index + 1 :]
+
+    @staticmethod
+    def _write_one_by_one(
+        session: Session, group: list[_Pending], results: list[Any]
+    ) -> tuple[int, Exception] | None:
+        """Run the group's single writes, in order; the first failure, if any."""
+        for index, pending in enumerate(group):
+            if pending.write is not None:
+                try:
+                    results[index] = pending.write(session)
+                except Exception as error:
+                    return index, error
+        return None
+
+    @staticmethod
+    def _store_together(
+        session: Session, group: list[_Pending], results: list[Any], refused: dict[int, Exception]
+    ) -> None:
+        """One call of each store function for all the group's items given to it."""
+        kinds: dict[StoreTogether[Any, Any], list[int]] = {}
+        for index, pending in enumerate(group):
+            if pending.together is not None:
+                kinds.setdefault(pending.together, []).append(index)
+        for store, indexes in kinds.items():
+            answers = store(session, [group[index].item for index in indexes])
+            for index, answer in zip(indexes, answers, strict=True):
+                if isinstance(answer, Exception):
+                    refused[index] = answer
+                else:
+                    results[index] = answer
 
 
 _WRITERS: weakref.WeakKeyDictionary[Engine, GroupWriter] = weakref.WeakKeyDictionary()
