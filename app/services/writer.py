@@ -22,12 +22,12 @@ writes stored together fail as a whole, each write of the group is tried alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 import weakref
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -48,10 +48,44 @@ exception that refuses it alone (a refused write has written nothing)."""
 
 @dataclass(slots=True)
 class _Pending:
+    """A write waiting for the writer, and (set by the writer's thread) how it ended."""
+
+    loop: asyncio.AbstractEventLoop
+    outcome: asyncio.Future[Any]
     write: Callable[[Session], Any] | None
     together: StoreTogether[Any, Any] | None = None
     item: Any = None
-    outcome: Future[Any] = field(default_factory=Future)
+    answered: bool = False
+    result: Any = None
+    error: BaseException | None = None
+
+    def answer(self, result: Any) -> None:
+        self.answered, self.result = True, result
+
+    def refuse(self, error: BaseException) -> None:
+        self.answered, self.error = True, error
+
+
+def _settle(group: list[_Pending]) -> None:
+    """In the requests' event loop: tell each request how its write ended (unless it has
+    stopped waiting)."""
+    for pending in group:
+        if pending.outcome.done():
+            continue
+        if pending.error is not None:
+            pending.outcome.set_exception(pending.error)
+        else:
+            pending.outcome.set_result(pending.result)
+
+
+def _deliver(group: list[_Pending]) -> None:
+    """Wake each event loop once per group, not once per write."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+    for pending in group:
+        by_loop.setdefault(pending.loop, []).append(pending)
+    for loop, answered in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
+            loop.call_soon_threadsafe(_settle, answered)
 
 
 class GroupWriter:
@@ -71,13 +105,15 @@ class GroupWriter:
         The write is not withdrawn if the caller stops waiting: it commits (or fails) with
         its group, as a request whose client went away would have.
         """
-        result: T = await self._run(_Pending(write))
+        loop = asyncio.get_running_loop()
+        result: T = await self._run(_Pending(loop, loop.create_future(), write))
         return result
 
     async def run_together(self, store: StoreTogether[I, T], item: I) -> T:
         """Store ``item`` with the group's other items given the same ``store`` function, in
         one call of it in the next group's transaction; its answer once committed."""
-        result: T = await self._run(_Pending(None, store, item))
+        loop = asyncio.get_running_loop()
+        result: T = await self._run(_Pending(loop, loop.create_future(), None, store, item))
         return result
 
     async def _run(self, pending: _Pending) -> Any:
@@ -86,7 +122,8 @@ class GroupWriter:
             if not self._running:
                 self._running = True
                 threading.Thread(target=self._serve, name="securebase-writer", daemon=True).start()
-        return await asyncio.shield(asyncio.wrap_future(pending.outcome))
+        # Not withdrawn if the request stops waiting: the writer stores it all the same.
+        return await pending.outcome
 
     def _serve(self) -> None:
         while True:
@@ -107,8 +144,9 @@ class GroupWriter:
                 self._commit(group)
             except BaseException as error:  # pragma: no cover - the writer must never stop
                 for pending in group:
-                    if not pending.outcome.done():
-                        pending.outcome.set_exception(error)
+                    if not pending.answered:
+                        pending.refuse(error)
+            _deliver(group)
 
     def _commit(self, group: list[_Pending]) -> None:
         engine = self._engine()
@@ -134,7 +172,7 @@ class GroupWriter:
                 # Each write is tried alone, so that only the faulty one fails; a write
                 # stored twice would meet its own unique keys.
                 if len(group) == 1:
-                    group[0].outcome.set_exception(error)
+                    group[0].refuse(error)
                 else:
                     for pending in group:
                         self._commit([pending])  # each alone
@@ -142,12 +180,12 @@ class GroupWriter:
             if failed is None:
                 for index, pending in enumerate(group):
                     if index in refused:
-                        pending.outcome.set_exception(refused[index])
+                        pending.refuse(refused[index])
                     else:
-                        pending.outcome.set_result(results[index])
+                        pending.answer(results[index])
                 return
             index, failure = failed
-            group[index].outcome.set_exception(failure)
+            group[index].refuse(failure)
             group = group[:index] + group[index + 1 :]
 
     @staticmethod
