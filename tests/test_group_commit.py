@@ -32,7 +32,7 @@ from app.models import IdempotencyRecord, ResponseSession, ResponseStatus
 from app.repositories import idempotency as idempotency_repo
 from app.repositories import responses as responses_repo
 from app.services import saved_submissions
-from app.services.writer import GroupWriter
+from app.services.writer import GroupWriter, writer_for
 from scoring.catalog import Catalog
 from tests.api.helpers import API, QUESTIONNAIRE, complete_answers
 
@@ -482,4 +482,47 @@ def test_a_response_submitted_at_once_is_stored_as_one_saved_then_submitted(
     assert {k: v for k, v in first.items() if k not in varying} == {
         k: v for k, v in second.items() if k not in varying
     }
+    engine.dispose()
+
+
+def test_a_key_used_twice_in_one_group_is_stored_once(settings: Settings, catalog: Catalog) -> None:
+    """The second use of a key in the same group is answered as the first (the same request)
+    or refused (another request), without writing; the group's other writes are stored."""
+    app = create_app(settings, catalog)
+    engine: Engine = app.state.engine
+    writer = writer_for(engine)
+    held = threading.Event()
+    release = threading.Event()
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+
+    def hold(session: Session) -> None:
+        held.set()
+        release.wait(10)
+
+    async def main() -> list[Any]:
+        holding = asyncio.ensure_future(writer.run(hold))
+        await asyncio.to_thread(held.wait, 10)
+        posting = asyncio.ensure_future(
+            post_all(app, [(submission(3), key), (submission(3), key), (submission(4), key)])
+        )
+        for _ in range(1000):  # until all three wait behind the held write
+            if writer._queue.qsize() == 3:
+                break
+            await asyncio.sleep(0.01)
+        commits = count_commits(engine)
+        release.set()
+        await holding
+        replies = await posting
+        assert commits[0] == 1, commits[0]  # the three in one transaction
+        return replies
+
+    first, again, other = asyncio.run(main())
+
+    assert first.status_code == 201
+    assert again.status_code == 201
+    assert again.content == first.content
+    assert other.status_code == 422, other.text
+    assert "Idempotency-Key" in other.text
+    assert stored(engine, ResponseSession) == 1
+    assert stored(engine, IdempotencyRecord) == 1
     engine.dispose()

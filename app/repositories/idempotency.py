@@ -6,7 +6,8 @@ import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import bindparam, delete, insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.models import IdempotencyRecord
@@ -18,13 +19,16 @@ def get(session: Session, key_hash: str) -> IdempotencyRecord | None:
     ).first()
 
 
+_TABLE = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+_INSERT = insert(_TABLE)
+_FOUND = sa_select(_TABLE).where(_TABLE.c.key_hash.in_(bindparam("keys", expanding=True)))
+
+
 def found(session: Session, key_hashes: Collection[str]) -> dict[str, IdempotencyRecord]:
-    """The records of these keys that are stored, by key hash."""
-    statement = select(IdempotencyRecord).where(col(IdempotencyRecord.key_hash).in_(key_hashes))
-    return {record.key_hash: record for record in session.exec(statement).all()}
-
-
-_INSERT = insert(IdempotencyRecord.__table__)  # type: ignore[attr-defined]
+    """The records of these keys that are stored, by key hash (a plain query: most keys are
+    new, and only a record found becomes an object)."""
+    rows = session.connection().execute(_FOUND, {"keys": list(key_hashes)}).mappings()
+    return {row["key_hash"]: IdempotencyRecord(**row) for row in rows}
 
 
 def insert_new(session: Session, records: Sequence[Mapping[str, Any]]) -> None:
