@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from app.errors import Conflict
+from app.errors import Conflict, SecureBaseError
 from app.models import IdempotencyRecord
 from app.repositories import idempotency as idempotency_repo
 from app.repositories import responses as responses_repo
@@ -105,9 +105,10 @@ def store_one(session: Session, start: NewResponse) -> ResponseCreated:
 
 
 def _replayed(previous: IdempotencyRecord, keyed: KeyedStart) -> ResponseCreated | Exception:
+    """The first answer given under the key; the refusal (422: another request) if not."""
     try:
         body = idempotent_replies.replay(previous, keyed.key, CREATE_SCOPE, keyed.fingerprint)
-    except Exception as refusal:
+    except SecureBaseError as refusal:
         return refusal
     return ResponseCreated.model_validate_json(body)
 
