@@ -1,9 +1,9 @@
 """A 405 names every method the address answers (RFC 9110 §15.5.6), not just one route's.
 
 The framework answers 405 from the first route whose path matches, so an address served by
-several routes (``GET`` and ``DELETE /api/v1/responses/{id}``) would send ``Allow: GET``. This
-middleware replaces the header of every 405 with the methods of all the routes whose path
-matches, with ``HEAD`` wherever ``GET`` is (HEAD is answered as GET).
+several routes (``GET`` and ``DELETE /api/v1/responses/{id}``) would send ``Allow: GET``.
+:class:`AllowHeader` replaces the header of every 405 with the methods of all the routes whose
+path matches, with ``HEAD`` wherever ``GET`` is (HEAD is answered as GET).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 import fastapi.routing
 from starlette.routing import compile_path
-from starlette.types import ASGIApp, Message, Scope
+from starlette.types import Message, Scope
 
-from app.response_start import ResponseStartMiddleware, with_header
+from app.response_start import with_header
 
 RouteMethods = list[tuple[re.Pattern[str], frozenset[str]]]
 
@@ -49,9 +49,11 @@ def allowed_methods(table: RouteMethods, path: str) -> list[str]:
     return sorted(methods)
 
 
-class AllowHeaderMiddleware(ResponseStartMiddleware):
-    def __init__(self, app: ASGIApp) -> None:
-        super().__init__(app)
+class AllowHeader:
+    """The ``StartEdit`` (:meth:`edit`) that gives each 405 the methods of every route at
+    its address, from the routes of the application that answered."""
+
+    def __init__(self) -> None:
         self._table: RouteMethods | None = None
 
     def _methods(self, scope: Scope) -> list[str]:

@@ -16,7 +16,7 @@ import re
 
 from starlette.types import Message, Scope
 
-from app.response_start import ResponseStartMiddleware, content_type, with_header
+from app.response_start import content_type, with_header
 
 NO_STORE = b"no-store"
 REVALIDATE = b"public, no-cache"
@@ -36,9 +36,7 @@ def policy(method: str, path: str, status: int, media_type: bytes) -> bytes | No
     return None
 
 
-class CachePolicyMiddleware(ResponseStartMiddleware):
-    def edit(self, scope: Scope, start: Message) -> Message:
-        chosen = policy(
-            str(scope["method"]), str(scope["path"]), start["status"], content_type(start)
-        )
-        return start if chosen is None else with_header(start, b"cache-control", chosen)
+def cache_policy(scope: Scope, start: Message) -> Message:
+    """The response's start with the Cache-Control :func:`policy` chooses (a ``StartEdit``)."""
+    chosen = policy(str(scope["method"]), str(scope["path"]), start["status"], content_type(start))
+    return start if chosen is None else with_header(start, b"cache-control", chosen)

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from app.config import Settings
 from app.db import read_only, read_session_scope, session_scope
 from app.errors import FieldProblem, InvalidInput
-from app.locale import accept_language_tags, country_from_accept_language
+from app.locale import header_locale
 from app.services.locale import RequestLocale
 from app.services.responses import ResponseContext
 from app.services.submissions import SubmissionContext
@@ -62,12 +62,18 @@ ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 ReadEngineDep = Annotated[Engine, Depends(get_read_engine)]
 
 
-async def get_locale(request: Request, settings: SettingsDep) -> RequestLocale:
-    header = request.headers.get("accept-language")
+# The per-request dependencies of the submission route read the application's state
+# directly rather than through the dependencies above: each dependency FastAPI solves costs
+# about as much as reading a header, and the hot path would solve these on every request.
+
+
+async def get_locale(request: Request) -> RequestLocale:
+    settings: Settings = request.app.state.settings
+    country, languages = header_locale(request.headers.get("accept-language"))
     return RequestLocale(
-        header_country=country_from_accept_language(header),
+        header_country=country,
         default_country=settings.default_country,
-        header_languages=tuple(language for language, _ in accept_language_tags(header or "")),
+        header_languages=languages,
     )
 
 
@@ -93,10 +99,10 @@ async def get_read_context(
 ReadContextDep = Annotated[ResponseContext, Depends(get_read_context, scope="function")]
 
 
-async def get_submission_context(
-    engine: EngineDep, catalog: CatalogDep, settings: SettingsDep
-) -> SubmissionContext:
-    return SubmissionContext(catalog, settings, read_only(engine), writer_for(engine))
+async def get_submission_context(request: Request) -> SubmissionContext:
+    state = request.app.state
+    engine: Engine = state.engine
+    return SubmissionContext(state.catalog, state.settings, read_only(engine), writer_for(engine))
 
 
 # For the submission hot path: no session of its own; reads through a read-only engine and

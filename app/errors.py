@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import exc as db_errors
+
 
 @dataclass(frozen=True, slots=True)
 class FieldProblem:
@@ -80,3 +82,49 @@ class ServiceUnavailable(SecureBaseError):
     status_code = 503
     slug = "unavailable"
     title = "The service is not ready"
+
+
+RETRY_AFTER_SECONDS = 10
+"""How long a client is asked to wait before it tries again after a database outage."""
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database cannot be reached, or did not answer in time: nothing of the request was
+    carried out, and the same request may be sent again later. It names what is unavailable,
+    never why (no driver, host, file or statement: messages can hold any of them)."""
+
+    slug = "database-unavailable"
+    title = "The service is unavailable for the moment"
+
+    def __init__(
+        self,
+        detail: str = (
+            "The database is unavailable for the moment, so this request was not carried out. "
+            "Please try again in a little while (a retry with the same Idempotency-Key never "
+            "stores anything twice)."
+        ),
+    ) -> None:
+        super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+DATABASE_OUTAGES: tuple[type[Exception], ...] = (
+    # A refused or lost connection, a file that cannot be opened, a lock still held when the
+    # busy timeout ends, a server shutting down.
+    db_errors.OperationalError,
+    # A connection the driver can no longer use.
+    db_errors.InterfaceError,
+    db_errors.DisconnectionError,
+    # No pooled connection came free in time.
+    db_errors.TimeoutError,
+)
+"""The database errors that mean the database is unavailable rather than that the request or
+the code is wrong (a constraint, a bad statement): each is answered with 503, not 500."""
+
+
+def outage_of(error: BaseException) -> DatabaseUnavailable | None:
+    """The 503 a database error calls for; None when it is no outage."""
+    if isinstance(error, DATABASE_OUTAGES):
+        return DatabaseUnavailable()
+    if isinstance(error, db_errors.DBAPIError) and error.connection_invalidated:
+        return DatabaseUnavailable()
+    return None

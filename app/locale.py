@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from starlette.requests import Request
 
@@ -46,6 +47,31 @@ def accept_language_tags(header: str | None) -> list[tuple[str, str | None]]:
 
 def country_from_accept_language(header: str | None) -> str | None:
     return next((region for _, region in accept_language_tags(header) if region), None)
+
+
+_CACHED_HEADER_LENGTH = 256
+
+
+def header_locale(header: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """The Accept-Language region (``country_from_accept_language``) and languages, most
+    preferred first. A service sees a handful of distinct headers, so each short one is
+    parsed once; a long one (rare, and possibly hostile) is parsed every time, not kept."""
+    if header is None:
+        return None, ()
+    if len(header) > _CACHED_HEADER_LENGTH:
+        return _read_header_locale(header)
+    return _cached_header_locale(header)
+
+
+def _read_header_locale(header: str) -> tuple[str | None, tuple[str, ...]]:
+    tags = accept_language_tags(header)
+    return (
+        next((region for _, region in tags if region), None),
+        tuple(language for language, _ in tags),
+    )
+
+
+_cached_header_locale = lru_cache(maxsize=256)(_read_header_locale)
 
 
 def choose_country(

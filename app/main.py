@@ -7,20 +7,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.allowed_methods import AllowHeaderMiddleware
+from app.allowed_methods import AllowHeader
 from app.api import batch, crisis, fhir, health, metrics, questionnaires, research, responses
 from app.api.docs import install_api_docs
 from app.api.problems import install_error_handlers
-from app.cache_policy import CachePolicyMiddleware
+from app.cache_policy import cache_policy
 from app.catalog import load_catalog
 from app.config import Settings, get_settings
 from app.db import create_db_engine
 from app.edge.middleware import RiskEdge
 from app.logs import configure_logging
-from app.middleware import (
-    HeadAsGetMiddleware,
-    SecurityHeadersAndAccessLogMiddleware,
-)
+from app.middleware import ResponseFrameMiddleware
 from app.migrations import head_revisions
 from app.openapi import install_openapi
 from app.web import routes as web
@@ -69,15 +66,14 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         install_api_docs(app)
     app.include_router(web.router)
     app.mount(STATIC_PREFIX, static_files(), name="static")
-    app.add_middleware(CachePolicyMiddleware)
-    app.add_middleware(AllowHeaderMiddleware)
+    # Two layers of our own, outermost last: each wraps ``send`` once for all its jobs.
     app.add_middleware(
         RiskEdge,
         max_body_bytes=settings.max_body_bytes,
         max_batch_body_bytes=settings.max_batch_body_bytes,
+        start_edits=(cache_policy, AllowHeader().edit),
     )
-    app.add_middleware(HeadAsGetMiddleware)
-    app.add_middleware(SecurityHeadersAndAccessLogMiddleware)
+    app.add_middleware(ResponseFrameMiddleware)
     return app
 
 

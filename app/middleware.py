@@ -1,5 +1,5 @@
-"""ASGI middleware: security headers, the access log, and HEAD. (The body limit and risk
-screening are the risk edge's, in ``app.edge``.)
+"""The outermost ASGI layer: HEAD, security headers and the access log. (The body limit and
+risk screening are the risk edge's, in ``app.edge``.)
 
 A client that goes away before it has sent its body is logged and counted with status 499
 (client closed request), not as a server error.
@@ -18,9 +18,8 @@ import structlog
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.headers import SECURITY_HEADERS
+from app.headers import with_security_headers
 from app.metrics import LATENCY, REQUESTS
-from app.response_start import editing_start
 
 access_log = structlog.get_logger("securebase.access")
 CLIENT_CLOSED_REQUEST = 499
@@ -46,7 +45,33 @@ def route_template(scope: Scope) -> str:
     return template
 
 
-class SecurityHeadersAndAccessLogMiddleware:
+def log_request(scope: Scope, method: str, status: int, elapsed: float) -> None:
+    """One access log line, and the request counted and timed by route template."""
+    template = route_template(scope)
+    REQUESTS.labels(method, template, str(status)).inc()
+    LATENCY.labels(method, template).observe(elapsed)
+    access_log.info(
+        "request",
+        method=method,
+        route=template,
+        status=status,
+        duration_ms=round(elapsed * 1000, 2),
+    )
+
+
+def as_get(scope: Scope) -> Scope:
+    """A HEAD request is answered as GET would be, headers only (RFC 9110 §9.3.2): uptime
+    monitors and link checkers use it. The routes declare GET alone, so without this HEAD
+    would get 405."""
+    return {**scope, "method": "GET"}
+
+
+class ResponseFrameMiddleware:
+    """The outermost of the application's own layers, around every answer (the risk edge's
+    refusals included): HEAD answered as GET without its body, the security headers
+    (:func:`app.headers.with_security_headers`), and the access log line with the request's
+    metrics (:func:`log_request`). One wrapper of ``send`` does all three."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -55,60 +80,28 @@ class SecurityHeadersAndAccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        method = str(scope.get("method"))
+        head = method == "HEAD"
+        inner = as_get(scope) if head else scope
         status = 500
-
-        def with_security_headers(start: Message) -> Message:
-            nonlocal status
-            status = start["status"]
-            present = {name.lower() for name, _ in start.get("headers", [])}
-            extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
-            return {**start, "headers": [*start.get("headers", []), *extra]}
-
-        send_with_headers = editing_start(send, with_security_headers)
-
         started_response = False
 
-        async def tracked(message: Message) -> None:
-            nonlocal started_response
-            started_response = started_response or message["type"] == "http.response.start"
-            await send_with_headers(message)
-
-        try:
-            await self.app(scope, receive, tracked)
-        except ClientDisconnect:
-            status = CLIENT_CLOSED_REQUEST
-        finally:
-            if not started_response and scope.get("state", {}).get("client_disconnected"):
-                status = CLIENT_CLOSED_REQUEST
-            elapsed = time.perf_counter() - started
-            template = route_template(scope)
-            method = str(scope.get("method"))
-            REQUESTS.labels(method, template, str(status)).inc()
-            LATENCY.labels(method, template).observe(elapsed)
-            access_log.info(
-                "request",
-                method=method,
-                route=template,
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-            )
-
-
-class HeadAsGetMiddleware:
-    """HEAD is answered as GET would be, headers only (RFC 9110 §9.3.2): uptime monitors and
-    link checkers use it. The routes declare GET alone, so without this HEAD would get 405."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
-            await self.app(scope, receive, send)
-            return
-
-        async def headers_only(message: Message) -> None:
-            if message["type"] == "http.response.body":
+        async def framed(message: Message) -> None:
+            nonlocal status, started_response
+            if message["type"] == "http.response.start":
+                started_response = True
+                status = message["status"]
+                message = with_security_headers(message)
+            elif head and message["type"] == "http.response.body":
                 message = {**message, "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, headers_only)
+        try:
+            await self.app(inner, receive, framed)
+        except ClientDisconnect:
+            status = CLIENT_CLOSED_REQUEST
+        finally:
+            if not started_response and inner.get("state", {}).get("client_disconnected"):
+                status = CLIENT_CLOSED_REQUEST
+            # The routed scope: the router notes the matched route in the one it was given.
+            log_request(inner, method, status, time.perf_counter() - started)

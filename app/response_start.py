@@ -1,26 +1,32 @@
 """Editing a response as it starts: its status and headers, before any of its body is sent.
 
 The cache policy, the ``Allow`` header of a 405 and the security headers each change only the
-``http.response.start`` message of an HTTP response; this is how they do it, and everything
-else (the body, lifespan and websocket traffic) passes through untouched.
+``http.response.start`` message of an HTTP response. Each is a function from the request's
+scope and the start message to the start to send instead (a ``StartEdit``); the layer that
+runs them wraps ``send`` once for all of them, so that a response passes through one wrapper
+rather than one per job. The body and every other message pass through untouched.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope, Send
 
-StartEdit = Callable[[Message], Message]
-"""Given a response's start message, the start to send instead."""
+StartEdit = Callable[[Scope, Message], Message]
+"""Given the request's scope and its response's start message, the start to send instead."""
 
 
-def editing_start(send: Send, edit: StartEdit) -> Send:
-    """``send``, with the response's start message passed through ``edit`` first."""
+def editing_start(send: Send, scope: Scope, edits: Sequence[StartEdit]) -> Send:
+    """``send``, with the response's start message passed through each of ``edits`` in
+    turn first."""
+    if not edits:
+        return send
 
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
-            message = edit(message)
+            for edit in edits:
+                message = edit(scope, message)
         await send(message)
 
     return sending
@@ -38,21 +44,3 @@ def with_header(start: Message, name: bytes, value: bytes) -> Message:
     headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != name]
     headers.append((name, value))
     return {**start, "headers": headers}
-
-
-class ResponseStartMiddleware:
-    """Middleware that changes each HTTP response's start (see :meth:`edit`) and nothing
-    else."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        await self.app(scope, receive, editing_start(send, lambda start: self.edit(scope, start)))
-
-    def edit(self, scope: Scope, start: Message) -> Message:
-        """The start to send for the request ``scope``, given the one the app sent."""
-        raise NotImplementedError

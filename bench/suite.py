@@ -140,9 +140,10 @@ def http_figures(report: Report, mode: Mode, server: str | None) -> None:
         directory = Path(scratch)
         get_script = http_load.report_script(directory)
         post_script = http_load.submit_script(directory)
-        with http_load.server(http_load.floor_server(), {}, "/") as (base, *_):
-            floor = http_load.run_wrk(base + "/", get_script, mode.seconds)
+        with http_load.server(http_load.floor_server(), {}, "/") as started:
+            floor, floor_cpu = http_load.run_wrk_with_cpu(started, "/", get_script, mode.seconds)
         report.add("floor: bare async FastAPI GET, 1 worker", _load_line(floor), "(reference)")
+        report.add("  ... server CPU per request (floor)", f"{floor_cpu:.2f} ms")
 
         backends: list[tuple[str, str, int]] = [
             ("SQLite", f"sqlite:///{directory / 'submit.db'}", 1)
@@ -155,8 +156,8 @@ def http_figures(report: Report, mode: Mode, server: str | None) -> None:
             env = {"SECUREBASE_DATABASE_URL": url}
             command = http_load.securebase_server(workers)
             with http_load.server(command, env, "/readyz") as started:
-                load = http_load.run_wrk(
-                    started.base + "/api/v1/responses", post_script, mode.seconds
+                load, cpu = http_load.run_wrk_with_cpu(
+                    started, "/api/v1/responses", post_script, mode.seconds
                 )
             share = load.per_second / floor.per_second if floor.per_second else 0.0
             label = f"submit on {name}, {workers} worker{'s' if workers > 1 else ''}"
@@ -178,6 +179,12 @@ def http_figures(report: Report, mode: Mode, server: str | None) -> None:
                     pg_one is not None and load.per_second > pg_one,
                 )
             report.add(f"  ... as a share of the floor ({name}, {workers}w)", f"{share:.1%}")
+            report.add(
+                f"  ... server CPU per request ({name}, {workers}w)",
+                f"{cpu:.2f} ms ({cpu / floor_cpu:.0f}x the floor's)"
+                if floor_cpu
+                else f"{cpu:.2f} ms",
+            )
             if name == "SQLite":
                 storage_figure(report, directory / "submit.db")
 

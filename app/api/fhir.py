@@ -27,7 +27,7 @@ from app.deps import (
     SettingsDep,
     get_idempotency_key,
 )
-from app.errors import SecureBaseError
+from app.errors import DATABASE_OUTAGES, RETRY_AFTER_SECONDS, SecureBaseError
 from app.schemas.fhir import FhirResource
 from app.services import questionnaires as questionnaire_service
 from app.services import responses as response_service
@@ -53,6 +53,7 @@ from scoring.definition import CRISIS_LEVEL_ORDER
 
 router = APIRouter(tags=["fhir"])
 NO_STORE = "no-store"
+UNAVAILABLE = "the database is unavailable for the moment; try again later"
 
 
 class FhirJSONResponse(JSONResponse):
@@ -121,7 +122,10 @@ class FhirExchange:
         seen: CrisisNotice | None = getattr(self.request.state, "crisis_notice", None)
         notices = [n for n in (problem.notice, screened, seen) if n is not None]
         notice = max(notices, key=lambda n: CRISIS_LEVEL_ORDER[n.level], default=None)
-        return self.reply(operation_outcome(problem.issues, notice), problem.status)
+        reply = self.reply(operation_outcome(problem.issues, notice), problem.status)
+        if problem.status == 503:
+            reply.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return reply
 
 
 def fhir_exchange(
@@ -344,7 +348,7 @@ async def score_questionnaire_response(
     operation_id="getResponseAsFhir",
     response_model=None,
     response_class=FhirJSONResponse,
-    responses=_documented(404, 409, 422),
+    responses=_documented(404, 409, 422, 503),
 )
 def response_as_fhir(
     response_id: str,
@@ -360,6 +364,8 @@ def response_as_fhir(
         loaded = questionnaire_service.find(ctx.catalog, view.questionnaire.id)
     except (FhirProblem, SecureBaseError) as error:
         return fhir.refuse(error)
+    except DATABASE_OUTAGES:
+        return fhir.refuse(FhirProblem(503, [Issue("transient", UNAVAILABLE)]))
     reply = fhir.reply(stored_response(view, loaded, fhir.base_url, fhir.version))
     reply.headers["Cache-Control"] = NO_STORE
     return reply

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.deps import ReadEngineDep
-from app.errors import ServiceUnavailable
+from app.errors import DatabaseUnavailable, ServiceUnavailable
 from app.migrations import is_at_head
 from app.schemas.common import ResponseModel
 from app.schemas.problem import problem_responses
@@ -34,11 +34,12 @@ def healthz() -> Health:
 )
 def readyz(engine: ReadEngineDep) -> Health:
     """The database is reachable and its schema is at the latest migration (the one this
-    process's code was started with)."""
+    process's code was started with). Not ready is 503 with ``Retry-After``; ``/healthz``
+    stays 200 meanwhile, since restarting the process would not bring the database back."""
     try:
         at_head = is_at_head(engine)
     except SQLAlchemyError as exc:
-        raise ServiceUnavailable("The database cannot be reached.") from exc
+        raise DatabaseUnavailable("The database cannot be reached.") from exc
     if not at_head:
         raise ServiceUnavailable("The database schema is not at the latest migration.")
     return Health(status="ready")

@@ -6,6 +6,10 @@ Every error body has ``type``, ``title``, ``status``, ``detail`` and, for invali
 (``app.edge``) screens every request before routing; its notice is part of the error body when
 the request's answers, or the response it is about, call for one: a rejected request still
 shows help.
+
+A database outage (``app.errors.outage_of``) is answered with 503 and ``Retry-After``, never
+500, wherever it is met: in a route, in the group writer the route waited for, or in the risk
+edge. A browser's page gets the page the web client shows for it, with the notice and the help.
 """
 
 from __future__ import annotations
@@ -19,7 +23,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import FieldProblem, InvalidInput, SecureBaseError
+from app.errors import (
+    DATABASE_OUTAGES,
+    DatabaseUnavailable,
+    FieldProblem,
+    InvalidInput,
+    SecureBaseError,
+    outage_of,
+)
 from app.headers import SECURITY_HEADERS
 from scoring.crisis import CrisisNotice
 
@@ -140,17 +151,43 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+def _unavailable(
+    request: Request, outage: DatabaseUnavailable, error: Exception, extra: dict[str, str]
+) -> Response:
+    """503 for a database outage: the browser's page where it has one, else problem+json with
+    ``extra`` headers; the notice the request's answers call for goes with either."""
+    # Only the type: a database error's message can hold statements, their parameters (someone's
+    # answers), file names or hosts.
+    log.warning("database_unavailable", error_type=type(error).__name__)
+    browser_page: BrowserPage | None = getattr(request.app.state, "browser_page", None)
+    if browser_page is not None and (shown := browser_page(request, outage.status_code)):
+        shown.headers.update(outage.headers)  # a page carries its own security headers
+        return shown
+    headers = {**extra, **outage.headers}
+    return problem_response(
+        request, outage.status_code, outage.slug, outage.title, outage.detail, headers=headers
+    )
+
+
+async def _on_outage(request: Request, exc: Exception) -> Response:
+    return _unavailable(request, outage_of(exc) or DatabaseUnavailable(), exc, {})
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    # Rendered outside every middleware, so the security headers are added here.
+    security = {name.decode(): value.decode() for name, value in SECURITY_HEADERS}
+    outage = outage_of(exc)
+    if outage is not None:  # met outside the routes (in a middleware)
+        return _unavailable(request, outage, exc, security)
     # Only the type: messages can quote input, and input may be someone's answers.
     log.error("unhandled_error", error_type=type(exc).__name__)
-    # Rendered outside every middleware, so the security headers are added here.
     return problem_response(
         request,
         500,
         "internal-error",
         "Something went wrong",
         "An unexpected error occurred.",
-        headers={name.decode(): value.decode() for name, value in SECURITY_HEADERS},
+        headers=security,
     )
 
 
@@ -159,4 +196,6 @@ def install_error_handlers(app: FastAPI, browser_page: BrowserPage | None = None
     app.add_exception_handler(SecureBaseError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    for outage in DATABASE_OUTAGES:
+        app.add_exception_handler(outage, _on_outage)
     app.add_exception_handler(Exception, _on_unexpected)

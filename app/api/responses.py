@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
+from app.api.screened_body import ScreenedBodyRoute
 from app.deps import (
     BearerToken,
     ContextDep,
@@ -35,7 +36,8 @@ from app.services import responses as service
 from app.services import saved_submissions, submissions
 from app.services.locale import RequestLocale
 
-router = APIRouter(prefix="/responses", tags=["responses"])
+# The edge has parsed each body already: the routes validate its document (screened_body).
+router = APIRouter(prefix="/responses", tags=["responses"], route_class=ScreenedBodyRoute)
 NO_STORE = {"Cache-Control": "no-store"}
 
 

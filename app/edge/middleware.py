@@ -7,7 +7,9 @@
    its own small transaction, whatever happens to the request afterwards.
 3. Refuses a body it cannot accept as it is (duplicate keys, nesting too deep, a number too
    long) with 422, the notice included.
-4. Puts the effective notice (the stronger of seen and stored) in ``scope["state"]
+4. Passes the app's answer through the application's start edits (``start_edits``: the
+   cache policy and the ``Allow`` header), in the same wrapper of ``send`` as the notice.
+5. Puts the effective notice (the stronger of seen and stored) in ``scope["state"]
    ["crisis_notice"]`` (a ``CrisisNotice`` or None) for pages and error handlers, and adds it
    as ``crisis`` to any JSON object the app answers with that lacks it or has a weaker one.
 
@@ -26,6 +28,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import PROBLEM_MEDIA_TYPE, body_of
+from app.api.screened_body import SCREENED_JSON, ScreenedJson
 from app.edge.policy import (
     body_policy,
     notice_country,
@@ -35,12 +38,15 @@ from app.edge.policy import (
     speaks_fhir,
 )
 from app.edge.reading import APPEARS_TWICE, BodyReading, read_body
-from app.errors import FieldProblem, InvalidInput, PayloadTooLarge
+from app.edge.remembered import RememberedScreening
+from app.errors import DATABASE_OUTAGES, FieldProblem, InvalidInput, PayloadTooLarge
+from app.response_start import StartEdit, editing_start
 from app.services.fhir.outcome import Issue, operation_outcome
 from app.services.fhir.versions import FHIR_JSON
 from app.services.notices import counted
 from app.services.responses import StoredRisk
-from app.services.screening import keep_risk, risk_items, screen_pairs
+from app.services.screening import keep_risk, risk_items
+from scoring.catalog import Catalog
 from scoring.crisis import CrisisNotice
 from scoring.definition import CRISIS_LEVEL_ORDER
 from scoring.risk import strongest
@@ -85,10 +91,19 @@ def _rank(notice: object) -> int:
 
 
 class RiskEdge:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, max_batch_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        max_batch_body_bytes: int,
+        start_edits: Sequence[StartEdit] = (),
+    ) -> None:
         self.app = app
+        self.start_edits = tuple(start_edits)
         self.max_body_bytes = max_body_bytes
         self.max_batch_body_bytes = max_batch_body_bytes
+        self._known_risk_items: tuple[Catalog, frozenset[str]] | None = None
+        self._remembered = RememberedScreening()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -121,6 +136,8 @@ class RiskEdge:
             invalid = InvalidInput("See errors for each field.", problems)
             await self._refuse(scope, send, body_of(invalid), notice)
             return
+        if reading.parsed and reading.refusal is None:
+            state[SCREENED_JSON] = ScreenedJson(raw, reading.document)
         delivered = False
 
         async def replay() -> Message:
@@ -130,33 +147,51 @@ class RiskEdge:
                 return {"type": "http.request", "body": raw, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, _with_notice(send, notice))
+        await self.app(scope, replay, self._answering(scope, send, notice))
+
+    def _answering(self, scope: Scope, send: Send, notice: CrisisNotice | None) -> Send:
+        """``send`` for the app's own answer: its start passed through the start edits (the
+        application's: ``Cache-Control`` and ``Allow``), then the notice added. The
+        edge's own refusals skip the edits: they set their headers themselves."""
+        return editing_start(_with_notice(send, notice), scope, self.start_edits)
+
+    def _risk_items(self, catalog: Catalog) -> frozenset[str]:
+        """The catalog's risk item ids, worked out once per catalog rather than per request."""
+        known = self._known_risk_items
+        if known is None or known[0] is not catalog:
+            known = self._known_risk_items = (catalog, risk_items(catalog))
+        return known[1]
 
     async def _screen(self, scope: Scope, raw: bytes) -> tuple[CrisisNotice | None, BodyReading]:
         app_state = scope["app"].state
         catalog = app_state.catalog
         settings = app_state.settings
-        request = Request(scope)
         form = _header(scope, b"content-type").split(b";")[0].strip().lower() in _FORM_TYPES
-        reading = read_body(raw, form=form, risk_items=risk_items(catalog))
-        seen = screen_pairs(
+        reading = read_body(raw, form=form, risk_items=self._risk_items(catalog))
+        seen = self._remembered.screen(
             catalog, reading.risk_pairs, questionnaire_hint(scope["path"], reading.document)
         )
-        reference = response_reference(request)
+        reference = response_reference(scope)
         stored: StoredRisk | None = None
         if reference is not None:
-            stored = await run_in_threadpool(
-                keep_risk,
-                app_state.engine,
-                catalog,
-                settings,
-                reference.response_id,
-                reference.token,
-                seen,
-            )
+            try:
+                stored = await run_in_threadpool(
+                    keep_risk,
+                    app_state.engine,
+                    catalog,
+                    settings,
+                    reference.response_id,
+                    reference.token,
+                    seen,
+                )
+            except DATABASE_OUTAGES:
+                # The database is unavailable: the route meets the same outage and answers
+                # 503 (app.api.problems), with the notice of what this request sent.
+                stored = None
         risk = strongest([seen, stored.risk]) if stored is not None else seen
         if risk.level is None:
             return None, reading
+        request = Request(scope)
         country = notice_country(
             request, reading.document, stored.country if stored else None, settings.default_country
         )
@@ -203,7 +238,7 @@ class RiskEdge:
         # The handler counts what it reads against the same limit and answers in its own
         # format: a JSON batch with 413, an NDJSON stream already under way with a last line
         # that says why it stopped. Raising here instead would break a reply already started.
-        await self.app(scope, receive, send)
+        await self.app(scope, receive, self._answering(scope, send, None))
 
 
 def _with_notice(send: Send, notice: CrisisNotice | None) -> Send:

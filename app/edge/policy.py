@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from starlette.requests import Request
+from starlette.types import Scope
 
 from app.locale import accept_language_tags, country_from_accept_language
 from app.web.security import SESSION_COOKIE, BrowserSession
@@ -51,21 +52,31 @@ class ResponseReference:
     token: str
 
 
-def response_reference(request: Request) -> ResponseReference | None:
+def response_reference(scope: Scope) -> ResponseReference | None:
     """The stored response a request is about, with the token that must open it: the API's
-    ``/responses/{id}`` with a Bearer token, or the web client's session cookie on a page."""
-    path = request.url.path
+    ``/responses/{id}`` with a Bearer token, or the web client's session cookie on a page.
+    (Read from the ASGI scope itself: the edge runs for every request, and building the
+    request's full URL for its path alone would cost more than the rest of this.)"""
+    path: str = scope["path"]
     match = _RESPONSE.fullmatch(path)
     if match:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        scheme, _, token = _header(scope, b"authorization").partition(" ")
         token = token.strip()
         if scheme.lower() == "bearer" and token:
             return ResponseReference(match.group(1), token)
         return None
     if path.startswith(_NOT_PAGES):
         return None
-    session = BrowserSession.parse(request.cookies.get(SESSION_COOKIE))
+    session = BrowserSession.parse(Request(scope).cookies.get(SESSION_COOKIE))
     return ResponseReference(session.response_id, session.token) if session else None
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    """The first value of header ``name`` (lower case), as Starlette's ``Headers`` reads it."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return ""
 
 
 def _text(document: object, name: str) -> str | None:

@@ -46,12 +46,14 @@ class _Collector:
 
     def object_pairs(self, pairs: list[tuple[str, object]]) -> dict[str, object]:
         self.pairs += pairs
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen and key not in self.duplicates:
-                self.duplicates.append(key)
-            seen.add(key)
-        return dict(pairs)
+        document = dict(pairs)
+        if len(document) < len(pairs):  # some key appears twice: find which
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen and key not in self.duplicates:
+                    self.duplicates.append(key)
+                seen.add(key)
+        return document
 
     def integer(self, digits: str) -> int:
         if len(digits.lstrip("-")) > MAX_DIGITS:
@@ -66,10 +68,11 @@ def read_body(raw: bytes, *, form: bool, risk_items: frozenset[str]) -> BodyRead
         return BodyReading((), None, parsed=False)
     if not form:
         collector = _Collector()
+        # A number longer than MAX_DIGITS needs a longer body: a shorter one (every usual
+        # request) has its integers parsed by json itself, without a call back per number.
+        integer = collector.integer if len(raw) > MAX_DIGITS else None
         try:
-            document = json.loads(
-                raw, object_pairs_hook=collector.object_pairs, parse_int=collector.integer
-            )
+            document = json.loads(raw, object_pairs_hook=collector.object_pairs, parse_int=integer)
         except RecursionError:
             return BodyReading(scan(raw, risk_items), None, False, refusal=NESTED_TOO_DEEPLY)
         except ValueError:  # includes UnicodeDecodeError
@@ -78,7 +81,7 @@ def read_body(raw: bytes, *, form: bool, risk_items: frozenset[str]) -> BodyRead
             pairs = tuple((k, v) for k, v in collector.pairs if k.casefold() in risk_items)
             pairs += scan_linked(raw, risk_items)
             refusal = None
-            if _deeper_than(document, MAX_DEPTH):
+            if _may_nest_deeper(raw, MAX_DEPTH) and _deeper_than(document, MAX_DEPTH):
                 refusal = NESTED_TOO_DEEPLY
             elif collector.too_long:
                 refusal = TOO_MANY_DIGITS
@@ -90,6 +93,12 @@ def read_body(raw: bytes, *, form: bool, risk_items: frozenset[str]) -> BodyRead
                 refusal=refusal,
             )
     return BodyReading(scan(raw, risk_items, form=form), None, parsed=False)
+
+
+def _may_nest_deeper(raw: bytes, limit: int) -> bool:
+    """Whether ``raw`` has enough opening brackets to nest more than ``limit`` levels (each
+    level opens one; brackets inside strings only make the count larger)."""
+    return raw.count(b"[") + raw.count(b"{") > limit
 
 
 def _deeper_than(document: object, limit: int) -> bool:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, col, select
+from sqlalchemy import bindparam, delete, insert
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
-from app.models import IdempotencyRecord, ResponseSession
-from app.repositories import responses
+from app.models import IdempotencyRecord
 
 
 def get(session: Session, key_hash: str) -> IdempotencyRecord | None:
@@ -18,20 +19,22 @@ def get(session: Session, key_hash: str) -> IdempotencyRecord | None:
     ).first()
 
 
-def add_unless_taken(session: Session, *rows: SQLModel) -> bool:
-    """Insert ``rows`` (the record and whatever it answers for) in one savepoint; False, with
-    nothing inserted, when a concurrent request took the same key first."""
-    for row in rows:
-        if isinstance(row, ResponseSession):
-            responses.keep_layout(session, row)  # shared content, outside the savepoint
-    try:
-        with session.begin_nested():
-            for row in rows:  # in the order given, so foreign keys are satisfied
-                session.add(row)
-                session.flush()
-    except IntegrityError:
-        return False
-    return True
+_TABLE = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+_INSERT = insert(_TABLE)
+_FOUND = sa_select(_TABLE).where(_TABLE.c.key_hash.in_(bindparam("keys", expanding=True)))
+
+
+def found(session: Session, key_hashes: Collection[str]) -> dict[str, IdempotencyRecord]:
+    """The records of these keys that are stored, by key hash (a plain query: most keys are
+    new, and only a record found becomes an object)."""
+    rows = session.connection().execute(_FOUND, {"keys": list(key_hashes)}).mappings()
+    return {row["key_hash"]: IdempotencyRecord(**row) for row in rows}
+
+
+def insert_new(session: Session, records: Sequence[Mapping[str, Any]]) -> None:
+    """Insert records given as the values of every column, in one statement (their keys are
+    not stored yet: a taken key fails the whole statement)."""
+    session.connection().execute(_INSERT, list(records))
 
 
 def delete_older_than(session: Session, cutoff: dt.datetime) -> int:

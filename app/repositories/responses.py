@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
@@ -47,18 +48,17 @@ the same definition, so the same layout."""
 
 def packed_answers(content_hash: str, definition: Definition, answers: Mapping[str, int]) -> bytes:
     """``answers`` (checked against ``definition``) as a new response stores them; the
-    layout's id is found when the response is added (:func:`keep_layout`)."""
+    layout's row is :func:`packed_layout`."""
     layout = _PACKED_IN.get(content_hash)
     if layout is None:
         layout = _PACKED_IN[content_hash] = answer_copy.layout_of(definition)
     return answer_copy.pack(layout, answers)
 
 
-def keep_layout(session: Session, row: ResponseSession) -> None:
-    """Give a new response the id of the layout its answers were packed in."""
-    if row.answer_layout is None:
-        layout = _PACKED_IN[row.questionnaire_hash]
-        (row.answer_layout,) = result_content.keep(session, [_layout_content(layout)])
+def packed_layout(content_hash: str) -> tuple[str, str]:
+    """The ``result_content`` row, as ``(hash, body)``, of the layout the answers of this
+    definition are packed in (:func:`packed_answers` has packed some)."""
+    return _layout_content(_PACKED_IN[content_hash])
 
 
 def write_answers(
@@ -79,8 +79,8 @@ def write_answers(
 
 def answers_of(row: ResponseSession) -> dict[str, int]:
     """The response's answers, as they were stored (read with the row's own session)."""
-    if row.answer_layout is None:  # new, not added yet: packed in its definition's layout
-        return answer_copy.unpack(_PACKED_IN[row.questionnaire_hash], bytes(row.answers))
+    if row.answer_layout is None:  # pragma: no cover - every stored response has its layout
+        raise LookupError("a response's answers are read once it is stored")
     session = object_session(row)
     if not isinstance(session, Session):
         raise LookupError("the answers of a response are read in the session it came from")
@@ -88,9 +88,14 @@ def answers_of(row: ResponseSession) -> dict[str, int]:
     return answer_copy.unpack(_layout(text), bytes(row.answers))
 
 
-def add(session: Session, response: ResponseSession) -> None:
-    keep_layout(session, response)
-    session.add(response)
+_INSERT = insert(ResponseSession.__table__)  # type: ignore[attr-defined]
+
+
+def insert_new(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert new responses given as the values of every column (each with the id of its
+    answers' layout): one statement for them all, no ORM object. The session's identity map
+    does not know them; a later query finds them."""
+    session.connection().execute(_INSERT, list(rows))
 
 
 def erase(session: Session, response: ResponseSession) -> None:

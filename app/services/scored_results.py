@@ -73,10 +73,10 @@ def finished(loaded: LoadedDefinition, result: ScoreResult, at: dt.datetime) -> 
     return Finished(loaded, result, stored_results.split(result), at)
 
 
-def count_once_committed(session: Session) -> None:
-    """Count one submission when the session's transaction commits: a write run again after
+def count_once_committed(session: Session, submissions: int = 1) -> None:
+    """Count ``submissions`` when the session's transaction commits: a write run again after
     a neighbour's failure, or rolled back, is not counted."""
-    event.listen(session, "after_commit", lambda _session: SUBMISSIONS.inc(), once=True)
+    event.listen(session, "after_commit", lambda _session: SUBMISSIONS.inc(submissions), once=True)
 
 
 def mark_submitted(session: Session, row: ResponseSession, finished: Finished) -> None:

@@ -5,10 +5,11 @@ then scoring, and only then storage. Nothing is written unless the whole request
 
 Starting and submitting (``app.services.saved_submissions``) come in two halves: a *prepare*
 half that needs no write transaction (validation, screening, scoring, composing the result and
-cutting it into stored pieces), and a *store* half, a function of a write session that does
-only the writing. The API hands the store half to the process's writer
-(``app.services.writer``), which commits many requests' writes at once; the web client and
-the command line run both halves in their own session.
+cutting it into stored pieces), and a *store* half that does only the writing. A start is
+prepared as the plain column values of its row (:class:`app.services.new_responses.NewResponse`);
+the API hands it to the process's writer (``app.services.writer``), which stores the new
+responses of many requests with one INSERT per table and commits them at once; the web
+client and the command line store it the same way in their own session.
 """
 
 from __future__ import annotations
@@ -21,29 +22,24 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
-from app.errors import Conflict, FieldProblem, InvalidInput
-from app.models import IdempotencyRecord, ResponseSession, ResponseStatus
-from app.repositories import idempotency as idempotency_repo
+from app.errors import FieldProblem, InvalidInput
+from app.models import ResponseStatus
 from app.repositories import responses as responses_repo
 from app.schemas.responses import CreateResponseRequest, ResponseCreated
 from app.security import digest, new_response_id, new_token, seal
-from app.services import idempotent_replies, scored_results, studies
+from app.services import idempotent_replies, new_responses, scored_results, stored_results, studies
 from app.services.locale import RequestLocale
+from app.services.new_responses import CREATE_SCOPE, KeyedStart, NewResponse
 from app.services.notices import crisis_notice
 from app.services.progress import progress_of
-from app.services.response_access import (
-    ResponseContext,
-    answer_problems,
-    record_risk,
-)
+from app.services.response_access import ResponseContext, answer_problems
 from app.services.writer import GroupWriter
+from scoring import answer_copy
 from scoring.answers import check_answers
 from scoring.catalog import Catalog
 from scoring.engine import score
 from scoring.loading import LoadedDefinition
-from scoring.risk import RiskAssessment, assess_risk
-
-CREATE_SCOPE = "responses.create"
+from scoring.risk import RiskAssessment, assess_risk, strongest
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,55 +75,6 @@ def _check_start(catalog: Catalog, request: CreateResponseRequest) -> _CheckedSt
     return _CheckedStart(loaded, risk, answers)
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedStart:
-    """A new response, checked, screened and (with ``submit``) scored: ready to store."""
-
-    row: ResponseSession
-    created: ResponseCreated
-    finished: scored_results.Finished | None
-    idempotency_key: str | None
-    fingerprint: str
-
-    def store(self, session: Session) -> ResponseCreated:
-        """Store the response (once per Idempotency-Key); the reply to send."""
-        key = self.idempotency_key
-        if key is None:
-            self._store_row(session)
-            responses_repo.add(session, self.row)
-            self._count(session)
-            return self.created
-        hashed = idempotent_replies.key_hash(CREATE_SCOPE, key)
-        previous = idempotency_repo.get(session, hashed)
-        if previous is None:
-            self._store_row(session)
-            record = IdempotencyRecord(
-                key_hash=hashed,
-                request_fingerprint=self.fingerprint,
-                response_id=self.row.id,
-                status_code=201,
-                sealed_body=seal(self.created.model_dump_json().encode(), key, CREATE_SCOPE),
-                created_at=self.row.created_at,
-            )
-            if idempotency_repo.add_unless_taken(session, self.row, record):
-                self._count(session)
-                return self.created
-            # A concurrent request with the same key won; answer as it did.
-            previous = idempotency_repo.get(session, hashed)
-            if previous is None:  # pragma: no cover - the unique key was taken, so it exists
-                raise Conflict("A request with this Idempotency-Key is still being processed.")
-        body = idempotent_replies.replay(previous, key, CREATE_SCOPE, self.fingerprint)
-        return ResponseCreated.model_validate_json(body)
-
-    def _count(self, session: Session) -> None:
-        if self.finished is not None:
-            scored_results.count_once_committed(session)
-
-    def _store_row(self, session: Session) -> None:
-        if self.finished is not None:
-            scored_results.mark_submitted(session, self.row, self.finished)
-
-
 def _prepare_start(
     catalog: Catalog,
     settings: Settings,
@@ -137,7 +84,7 @@ def _prepare_start(
     study: str | None,
     idempotency_key: str | None,
     now: dt.datetime,
-) -> PreparedStart:
+) -> NewResponse:
     loaded = checked.loaded
     definition = loaded.definition
     locale = locale.with_explicit(request.country, request.lang)
@@ -145,26 +92,8 @@ def _prepare_start(
     country = locale.country()
     answers = checked.answers
     token = new_token()
-    row = ResponseSession(
-        id=new_response_id(),
-        token_hash=digest(token),
-        questionnaire_id=definition.id,
-        questionnaire_version=definition.version,
-        questionnaire_hash=loaded.content_hash,
-        language=language,
-        country=country,
-        study=study,
-        research_consent=request.consent.research,
-        status=ResponseStatus.in_progress.value,
-        answers=responses_repo.packed_answers(loaded.content_hash, definition, answers),
-        # Given, not left to the model's default factory, which costs a signature inspection
-        # per row; record_risk below sets the level and items.
-        crisis_items=[],
-        created_at=now,
-        updated_at=now,
-        expires_at=now + dt.timedelta(days=settings.incomplete_ttl_days),
-    )
-    peak = record_risk(row, checked.risk)
+    response_id = new_response_id()
+    peak = strongest([checked.risk])  # a new response has indicated nothing before
     notice = crisis_notice(catalog, peak, country, language)
     finished: scored_results.Finished | None = None
     if request.submit:
@@ -173,15 +102,65 @@ def _prepare_start(
         result = scored_results.compose(catalog, loaded, scoring, peak, language, country)
         finished = scored_results.finished(loaded, result, now)
     created = ResponseCreated(
-        response_id=row.id,
+        response_id=response_id,
         token=token,
         status="submitted" if request.submit else "in_progress",
         progress=progress_of(definition, answers),
         result=finished.result if finished is not None else None,
         crisis=notice,
     )
-    fingerprint = idempotent_replies.fingerprint(request.model_dump(mode="json"))
-    return PreparedStart(row, created, finished, idempotency_key, fingerprint)
+    consent = request.consent.research
+    # Every column but the ids of shared content; a submitted response's as
+    # scored_results.mark_submitted sets them on a saved one.
+    values = {
+        "id": response_id,
+        "token_hash": digest(token),
+        "questionnaire_id": definition.id,
+        "questionnaire_version": definition.version,
+        "questionnaire_hash": loaded.content_hash,
+        "language": language,
+        "country": country,
+        "study": study,
+        "research_consent": consent,
+        "status": ResponseStatus.in_progress.value,
+        "answers": responses_repo.packed_answers(loaded.content_hash, definition, answers),
+        "result_values": None,
+        "primary_tendency": None,
+        "crisis_level": peak.level,
+        "research_answers": None,
+        "crisis_items": list(peak.triggered_by),
+        "created_at": now,
+        "updated_at": now,
+        "submitted_at": None,
+        "expires_at": now + dt.timedelta(days=settings.incomplete_ttl_days),
+    }
+    pieces: tuple[stored_results.Content, ...] = ()
+    if finished is not None:
+        pieces = finished.compact.pieces
+        values |= {
+            "status": ResponseStatus.submitted.value,
+            "result_values": finished.compact.values,
+            "primary_tendency": finished.result.primary_tendency,
+            "research_answers": answer_copy.encode(definition, answers) if consent else None,
+            "submitted_at": finished.at,
+            "updated_at": finished.at,
+            "expires_at": None,
+        }
+    keyed = None
+    if idempotency_key is not None:
+        fingerprint = idempotent_replies.fingerprint(request.model_dump(mode="json"))
+        sealed = seal(created.model_dump_json().encode(), idempotency_key, CREATE_SCOPE)
+        record = {
+            "key_hash": idempotent_replies.key_hash(CREATE_SCOPE, idempotency_key),
+            "request_fingerprint": fingerprint,
+            "response_id": response_id,
+            "status_code": 201,
+            "sealed_body": sealed,
+            "created_at": now,
+        }
+        keyed = KeyedStart(idempotency_key, fingerprint, record)
+    layout = stored_results.Content(*responses_repo.packed_layout(loaded.content_hash))
+    return NewResponse(values, layout, pieces, finished is not None, created, keyed)
 
 
 def start(
@@ -197,7 +176,7 @@ def start(
     prepared = _prepare_start(
         ctx.catalog, ctx.settings, request, checked, locale, study, idempotency_key, ctx.now()
     )
-    return prepared.store(ctx.session)
+    return new_responses.store_one(ctx.session, prepared)
 
 
 def _read_study(read_engine: Engine, enrolment_code: str) -> str | None:
@@ -224,4 +203,4 @@ async def start_grouped(
     prepared = _prepare_start(
         ctx.catalog, ctx.settings, request, checked, locale, study, idempotency_key, now
     )
-    return await ctx.writer.run(prepared.store)
+    return await ctx.writer.run_together(new_responses.store, prepared)

@@ -15,7 +15,7 @@ from pydantic import JsonValue
 from starlette.datastructures import FormData
 
 from app.errors import Conflict, NotFound
-from app.locale import accept_language_tags
+from app.locale import accept_language_tags, country_from_accept_language
 from app.schemas.responses import ResponseView
 from app.services import responses as responses_service
 from app.services.locale import RequestLocale
@@ -253,21 +253,57 @@ def not_offered(
 
 
 _NOT_PAGES = ("/api/", "/static/", "/healthz", "/readyz", "/metrics")
+AUTOSAVE_PATH = "/web/answers"
 
 
 def browser_error_page(request: Request, status_code: int) -> Response | None:
     """A page, not problem+json, for a browser that asks for an address that does not exist:
     with the way home and the help link every page has. Only for reading a page: a request that
     sends something keeps the problem+json answer, which carries the crisis notice its body
-    calls for."""
-    if status_code != 404 or request.method not in ("GET", "HEAD"):
-        return None
+    calls for. A page (or the script) the database could not serve gets :func:`unavailable`."""
     if request.url.path.startswith(_NOT_PAGES):
+        return None
+    if status_code == 503:
+        return unavailable(request)
+    if status_code != 404 or request.method not in ("GET", "HEAD"):
         return None
     if "text/html" not in request.headers.get("accept", ""):
         return None
     tags = accept_language_tags(request.headers.get("accept-language", ""))
     return not_found(request, RequestLocale(header_languages=tuple(t for t, _ in tags)), None)
+
+
+def unavailable(request: Request) -> Response:
+    """The database could not be reached: nothing was saved. The page says so, with the notice
+    the answers sent call for (the risk edge read them before routing), the help link and the
+    contacts themselves, since the help page may need the database too; the script gets its
+    usual reply, so that it still shows the notice."""
+    catalog: Catalog = request.app.state.catalog
+    notice: CrisisNotice | None = request.scope.get("state", {}).get("crisis_notice")
+    header = request.headers.get("accept-language", "")
+    locale = RequestLocale(
+        header_country=country_from_accept_language(header),
+        default_country=request.app.state.settings.default_country,
+        header_languages=tuple(tag for tag, _ in accept_language_tags(header)),
+    )
+    for country in security.countries_asked(request):
+        if catalog.crisis.knows(country):
+            locale = locale.with_explicit(country, None)
+            break
+    language = language_of(locale)
+    if request.url.path == AUTOSAVE_PATH:
+        return autosave_reply(request, catalog, language, 503, notice)
+    t = translator(language)
+    return message_page(
+        request,
+        language,
+        title=t("error.unavailable_title"),
+        paragraphs=(t("error.unavailable_body"),),
+        links=(("/help", t("site.help_link")), ("/", t("error.home"))),
+        notice=notice,
+        status_code=503,
+        footer=catalog.crisis.help(locale.country(), language),
+    )
 
 
 def layout_of(ctx: ResponseContext, view: ResponseView) -> Layout:

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from app.deps import CatalogDep, ContextDep, SettingsDep
+from app.errors import DATABASE_OUTAGES
 from app.schemas.responses import Consent, CreateResponseRequest
 from app.services import responses as responses_service
 from app.services import studies, web_flow
@@ -281,7 +282,10 @@ def help_page(
 ) -> Response:
     """Who to contact, for the chosen country (``?country=``, remembered); reachable from every
     page, no questions asked. It opens with the emergency number as a link to call."""
-    _session, view = browser_response(ctx, request, locale)
+    try:
+        _session, view = browser_response(ctx, request, locale)
+    except DATABASE_OUTAGES:
+        view = None  # the help is in the resources file: shown while the database is down too
     language = language_of(locale, view.language if view else None)
     t = translator(language)
     return page(

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from app.edge.reading import MAX_SCANNED, read_body, scan
+from app.edge.reading import MAX_SCANNED, TOO_MANY_DIGITS, read_body, scan
 
 ITEMS = frozenset({"wb_now", "wb_life", "wb_selfharm", "wb_substance", "wb_overwhelmed"})
 
@@ -57,3 +57,23 @@ def test_the_scan_is_fast_and_bounded_on_hostile_input(raw: bytes) -> None:
     found = scan(raw[:65536], ITEMS)
     assert time.perf_counter() - began < 0.5
     assert len(found) <= MAX_SCANNED + 1
+
+
+def test_a_number_too_long_is_refused_however_little_else_the_body_holds() -> None:
+    digits = b"9" * 4301
+    for raw in (b"[" + digits + b"]", b'{"wb_now": -' + digits + b"}"):
+        reading = read_body(raw, form=False, risk_items=ITEMS)
+        assert reading.parsed
+        assert reading.refusal == TOO_MANY_DIGITS
+    fits = read_body(b"[" + b"9" * 4300 + b"]", form=False, risk_items=ITEMS)
+    assert fits.parsed
+    assert fits.refusal is None
+
+
+def test_nesting_is_measured_whatever_brackets_the_strings_hold() -> None:
+    shallow = b'{"note": "' + b"[{" * 40 + b'", "wb_now": 1}'
+    assert read_body(shallow, form=False, risk_items=ITEMS).refusal is None
+    deep = b"[" * 33 + b"]" * 33
+    assert read_body(deep, form=False, risk_items=ITEMS).refusal is not None
+    at_limit = b"[" * 32 + b"]" * 32
+    assert read_body(at_limit, form=False, risk_items=ITEMS).refusal is None

@@ -101,3 +101,15 @@ def test_the_metrics_port_serves_the_same_counts(client: TestClient) -> None:
         thread.join(5)
     assert sample(text, "securebase_crisis_notices_total") >= 1
     assert not LEVEL_LABEL.search(text)
+
+
+def test_a_head_request_is_counted_under_the_route_it_matched(operator: TestClient) -> None:
+    # HEAD is answered as GET; its count and log line still name the route it reached.
+    counted = 'securebase_http_requests_total{method="HEAD",route="/api/v1/questionnaires",'
+    before = sample(operator.get("/metrics").text, counted)
+    assert operator.head("/api/v1/questionnaires").status_code == 200
+
+    text = operator.get("/metrics").text
+
+    assert sample(text, counted) == before + 1
+    assert 'method="HEAD",route="unmatched"' not in text

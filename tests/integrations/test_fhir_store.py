@@ -330,4 +330,5 @@ def test_a_store_the_database_cannot_take_is_a_fhir_answer_with_the_notice(
     assert scored.status_code == 200  # scoring alone never needs the database
     outcome = outcome_of(refused, 503)
     assert errors(outcome)[0]["code"] == "transient"
+    assert refused.headers["retry-after"].isdigit()
     assert crisis(outcome)["level"] == "acute"  # type: ignore[index]

@@ -1,0 +1,392 @@
+"""A database outage, as clients see it: a clear 503 that says to retry, never a 500.
+
+The database goes away after the service has started, on each backend:
+
+- SQLite: the database file is moved aside and a directory takes its place, so no new
+  connection can open it (the pooled ones are closed, as they would be after an error);
+- PostgreSQL: a throwaway database of its own stops accepting connections and the open ones
+  are terminated (the shared server's other databases are never touched);
+- and, for the group writer, SQLite's write lock is held by another connection past the busy
+  timeout, so reads still work and only the commit fails.
+
+Whatever was refused, the crisis notice its answers call for goes with the 503 (as JSON for the
+API and the web client's script, as the page for a browser), nothing is half-stored, and once
+the database is back the same request succeeds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from backends import empty_every_table, require_postgres
+from fastapi.testclient import TestClient
+from helpers import API, QUESTIONNAIRE, bearer, complete_answers, create, row_counts
+from httpx2 import Response
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import db, migrations
+from app.config import Settings
+from app.main import create_app
+from app.web.security import CSRF_FIELD
+from scoring.catalog import Catalog
+
+PROBLEM_JSON = "application/problem+json"
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+# Words that would tell a client how the service is built, or where its data lives.
+INTERNALS = (
+    "sqlite",
+    "postgres",
+    "psycopg",
+    "sqlalchemy",
+    "[sql",
+    "securebase.db",
+    "_outage_",
+    "unable to open",
+    "accepting connections",
+    "locked",
+    "127.0.0.1",
+)
+
+
+@dataclass
+class Outage:
+    """A migrated database that can be taken away from a running app and given back."""
+
+    url: str
+    begin: Callable[[Engine], None]
+    end: Callable[[], None]
+
+
+def _sqlite_outage(path: Path) -> Outage:
+    aside = path.with_name("aside")
+
+    def begin(engine: Engine) -> None:
+        engine.dispose()  # the open connections go, as after an error; new ones cannot open
+        aside.mkdir()
+        for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+            if (path.parent / name).exists():
+                (path.parent / name).rename(aside / name)
+        path.mkdir()
+
+    def end() -> None:
+        path.rmdir()
+        for moved in aside.iterdir():
+            moved.rename(path.parent / moved.name)
+        aside.rmdir()
+
+    return Outage(f"sqlite:///{path}", begin, end)
+
+
+@pytest.fixture(scope="module")
+def throwaway_postgres() -> Iterator[str]:
+    """A database of this module's own on the test server, so that refusing its connections
+    never disturbs anyone else's."""
+    server = make_url(require_postgres())
+    name = f"{server.database}_outage_{os.getpid()}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    migrations.upgrade(url)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _postgres_outage(url: str) -> Outage:
+    server = make_url(require_postgres())
+    name = make_url(url).database
+
+    def admin(*statements: str) -> None:
+        engine = create_engine(server, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                for statement in statements:
+                    connection.execute(text(statement), {"name": name})
+        finally:
+            engine.dispose()
+
+    def begin(_engine: Engine) -> None:
+        admin(
+            f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false',
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name",
+        )
+
+    def end() -> None:
+        admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+    return Outage(url, begin, end)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outage]:
+    if request.param == "sqlite":
+        path = tmp_path / "data" / "securebase.db"
+        path.parent.mkdir()
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield _sqlite_outage(path)
+        return
+    url: str = request.getfixturevalue("throwaway_postgres")
+    yield _postgres_outage(url)
+
+    empty_every_table(url)
+
+
+@pytest.fixture
+def app_on(outage: Outage, catalog: Catalog) -> Iterator[Any]:
+    app = create_app(
+        Settings(environment="test", database_url=outage.url, default_country=None), catalog
+    )
+    yield app
+    app.state.engine.dispose()
+
+
+def risky_answers() -> dict[str, int]:
+    """A complete set with thoughts of ending one's life right now: the acute level."""
+    return {**complete_answers(), "wb_now": 1}
+
+
+def assert_unavailable(reply: Response) -> dict[str, Any]:
+    """A 503 problem document that says to come back later and gives nothing away."""
+    assert reply.status_code == 503, reply.text
+    assert reply.headers["content-type"].split(";")[0] == PROBLEM_JSON
+    assert reply.headers["retry-after"].isdigit()
+    assert reply.headers["cache-control"] == "no-store"
+    body: dict[str, Any] = reply.json()
+    assert body["status"] == 503
+    assert body["type"] == "/problems/database-unavailable"
+    assert "try again" in body["detail"].lower()
+    shown = reply.text.lower()
+    for word in INTERNALS:
+        assert word not in shown, f"the answer mentions {word!r}"
+    return body
+
+
+def test_a_risky_submission_in_an_outage_is_503_with_the_notice_and_stores_nothing(
+    outage: Outage, app_on: Any
+) -> None:
+    body = {"questionnaire_id": QUESTIONNAIRE, "answers": risky_answers(), "submit": True}
+    with TestClient(app_on) as client:
+        outage.begin(app_on.state.engine)
+        try:
+            refused = client.post(f"{API}/responses", json=body)
+        finally:
+            outage.end()
+        problem = assert_unavailable(refused)
+        assert problem["crisis"]["level"] == "acute"
+        assert problem["crisis"]["resources"]
+
+        assert row_counts(outage.url) == {"response_session": 0, "idempotency_record": 0}
+        stored = client.post(f"{API}/responses", json=body)
+        assert stored.status_code == 201, stored.text
+        assert stored.json()["crisis"]["level"] == "acute"
+
+
+def test_a_postgresql_server_that_is_not_there_is_503_with_the_notice(catalog: Catalog) -> None:
+    # Nothing listens on port 1: every connection is refused at once.
+    unreachable = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    app = create_app(Settings(environment="test", database_url=unreachable), catalog)
+    body = {"questionnaire_id": QUESTIONNAIRE, "answers": risky_answers(), "submit": True}
+    try:
+        with TestClient(app) as client:
+            refused = client.post(f"{API}/responses", json=body)
+            read = client.get(f"{API}/responses/some-id", headers=bearer("some-token"))
+    finally:
+        app.state.engine.dispose()
+    assert assert_unavailable(refused)["crisis"]["level"] == "acute"
+    assert_unavailable(read)
+
+
+def test_reading_a_response_in_an_outage_is_503(outage: Outage, app_on: Any) -> None:
+    with TestClient(app_on) as client:
+        created = create(client, answers={"anx01": 5})
+        address = f"{API}/responses/{created['response_id']}"
+        outage.begin(app_on.state.engine)
+        try:
+            refused = client.get(address, headers=bearer(created["token"]))
+        finally:
+            outage.end()
+        assert_unavailable(refused)
+        assert created["response_id"] not in refused.text
+
+        again = client.get(address, headers=bearer(created["token"]))
+        assert again.status_code == 200, again.text
+        assert again.json()["answers"] == {"anx01": 5}
+
+
+def test_reading_a_response_as_fhir_in_an_outage_is_a_transient_operation_outcome(
+    outage: Outage, app_on: Any
+) -> None:
+    with TestClient(app_on) as client:
+        created = create(client, answers={"anx01": 5})
+        address = f"{API}/responses/{created['response_id']}/fhir"
+        outage.begin(app_on.state.engine)
+        try:
+            refused = client.get(address, headers=bearer(created["token"]))
+        finally:
+            outage.end()
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["content-type"].startswith("application/fhir+json")
+        assert refused.headers["retry-after"].isdigit()
+        outcome = refused.json()
+        assert outcome["resourceType"] == "OperationOutcome"
+        assert [issue["code"] for issue in outcome["issue"]] == ["transient"]
+        for word in INTERNALS:
+            assert word not in refused.text.lower(), f"the answer mentions {word!r}"
+        assert client.get(address, headers=bearer(created["token"])).status_code == 200
+
+
+def test_risky_answers_to_a_stored_response_in_an_outage_keep_the_notice(
+    outage: Outage, app_on: Any
+) -> None:
+    """The edge reads the stored level before routing: its failure must not lose the notice
+    the request's own answers call for, nor turn into a 500."""
+    with TestClient(app_on) as client:
+        created = create(client, answers={"anx01": 5})
+        address = f"{API}/responses/{created['response_id']}"
+        outage.begin(app_on.state.engine)
+        try:
+            refused = client.put(
+                f"{address}/answers",
+                json={"answers": {"wb_now": 1}},
+                headers=bearer(created["token"]),
+            )
+        finally:
+            outage.end()
+        assert assert_unavailable(refused)["crisis"]["level"] == "acute"
+
+        after = client.get(address, headers=bearer(created["token"])).json()
+        assert after["answers"] == {"anx01": 5}  # nothing of the refused request was stored
+
+
+def test_readiness_says_not_ready_in_an_outage(outage: Outage, app_on: Any) -> None:
+    with TestClient(app_on) as client:
+        assert client.get("/readyz").status_code == 200
+        outage.begin(app_on.state.engine)
+        try:
+            refused = client.get("/readyz")
+            alive = client.get("/healthz")
+        finally:
+            outage.end()
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"].isdigit()
+        assert refused.json()["type"] == "/problems/database-unavailable"
+        assert alive.status_code == 200  # the process itself is fine: do not restart it
+        assert client.get("/readyz").status_code == 200
+
+
+# The web client ------------------------------------------------------------------------------
+
+
+def _start_in_browser(web: TestClient) -> str:
+    landing = web.get("/", headers={"Accept": BROWSER_ACCEPT})
+    assert landing.status_code == 200
+    token = web.cookies.get("__Host-securebase-csrf")
+    assert token
+    attempt = landing.text.split('name="attempt" value="', 1)[1].split('"', 1)[0]
+    started = web.post("/start", data={CSRF_FIELD: token, "attempt": attempt})
+    assert started.status_code == 303, started.text
+    return token
+
+
+def test_a_risky_page_posted_in_an_outage_is_a_503_page_with_the_notice_and_help(
+    outage: Outage, app_on: Any
+) -> None:
+    with TestClient(app_on, base_url="https://testserver", follow_redirects=False) as web:
+        token = _start_in_browser(web)
+        form = {CSRF_FIELD: token, "action": "finish", "wb_now": "1"}
+        outage.begin(app_on.state.engine)
+        try:
+            refused = web.post("/questionnaire/5", data=form, headers={"Accept": BROWSER_ACCEPT})
+        finally:
+            outage.end()
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["content-type"].startswith("text/html")
+        assert refused.headers["retry-after"].isdigit()
+        page = refused.text
+        assert 'href="/help"' in page
+        assert 'id="crisis-notice"' in page
+        assert 'data-level="acute"' in page
+        assert "try again" in page.lower()
+        for word in INTERNALS:
+            assert word not in page.lower(), f"the page mentions {word!r}"
+
+        # Back up: the session is still there and nothing of the refused form was saved.
+        again = web.get("/questionnaire/5", headers={"Accept": BROWSER_ACCEPT})
+        assert again.status_code == 200, again.text
+        assert 'name="wb_now" value="1" checked' not in again.text
+
+
+def test_the_help_page_is_shown_in_an_outage(outage: Outage, app_on: Any) -> None:
+    """Its contacts come from the resources file: a browser whose saved answers cannot be
+    read just now still gets them, and keeps its session for later."""
+    with TestClient(app_on, base_url="https://testserver", follow_redirects=False) as web:
+        _start_in_browser(web)
+        outage.begin(app_on.state.engine)
+        try:
+            shown = web.get("/help", headers={"Accept": BROWSER_ACCEPT})
+        finally:
+            outage.end()
+        assert shown.status_code == 200, shown.text
+        assert 'class="contact contact-emergency"' in shown.text
+        assert "set-cookie" not in shown.headers or "session" not in shown.headers["set-cookie"]
+        assert web.get("/questionnaire/1").status_code == 200
+
+
+def test_the_script_in_an_outage_still_gets_the_notice_to_show(outage: Outage, app_on: Any) -> None:
+    with TestClient(app_on, base_url="https://testserver", follow_redirects=False) as web:
+        token = _start_in_browser(web)
+        outage.begin(app_on.state.engine)
+        try:
+            refused = web.post(
+                "/web/answers", json={"answers": {"wb_now": 1}}, headers={"X-CSRF-Token": token}
+            )
+        finally:
+            outage.end()
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["retry-after"].isdigit()
+        reply = refused.json()
+        assert reply["saved"] is False
+        assert reply["level"] == "acute"
+        assert 'id="crisis-notice"' in reply["notice_html"]
+
+
+# The group writer ----------------------------------------------------------------------------
+
+
+def test_a_commit_the_writer_cannot_make_in_time_is_503_with_the_notice(
+    tmp_path: Path, catalog: Catalog, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads still work (write-ahead log), but another connection holds the write lock past
+    the busy timeout: the writer's failure reaches the waiting request as a 503."""
+    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", 1)
+    path = tmp_path / "securebase.db"
+    shutil.copy(sqlite_template, path)
+    url = f"sqlite:///{path}"
+    app = create_app(Settings(environment="test", database_url=url), catalog)
+    body = {"questionnaire_id": QUESTIONNAIRE, "answers": risky_answers(), "submit": True}
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        with TestClient(app) as client:
+            holder.execute("BEGIN IMMEDIATE")
+            try:
+                refused = client.post(f"{API}/responses", json=body)
+            finally:
+                holder.execute("ROLLBACK")
+            assert assert_unavailable(refused)["crisis"]["level"] == "acute"
+            assert row_counts(url) == {"response_session": 0, "idempotency_record": 0}
+            assert client.post(f"{API}/responses", json=body).status_code == 201
+    finally:
+        holder.close()
+        app.state.engine.dispose()
