@@ -148,15 +148,20 @@ def _section_pieces(sections: tuple[PsychoeducationSection, ...]) -> tuple[Conte
 
 
 def _packed(values: list[str]) -> str:
+    # A reference (``^`` and a position) is at least two characters long, so only a value of
+    # three or more can be written shorter as one: shorter values are written as they are.
     first: dict[str, int] = {}
     packed = []
     for index, value in enumerate(values):
-        earlier = f"{_EARLIER}{first[value]}" if value in first else value
-        if len(earlier) < len(value):
-            packed.append(earlier)
-        else:
+        if len(value) > 2:
+            seen = first.get(value)
+            if seen is not None:
+                earlier = f"{_EARLIER}{seen}"
+                if len(earlier) < len(value):
+                    packed.append(earlier)
+                    continue
             first[value] = index
-            packed.append(value)
+        packed.append(value)
     return SEPARATOR.join(packed)
 
 

@@ -211,3 +211,31 @@ def test_a_crisis_directory_with_other_words_gives_its_own_notice(catalog: Catal
     assert crisis.notice("acute", ("wb_now",), "GB", "en") == kept
     assert crisis.help("GB", "en") == footer
     assert kept.triggered_by == ("wb_now",)
+
+
+def _packed_by_the_rule(values: list[str]) -> str:
+    """Each value, or ``^`` and the position of its latest occurrence written out in full,
+    whichever is shorter."""
+    latest: dict[str, int] = {}
+    out = []
+    for index, value in enumerate(values):
+        reference = f"^{latest[value]}" if value in latest else value
+        if len(reference) < len(value):
+            out.append(reference)
+        else:
+            latest[value] = index
+            out.append(value)
+    return ",".join(out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["1", "7", "12", "4.5", "4.50", "-3", "0.0", "100", "4.111111111111111"]),
+        max_size=150,
+    )
+)
+def test_values_are_packed_by_the_rule_and_come_back(values: list[str]) -> None:
+    packed = stored_results._packed(values)
+    assert packed == _packed_by_the_rule(values)
+    assert stored_results._unpacked(packed) == values
