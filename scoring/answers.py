@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from scoring.definition import Definition
+from scoring.definition import Definition, Item, WellbeingItem, per_definition
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +34,9 @@ def check_answers(
     """Split raw answers into the valid ones and a problem for every invalid one."""
     valid: dict[str, int] = {}
     problems: list[AnswerProblem] = []
+    accepted_answers = _accepted_answers(definition)
     for item_id, value in raw.items():
-        accepted = _accepted(definition, item_id)
+        accepted = accepted_answers.get(item_id)
         if accepted is None:
             problems.append(AnswerProblem(item_id, f"unknown item {item_id!r} in {definition.id}"))
             continue
@@ -55,15 +56,19 @@ def check_answers(
     return valid, problems
 
 
-def _accepted(definition: Definition, item_id: str) -> tuple[int, int, str] | None:
-    """The lowest and highest answer an item takes and what a value outside them is."""
-    scale = definition.scale_of(item_id)
-    if scale is not None:
-        return scale.min, scale.max, "off the scale"
-    demographic = definition.demographic(item_id)
-    if demographic is not None:
-        return 1, len(demographic.options), f"not one of the {len(demographic.options)} options"
-    return None
+@per_definition
+def _accepted_answers(definition: Definition) -> dict[str, tuple[int, int, str]]:
+    """For each item that takes an answer: the lowest and highest answer it takes and what a
+    value outside them is."""
+    accepted: dict[str, tuple[int, int, str]] = {}
+    items: tuple[Item | WellbeingItem, ...] = (*definition.items, *definition.wellbeing_items)
+    for item in items:
+        scale = definition.scales[item.scale]
+        accepted.setdefault(item.id, (scale.min, scale.max, "off the scale"))
+    for demographic in definition.demographics:
+        options = len(demographic.options)
+        accepted.setdefault(demographic.id, (1, options, f"not one of the {options} options"))
+    return accepted
 
 
 def _json_type(value: object) -> str:

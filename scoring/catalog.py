@@ -25,7 +25,7 @@ from scoring.loading import (
 from scoring.norms import NO_NORMS, NormsShelf, compare
 from scoring.packaged import packaged_folder
 from scoring.result import ScoreResult, compose_result
-from scoring.risk import RiskAssessment, assess_risk, strongest
+from scoring.risk import RiskAssessment, assess_answer, assess_risk, strongest
 
 BUNDLED_DIR = packaged_folder("scoring", "_bundled", "questionnaires")
 """The bundled definitions, content/<lang>/ and resources/ (the repository's questionnaires/)."""
@@ -96,6 +96,15 @@ class Catalog:
         if known is not None:
             return assess_risk(known.definition, raw_answers)
         return strongest(assess_risk(d.definition, raw_answers) for d in self.definitions.values())
+
+    def screen_answer(
+        self, key: object, value: object, questionnaire_id: str | None
+    ) -> RiskAssessment:
+        """:meth:`screen` of the one raw answer ``{key: value}``."""
+        known = self.get(questionnaire_id) if questionnaire_id is not None else None
+        if known is not None:
+            return assess_answer(known.definition, key, value)
+        return strongest(assess_answer(d.definition, key, value) for d in self.definitions.values())
 
     def notice(
         self, risk: RiskAssessment, country: str | None, language: str

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from scoring.definition import CrisisLevel, Identifier, Localized, NonEmptyText
 from scoring.loading import DefinitionError, DefinitionProblem, dotted
+from scoring.memo import bounded, kept_with
 
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Channel = Literal["call", "text", "chat", "email", "web"]
@@ -109,6 +110,11 @@ class HelpFooter(CrisisModel):
 
     message: str
     resources: tuple[CrisisResource, ...]
+
+
+_KEPT_TEXTS = 4096
+"""At most this many notices (and footers) are kept: countries and languages come from
+requests, so what is kept must stay bounded."""
 
 
 class CrisisDirectory(CrisisModel):
@@ -216,16 +222,35 @@ class CrisisDirectory(CrisisModel):
     def notice(
         self, level: CrisisLevel, triggered_by: Sequence[str], country: str | None, language: str
     ) -> CrisisNotice:
+        # Made once per (level, items, country, language) while this directory is loaded: a
+        # notice is immutable, and a new directory (new resources) starts with none kept.
+        key = (level, tuple(triggered_by), country, language)
+        notices = bounded(kept_with(self), "notices", _KEPT_TEXTS)
+        notice = notices.get(key)
+        if notice is None:
+            notice = notices[key] = self._notice(level, key[1], country, language)
+        return notice
+
+    def _notice(
+        self, level: CrisisLevel, triggered_by: tuple[str, ...], country: str | None, language: str
+    ) -> CrisisNotice:
         return CrisisNotice(
             level=level,
             message=self._worded(self.messages[level], country, language),
             resources=self.resources_for(level, country),
-            triggered_by=tuple(triggered_by),
+            triggered_by=triggered_by,
             country_choice=self.country_choice(country),
         )
 
     def help(self, country: str | None, language: str) -> HelpFooter:
         """The footer: the country's crisis lines and the fallbacks, without the urgency."""
+        footers = bounded(kept_with(self), "help", _KEPT_TEXTS)
+        footer = footers.get((country, language))
+        if footer is None:
+            footer = footers[country, language] = self._help(country, language)
+        return footer
+
+    def _help(self, country: str | None, language: str) -> HelpFooter:
         local = [r for r in self.country_resources(country) if r.kind == "crisis_line"]
         return HelpFooter(
             message=self._worded(self.help_footer, country, language),

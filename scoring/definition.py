@@ -15,9 +15,12 @@ reported together with the model's own, never instead of them.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from scoring.memo import kept_with
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 LanguageTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]
@@ -39,6 +42,8 @@ class DefinitionModel(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
+
+_BORDERLINE_TOLERANCE = 1e-9
 
 MAX_SCALE_POINTS = 255
 """More points than anyone can tell apart; and the research copy of an answer is one byte."""
@@ -120,10 +125,9 @@ class Bands(DefinitionModel):
 
     def is_borderline(self, score: float) -> bool:
         # A small tolerance keeps hand-computed margins (e.g. 4.25 vs 4.5 - 0.25) exact.
-        tolerance = 1e-9
-        return any(
-            abs(score - threshold) <= self.borderline_margin + tolerance
-            for threshold in (self.moderate_from, self.elevated_from)
+        within = self.borderline_margin + _BORDERLINE_TOLERANCE
+        return (
+            abs(score - self.moderate_from) <= within or abs(score - self.elevated_from) <= within
         )
 
 
@@ -254,22 +258,14 @@ class Definition(DefinitionModel):
         return self.wellbeing.risk_rules if self.wellbeing is not None else ()
 
     def scale_of(self, item_id: str) -> ResponseScale | None:
-        for item in self.items:
-            if item.id == item_id:
-                return self.scales[item.scale]
-        for w_item in self.wellbeing_items:
-            if w_item.id == item_id:
-                return self.scales[w_item.scale]
-        return None
+        """The scale of an attachment or wellbeing item; None for any other id."""
+        return _scales_by_item(self).get(item_id)
 
     def demographic(self, item_id: str) -> DemographicItem | None:
-        for d_item in self.demographics:
-            if d_item.id == item_id:
-                return d_item
-        return None
+        return _demographics_by_id(self).get(item_id)
 
     def items_of(self, dimension_id: str) -> tuple[Item, ...]:
-        return tuple(item for item in self.items if item.dimension == dimension_id)
+        return _items_by_dimension(self).get(dimension_id, ())
 
     def target(self, target_id: str | None) -> Target | None:
         for target in self.targets:
@@ -282,3 +278,48 @@ class Definition(DefinitionModel):
         for sections in self.content.tendencies.values():
             ids |= set(sections)
         return ids
+
+
+_Derived = TypeVar("_Derived")
+
+
+def per_definition(build: Callable[[Definition], _Derived]) -> Callable[[Definition], _Derived]:
+    """``build`` made once per definition and kept with it.
+
+    A definition never changes once loaded, so the tables read for every answer set (which
+    scale an item has, which items a dimension has, ...) are built on first use, not searched
+    for on each request (see :mod:`scoring.memo`: a copy builds its own)."""
+
+    def derived(definition: Definition) -> _Derived:
+        tables = kept_with(definition)
+        if build not in tables:
+            tables[build] = build(definition)
+        return cast(_Derived, tables[build])
+
+    derived.__doc__ = build.__doc__
+    return derived
+
+
+@per_definition
+def _scales_by_item(definition: Definition) -> dict[str, ResponseScale]:
+    scales: dict[str, ResponseScale] = {}
+    items: tuple[Item | WellbeingItem, ...] = (*definition.items, *definition.wellbeing_items)
+    for item in items:
+        scales.setdefault(item.id, definition.scales[item.scale])  # the first of an id wins
+    return scales
+
+
+@per_definition
+def _demographics_by_id(definition: Definition) -> dict[str, DemographicItem]:
+    by_id: dict[str, DemographicItem] = {}
+    for item in definition.demographics:
+        by_id.setdefault(item.id, item)
+    return by_id
+
+
+@per_definition
+def _items_by_dimension(definition: Definition) -> dict[str, tuple[Item, ...]]:
+    by_dimension: dict[str, list[Item]] = {}
+    for item in definition.items:
+        by_dimension.setdefault(item.dimension, []).append(item)
+    return {dimension: tuple(items) for dimension, items in by_dimension.items()}

@@ -28,7 +28,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from scoring.definition import BandId, Definition, TendencyId, TendencyRule
+from scoring.definition import (
+    BandId,
+    Bands,
+    Definition,
+    Dimension,
+    ResponseScale,
+    TendencyId,
+    TendencyRule,
+    per_definition,
+)
 
 PrimaryTendency = Literal["anxious", "avoidant", "disorganized", "secure"]
 
@@ -88,39 +97,86 @@ def needed_answers(item_count: int, min_fraction: float) -> int:
     return math.ceil(round(item_count * min_fraction, 9))
 
 
+@dataclass(frozen=True, slots=True)
+class _DimensionPlan:
+    """What scoring one dimension reads of the definition: each item's id with, for a
+    reverse-keyed item, its scale's ``min + max`` (None otherwise); and how many answers
+    are needed."""
+
+    dimension: Dimension
+    items: tuple[tuple[str, int | None], ...]
+    needed: int
+
+
+@per_definition
+def _dimension_plans(definition: Definition) -> tuple[_DimensionPlan, ...]:
+    plans = []
+    for dimension in definition.dimensions:
+        items = definition.items_of(dimension.id)
+        keyed = tuple(
+            (item.id, _reversal(definition.scales[item.scale]) if item.reverse else None)
+            for item in items
+        )
+        needed = needed_answers(len(items), dimension.min_answered_fraction)
+        plans.append(_DimensionPlan(dimension, keyed, needed))
+    return tuple(plans)
+
+
+def _reversal(scale: ResponseScale) -> int:
+    """min + max: a reverse-keyed answer x is scored as this minus x (ResponseScale.reverse)."""
+    return scale.min + scale.max
+
+
 def score_dimensions(
     definition: Definition, answers: Mapping[str, int]
 ) -> dict[str, DimensionScore]:
     scores: dict[str, DimensionScore] = {}
-    for dimension in definition.dimensions:
-        items = definition.items_of(dimension.id)
-        keyed: list[int] = []
-        for item in items:
-            if item.id not in answers:
-                continue
-            scale = definition.scales[item.scale]
-            value = answers[item.id]
-            keyed.append(scale.reverse(value) if item.reverse else value)
-        needed = needed_answers(len(items), dimension.min_answered_fraction)
-        if len(keyed) < needed:
+    for plan in _dimension_plans(definition):
+        dimension = plan.dimension
+        keyed = [
+            answers[item_id] if reversal is None else reversal - answers[item_id]
+            for item_id, reversal in plan.items
+            if item_id in answers
+        ]
+        of = len(plan.items)
+        if len(keyed) < plan.needed:
             scores[dimension.id] = DimensionScore(
-                dimension.id, None, None, len(keyed), len(items), needed, False
+                dimension.id, None, None, len(keyed), of, plan.needed, False
             )
             continue
         mean = math.fsum(keyed) / len(keyed)
+        bands = dimension.bands
         scores[dimension.id] = DimensionScore(
             dimension=dimension.id,
             mean=mean,
-            band=dimension.bands.band_of(mean),
+            band=bands.band_of(mean),
             answered=len(keyed),
-            of=len(items),
-            needed=needed,
-            borderline=dimension.bands.is_borderline(mean),
+            of=of,
+            needed=plan.needed,
+            borderline=bands.is_borderline(mean),
         )
     return scores
 
 
+def sufficient(definition: Definition, answers: Mapping[str, int]) -> bool:
+    """Whether every dimension has the answers it needs for a score (as
+    :func:`score_dimensions` would find, without computing the scores)."""
+    for plan in _dimension_plans(definition):
+        answered = 0
+        for item_id, _ in plan.items:
+            if item_id in answers:
+                answered += 1
+        if answered < plan.needed:
+            return False
+    return True
+
+
 _BAND_RANK: dict[BandId, int] = {"low": 0, "moderate": 1, "elevated": 2}
+
+
+@per_definition
+def _bands_by_dimension(definition: Definition) -> dict[str, Bands]:
+    return {d.id: d.bands for d in definition.dimensions}
 
 
 def tendency_scores(
@@ -129,7 +185,9 @@ def tendency_scores(
     dimensions: Mapping[str, DimensionScore],
 ) -> tuple[TendencyScore, ...]:
     """Each rule read on its dimension's score: elevated when the band reaches the rule's."""
-    bands = {d.id: d.bands for d in definition.dimensions}
+    if not rules:
+        return ()
+    bands = _bands_by_dimension(definition)
     tendencies: list[TendencyScore] = []
     for rule in rules:
         dimension = dimensions[rule.dimension]

@@ -9,14 +9,16 @@ that this is self-reflection, not a diagnosis.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Self
+from dataclasses import dataclass
+from typing import Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from scoring.content import ContentLibrary, ResultWording
 from scoring.crisis import CrisisDirectory, CrisisNotice, HelpFooter
 from scoring.definition import BandId, Definition, TendencyId
-from scoring.engine import PrimaryTendency, Scoring, TendencyScore
+from scoring.engine import DimensionScore, PrimaryTendency, Scoring, TendencyScore
+from scoring.memo import bounded, kept_with
 from scoring.norms import NormComparison
 from scoring.risk import RiskAssessment
 from scoring.targets import target_primaries, target_tendency_scores
@@ -34,8 +36,10 @@ class ScoredPart(ResultModel):
         """This part from the engine's ``scored`` values: the fields given in ``words`` (a
         label, an id) as given, every other field the same-named value of ``scored``,
         unchanged, so the result states each number exactly as it was scored."""
-        numbers = {name: getattr(scored, name) for name in cls.model_fields if name not in words}
-        return cls.model_validate({**numbers, **words})
+        fields = cls.__pydantic_fields__
+        values = {name: getattr(scored, name) for name in fields if name not in words}
+        values.update(words)
+        return cls.__pydantic_validator__.validate_python(values)  # type: ignore[no-any-return]
 
 
 def only_when_set(description: str) -> Any:
@@ -184,6 +188,131 @@ def _targets_summary(
     return " ".join(parts)
 
 
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """What every result of one definition says in one language, whatever the answers: made
+    once per definition, content library and language (see :func:`_words`)."""
+
+    language: str
+    wording: ResultWording
+    labels: dict[str, str]
+    targets: dict[str, str | None]
+    opening: str
+    """The first sentence of ``how_scored``: the instrument, its scale and what it needs."""
+    thresholds: dict[str, tuple[str, str]]
+    """Each dimension's ``moderate_from`` and ``elevated_from`` as the result writes them."""
+    rules: tuple[tuple[str, str | None], ...]
+    """The label and target of each tendency rule, flat ones first."""
+    target_parts: tuple[tuple[str, str, tuple[str, ...]], ...]
+    """Each target's id, label and dimension ids."""
+    questionnaire: QuestionnaireRef
+
+
+_KEPT_SECTION_LISTS = 1024
+
+
+def _words(
+    definition: Definition, definition_hash: str, language: str, content: ContentLibrary
+) -> _Words:
+    kept: dict[tuple[object, ...], _Words] = bounded(kept_with(definition), "words", 256)
+    key = (content, language, definition_hash)
+    words = kept.get(key)
+    if words is None:
+        words = kept[key] = _make_words(definition, definition_hash, language, content)
+    return words
+
+
+def _make_words(
+    definition: Definition, definition_hash: str, language: str, content: ContentLibrary
+) -> _Words:
+    if content.wording(language) is None:
+        language = "en"
+    wording = content.wording(language)
+    assert wording is not None, "the content library always has English wording"
+    labels = {d.id: _localized(d.label, language) for d in definition.dimensions}
+    # The scales of the attachment statements only: the wellbeing check's scales feed no score.
+    item_scales = [definition.scales[item.scale] for item in definition.items]
+    opening = wording.how_scored.format(
+        title=_localized(definition.title, language),
+        version=definition.version,
+        scale_min=min(s.min for s in item_scales),
+        scale_max=max(s.max for s in item_scales),
+        min_answered=_percentages(definition, labels),
+    )
+    return _Words(
+        language=language,
+        wording=wording,
+        labels=labels,
+        targets={d.id: d.target for d in definition.dimensions},
+        opening=opening,
+        thresholds={
+            d.id: (_number(d.bands.moderate_from), _number(d.bands.elevated_from))
+            for d in definition.dimensions
+        },
+        rules=tuple(
+            (_localized(rule.label, language), rule.target)
+            for rule in (*definition.tendencies, *definition.target_tendencies)
+        ),
+        target_parts=tuple(
+            (
+                target.id,
+                _localized(target.label, language),
+                tuple(d.id for d in definition.dimensions if d.target == target.id),
+            )
+            for target in definition.targets
+        ),
+        questionnaire=QuestionnaireRef(
+            id=definition.id, version=definition.version, hash=definition_hash
+        ),
+    )
+
+
+def _sections(
+    content: ContentLibrary, language: str, section_ids: Sequence[str]
+) -> tuple[PsychoeducationSection, ...]:
+    """The sections named (each once, in order) in ``language``, else in English; made once
+    per list of sections while the content library is loaded."""
+    ids = tuple(dict.fromkeys(section_ids))
+    kept = bounded(kept_with(content), "sections", _KEPT_SECTION_LISTS)
+    sections: tuple[PsychoeducationSection, ...] | None = kept.get((language, ids))
+    if sections is None:
+        found = [content.section(language, i) or content.section("en", i) for i in ids]
+        sections = kept[language, ids] = tuple(
+            PsychoeducationSection(
+                id=section.id, title=section.title, body=section.body, references=section.references
+            )
+            for section in found
+            if section is not None
+        )
+    return sections
+
+
+_Part = TypeVar("_Part", DimensionResult, TendencyResult)
+_KEPT_PARTS = 16384
+_kept_parts: dict[tuple[object, ...], ScoredPart] = {}
+"""Parts of results by what they were made from: a part is immutable, and scores recur."""
+
+
+def _scored_part(
+    kind: type[_Part],
+    scored: DimensionScore | TendencyScore,
+    shown: float | None,
+    **words: str | None,
+) -> _Part:
+    """``kind.as_scored(scored, **words)``, made once per (bounded) kind, scores and words.
+    The number ``shown`` keys the part as a number: -0.0 == 0.0, so a zero is never kept."""
+    if shown == 0.0:
+        return kind.as_scored(scored, **words)
+    key = (kind, scored, *words.values())
+    part = _kept_parts.get(key)
+    if part is None:
+        if len(_kept_parts) >= _KEPT_PARTS:
+            _kept_parts.clear()
+        part = _kept_parts[key] = kind.as_scored(scored, **words)
+    assert isinstance(part, kind)
+    return part
+
+
 def compose_result(
     *,
     definition: Definition,
@@ -196,24 +325,12 @@ def compose_result(
     crisis: CrisisDirectory,
 ) -> ScoreResult:
     """Put numbers, words, content and help together in ``language`` (falling back to English)."""
-    if content.wording(language) is None:
-        language = "en"
-    wording = content.wording(language)
-    assert wording is not None, "the content library always has English wording"
-    labels = {d.id: _localized(d.label, language) for d in definition.dimensions}
-    targets = {d.id: d.target for d in definition.dimensions}
+    words = _words(definition, definition_hash, language, content)
+    language = words.language
+    wording = words.wording
+    labels = words.labels
 
-    # The scales of the attachment statements only: the wellbeing check's scales feed no score.
-    item_scales = [definition.scales[item.scale] for item in definition.items]
-    lines = [
-        wording.how_scored.format(
-            title=_localized(definition.title, language),
-            version=definition.version,
-            scale_min=min(s.min for s in item_scales),
-            scale_max=max(s.max for s in item_scales),
-            min_answered=_percentages(definition, labels),
-        )
-    ]
+    lines = [words.opening]
     notes: list[str] = []
     for dimension in definition.dimensions:
         score = scoring.dimensions[dimension.id]
@@ -227,6 +344,7 @@ def compose_result(
                 )
             )
             continue
+        moderate_from, elevated_from = words.thresholds[dimension.id]
         lines.append(
             wording.dimension_line.format(
                 dimension=labels[dimension.id],
@@ -234,8 +352,8 @@ def compose_result(
                 answered=score.answered,
                 of=score.of,
                 band=wording.band_names.get(score.band, score.band),
-                moderate_from=_number(dimension.bands.moderate_from),
-                elevated_from=_number(dimension.bands.elevated_from),
+                moderate_from=moderate_from,
+                elevated_from=elevated_from,
             )
         )
         if score.borderline:
@@ -267,39 +385,25 @@ def compose_result(
     section_ids += definition.content.general
     if risk.level in _SERIOUS:
         section_ids = _beside_a_notice(section_ids, definition.content.secure)
-    sections: list[PsychoeducationSection] = []
-    for section_id in dict.fromkeys(section_ids):
-        section = content.section(language, section_id) or content.section("en", section_id)
-        if section is not None:
-            sections.append(
-                PsychoeducationSection(
-                    id=section.id,
-                    title=section.title,
-                    body=section.body,
-                    references=section.references,
-                )
-            )
 
-    rules = (*definition.tendencies, *definition.target_tendencies)
+    targets = words.targets
     return ScoreResult(
-        questionnaire=QuestionnaireRef(
-            id=definition.id, version=definition.version, hash=definition_hash
-        ),
+        questionnaire=words.questionnaire,
         language=language,
         scores={
-            d_id: DimensionResult.as_scored(s, label=labels[d_id], target=targets.get(d_id))
+            d_id: _scored_part(
+                DimensionResult, s, s.mean, label=labels[d_id], target=targets.get(d_id)
+            )
             for d_id, s in scoring.dimensions.items()
         },
         tendencies=tuple(
-            TendencyResult.as_scored(
-                t, id=t.tendency, label=_localized(rule.label, language), target=rule.target
-            )
-            for t, rule in zip(tendencies, rules, strict=True)
+            _scored_part(TendencyResult, t, t.score, id=t.tendency, label=label, target=target)
+            for t, (label, target) in zip(tendencies, words.rules, strict=True)
         ),
         primary_tendency=scoring.primary_tendency,
         summary=summary,
         how_scored=" ".join(lines),
-        psychoeducation=tuple(sections),
+        psychoeducation=_sections(content, language, section_ids),
         crisis=(
             crisis.notice(risk.level, risk.triggered_by, country, language)
             if risk.level is not None
@@ -309,11 +413,11 @@ def compose_result(
         disclaimer=wording.disclaimer,
         targets=tuple(
             TargetResult(
-                id=target.id,
-                label=_localized(target.label, language),
-                dimensions=tuple(d.id for d in definition.dimensions if d.target == target.id),
-                primary_tendency=primaries[target.id],
+                id=target_id,
+                label=label,
+                dimensions=dimension_ids,
+                primary_tendency=primaries[target_id],
             )
-            for target in definition.targets
+            for target_id, label, dimension_ids in words.target_parts
         ),
     )

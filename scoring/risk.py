@@ -15,7 +15,14 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from scoring.definition import CRISIS_LEVEL_ORDER, CrisisLevel, Definition, ResponseScale
+from scoring.definition import (
+    CRISIS_LEVEL_ORDER,
+    CrisisLevel,
+    Definition,
+    ResponseScale,
+    RiskRule,
+    per_definition,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +43,8 @@ NO_RISK = RiskAssessment(None, ())
 _WORDS = {"true": 1.0, "yes": 1.0, "y": 1.0, "on": 1.0, "false": 0.0, "no": 0.0, "off": 0.0}
 _MAX_DEPTH = 8
 _MAX_VALUES = 64
+_HUGE = 2**1000
+"""Integers from here on are read as infinitely high (or low): beyond a float's range."""
 
 
 def generous_value(value: object, scale: ResponseScale | None, depth: int = 0) -> float | None:
@@ -50,7 +59,7 @@ def generous_value(value: object, scale: ResponseScale | None, depth: int = 0) -
         return 1.0 if value else 0.0
     if isinstance(value, int):
         # JSON integers have no size limit; one too large for a float is still "very high".
-        return float(value) if abs(value) < 2**1000 else (math.inf if value > 0 else -math.inf)
+        return float(value) if abs(value) < _HUGE else (math.inf if value > 0 else -math.inf)
     if isinstance(value, float):
         return None if math.isnan(value) else value
     if isinstance(value, str):
@@ -70,17 +79,70 @@ def generous_value(value: object, scale: ResponseScale | None, depth: int = 0) -
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _RuleCheck:
+    """A risk rule with what reading it needs: its item in lower case and the item's scale."""
+
+    rule: RiskRule
+    folded_item: str
+    scale: ResponseScale | None
+
+
+@per_definition
+def _rule_checks(definition: Definition) -> tuple[tuple[_RuleCheck, ...], frozenset[str]]:
+    """The definition's risk rules, ready to read, and the lower-case ids they read."""
+    checks = tuple(
+        _RuleCheck(rule, rule.item.casefold(), definition.scale_of(rule.item))
+        for rule in definition.risk_rules
+    )
+    return checks, frozenset(check.folded_item for check in checks)
+
+
+@per_definition
+def _checks_by_item(definition: Definition) -> dict[str, tuple[_RuleCheck, ...]]:
+    """The rule checks of each lower-case item id, in rule order."""
+    checks, _ = _rule_checks(definition)
+    by_item: dict[str, list[_RuleCheck]] = {}
+    for check in checks:
+        by_item.setdefault(check.folded_item, []).append(check)
+    return {item: tuple(item_checks) for item, item_checks in by_item.items()}
+
+
+def assess_answer(definition: Definition, key: object, value: object) -> RiskAssessment:
+    """What ``assess_risk(definition, {key: value})`` finds, for one raw answer."""
+    checks = _checks_by_item(definition).get(str(key).casefold())
+    if not checks:
+        return NO_RISK
+    level: CrisisLevel | None = None
+    triggered: list[str] = []
+    for check in checks:
+        rule = check.rule
+        number = generous_value(value, check.scale)
+        if number is None or number < rule.at_least:
+            continue
+        if rule.item not in triggered:
+            triggered.append(rule.item)
+        if level is None or CRISIS_LEVEL_ORDER[rule.level] > CRISIS_LEVEL_ORDER[level]:
+            level = rule.level
+    return RiskAssessment(level, tuple(triggered)) if level is not None else NO_RISK
+
+
 def assess_risk(definition: Definition, raw: Mapping[str, object]) -> RiskAssessment:
     """Run every risk rule of ``definition`` over ``raw`` answers, valid or not."""
+    checks, read = _rule_checks(definition)
+    if not checks:
+        return NO_RISK
     level: CrisisLevel | None = None
     triggered: list[str] = []
     by_item: dict[str, list[object]] = {}
     for key, value in raw.items():
-        by_item.setdefault(str(key).casefold(), []).append(value)
-    for rule in definition.risk_rules:
-        values = by_item.get(rule.item.casefold(), [])
-        scale = definition.scale_of(rule.item)
-        numbers = [n for v in values if (n := generous_value(v, scale)) is not None]
+        folded = str(key).casefold()
+        if folded in read:  # the values no rule reads are never looked at
+            by_item.setdefault(folded, []).append(value)
+    for check in checks:
+        rule = check.rule
+        values = by_item.get(check.folded_item, [])
+        numbers = [n for v in values if (n := generous_value(v, check.scale)) is not None]
         if not numbers or max(numbers) < rule.at_least:
             continue
         if rule.item not in triggered:

@@ -101,6 +101,8 @@ def target_primaries(
     every one of its dimensions is scored and none is elevated; otherwise none. Without
     tendencies no target is called secure: nothing was read that could say so."""
     primaries: dict[str, PrimaryTendency | None] = {}
+    if not definition.targets:
+        return primaries
     by_dimension = {d.id: d.target for d in definition.dimensions}
     for target in definition.targets:
         own = [t for t in tendencies if by_dimension.get(t.dimension) == target.id]

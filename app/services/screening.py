@@ -19,6 +19,7 @@ from app.services.notices import crisis_notice
 from app.services.responses import ResponseContext, StoredRisk, keep_seen_risk
 from scoring.catalog import Catalog
 from scoring.crisis import CrisisNotice
+from scoring.memo import kept_with
 from scoring.risk import NO_RISK, RiskAssessment, strongest
 
 
@@ -40,12 +41,16 @@ def screen_body(
 
 
 def risk_items(catalog: Catalog) -> frozenset[str]:
-    """Every item id any risk rule reads, in lower case."""
-    return frozenset(
-        rule.item.casefold()
-        for loaded in catalog.definitions.values()
-        for rule in loaded.definition.risk_rules
-    )
+    """Every item id any risk rule reads, in lower case (found once per catalog)."""
+    kept = kept_with(catalog)
+    items: frozenset[str] | None = kept.get("risk items")
+    if items is None:
+        items = kept["risk items"] = frozenset(
+            rule.item.casefold()
+            for loaded in catalog.definitions.values()
+            for rule in loaded.definition.risk_rules
+        )
+    return items
 
 
 def screen_pairs(
@@ -53,7 +58,7 @@ def screen_pairs(
 ) -> RiskAssessment:
     """The highest risk any single key/value pair indicates (duplicates each count)."""
     known = questionnaire_id if questionnaire_id and catalog.get(questionnaire_id) else None
-    return strongest([NO_RISK, *(catalog.screen({key: value}, known) for key, value in pairs)])
+    return strongest([NO_RISK, *(catalog.screen_answer(key, value, known) for key, value in pairs)])
 
 
 def keep_risk(

@@ -31,10 +31,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from string import Formatter
-from typing import Any
+from typing import Any, get_args
+
+from pydantic import BaseModel
 
 from scoring.crisis import CrisisNotice, HelpFooter
-from scoring.result import PsychoeducationSection, ScoreResult
+from scoring.result import (
+    DimensionResult,
+    PsychoeducationSection,
+    QuestionnaireRef,
+    ScoreResult,
+    TargetResult,
+    TendencyResult,
+)
 
 WHOLE_FIELDS = frozenset({"psychoeducation"})
 """Fields whose numbers stay in their pieces (stored last)."""
@@ -139,15 +148,20 @@ def _section_pieces(sections: tuple[PsychoeducationSection, ...]) -> tuple[Conte
 
 
 def _packed(values: list[str]) -> str:
+    # A reference (``^`` and a position) is at least two characters long, so only a value of
+    # three or more can be written shorter as one: shorter values are written as they are.
     first: dict[str, int] = {}
     packed = []
     for index, value in enumerate(values):
-        earlier = f"{_EARLIER}{first[value]}" if value in first else value
-        if len(earlier) < len(value):
-            packed.append(earlier)
-        else:
+        if len(value) > 2:
+            seen = first.get(value)
+            if seen is not None:
+                earlier = f"{_EARLIER}{seen}"
+                if len(earlier) < len(value):
+                    packed.append(earlier)
+                    continue
             first[value] = index
-            packed.append(value)
+        packed.append(value)
     return SEPARATOR.join(packed)
 
 
@@ -160,15 +174,140 @@ def _unpacked(values: str) -> list[str]:
 
 def split(result: ScoreResult) -> CompactResult:
     """The compact form of ``result`` (without its crisis notice and help footer)."""
-    document = result.model_dump(mode="json", exclude={*DYNAMIC_FIELDS, *WHOLE_FIELDS})
     values: list[str] = []
     pieces: list[Content] = []
-    for piece in _pieces(document, last=False):
-        slotted, numbers = _slotted(piece)
+    for slotted, numbers in _stored_pieces(result):
         pieces.append(slotted)
         values += numbers
     pieces += _section_pieces(result.psychoeducation)
     return CompactResult(tuple(pieces), _packed(values))
+
+
+Slotted = tuple[Content, tuple[str, ...]]
+"""A piece with its numbers in slots, and the numbers."""
+
+_STORED_FIELDS = tuple(
+    (name, field.exclude_if, "{" + _json(name) + ":", "," + _json(name) + ":")
+    for name, field in ScoreResult.__pydantic_fields__.items()
+    if name not in DYNAMIC_FIELDS and name not in WHOLE_FIELDS
+)
+"""The fields cut into pieces, in the order the result's JSON has them, each with the rule
+that leaves it out (``exclude_if``), if any, and its name's JSON opening the document or
+following another field."""
+
+
+def _stored_pieces(result: ScoreResult) -> Iterator[Slotted]:
+    """The pieces of ``result``'s stored fields: those of ``_pieces`` over its JSON document
+    (without the dynamic and whole fields), slotted. The text of each field, entry or part is
+    made and slotted once per process (bounded), then found by what decides it."""
+    index = 0
+    for name, left_out, first, following in _STORED_FIELDS:
+        value = getattr(result, name)
+        if left_out is not None and left_out(value):
+            continue
+        opening = first if index == 0 else following
+        index += 1
+        if isinstance(value, dict) and value:
+            yield from _entries(opening, "{", "}", list(value.items()))
+        elif isinstance(value, tuple) and value:
+            yield from _entries(opening, "[", "]", [(None, part) for part in value])
+        elif isinstance(value, str) or value is None:
+            yield from _text_pieces(opening, value)
+        elif (key := _part_key(value)) is not None:
+            yield from _part_pieces(opening, key, value)
+        else:
+            # Anything else (a part with parts of its own, such as the norms) as before.
+            document = result.model_dump(mode="json", include={name})
+            cut = _cut(document[name])
+            cut[0] = opening + cut[0]
+            yield from map(_slotted, cut)
+
+
+def _entries(
+    opening: str, start: str, end: str, entries: list[tuple[str | None, object]]
+) -> Iterator[Slotted]:
+    """As ``_cut`` cuts a mapping or a list: one piece per entry, the first opening the
+    container, the last closing it (or a piece of its own closing a single entry)."""
+    last = len(entries) - 1
+    for position, (name, part) in enumerate(entries):
+        before = opening + start if position == 0 else ","
+        after = end if position == last and last > 0 else ""
+        yield _entry(before, name, part, after)
+    if last == 0:
+        yield _slotted(end)
+
+
+_KEPT_ENTRIES = 16384
+_entry_pieces: dict[tuple[object, ...], Slotted] = {}
+"""Slotted entries by what decides their text; emptied when full."""
+
+
+def _entry(before: str, name: str | None, part: object, after: str) -> Slotted:
+    key = _part_key(part)
+    if key is None:
+        return _slotted(before + _entry_text(name, part) + after)
+    found = _entry_pieces.get((before, name, after, key))
+    if found is None:
+        if len(_entry_pieces) >= _KEPT_ENTRIES:
+            _entry_pieces.clear()
+        found = _slotted(before + _entry_text(name, part) + after)
+        _entry_pieces[before, name, after, key] = found
+    return found
+
+
+def _entry_text(name: str | None, part: object) -> str:
+    text = _json(part.model_dump(mode="json")) if isinstance(part, BaseModel) else _json(part)
+    return text if name is None else _json(name) + ":" + text
+
+
+_FLAT_PARTS: dict[type, tuple[str, ...]] = {
+    part: tuple(
+        name
+        for name, field in part.__pydantic_fields__.items()
+        if field.annotation is float or float in get_args(field.annotation)
+    )
+    for part in (QuestionnaireRef, DimensionResult, TendencyResult, TargetResult)
+}
+"""The parts of a result whose fields hold only plain values (text, numbers, flags, lists of
+text), with the names of their decimal fields."""
+
+
+def _part_key(part: object) -> tuple[object, ...] | None:
+    """What decides a flat part's JSON text; None for any other part. Each field of a part
+    holds values of one type (validated), so equal keys mean equal text, except that
+    -0.0 == 0.0: a decimal zero is left unkeyed."""
+    floats = _FLAT_PARTS.get(type(part))
+    if floats is None:
+        return None
+    state = part.__dict__
+    for name in floats:
+        if state[name] == 0.0:
+            return None
+    return (type(part), *state.values())
+
+
+def _part_pieces(opening: str, key: tuple[object, ...], part: object) -> tuple[Slotted, ...]:
+    """A flat part (the questionnaire reference) cut as ``_cut`` cuts a mapping."""
+    found = _kept_parts.get((opening, key))
+    if found is None:
+        if len(_kept_parts) >= _KEPT_ENTRIES:
+            _kept_parts.clear()
+        assert isinstance(part, BaseModel)
+        cut = _cut(part.model_dump(mode="json"))
+        cut[0] = opening + cut[0]
+        found = _kept_parts[opening, key] = tuple(map(_slotted, cut))
+    return found
+
+
+_kept_parts: dict[tuple[object, ...], tuple[Slotted, ...]] = {}
+
+
+@lru_cache(maxsize=4096)
+def _text_pieces(opening: str, text: str | None) -> tuple[Slotted, ...]:
+    """A text field (or null) after its opening, cut after each sentence, slotted."""
+    cut = _cut(text)
+    cut[0] = opening + cut[0]
+    return tuple(map(_slotted, cut))
 
 
 @lru_cache(maxsize=8192)
