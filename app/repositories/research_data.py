@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -47,10 +48,14 @@ from app.repositories.research_scope import (
 )
 from app.repositories.research_sql import (
     Dialect,
+    answer_byte,
     as_date,
+    batches,
     dialect_of,
+    grouped_counts,
     period_start,
     stream,
+    without_jit,
 )
 from app.schemas.research import PeriodUnit
 from scoring import answer_copy
@@ -152,8 +157,22 @@ def dimension_codes(
 
     The research copies stream past in batches and are decoded and counted batch by batch;
     the counter holds at most one entry per group, dimension and possible (sum, answered)
-    pair, however many responses there are.
+    pair, however many responses there are. On PostgreSQL the database counts them
+    (:func:`counted_in_database`).
     """
+    if _dialect(session) == "postgresql":
+        return counted_in_database(session, where, group, None, dimensions).codes
+    return streamed_codes(session, where, group, dimensions)
+
+
+def streamed_codes(
+    session: Session,
+    where: ResponseFilter,
+    group: Grouping | None,
+    dimensions: Sequence[PackedDimension],
+) -> Counter[tuple[GroupKey, int, int]]:
+    """:func:`dimension_codes` counted in Python from the streamed research copies (either
+    database)."""
     codes = _CodeCounts(dimensions)
     for groups, matrix in _answer_batches(session, where, group):
         codes.add(groups, matrix)
@@ -184,11 +203,25 @@ def response_counts(
     of every dimension per group, in ONE pass over the research index.
 
     Every column read is in the research index, so the pass reads the index only, as the
-    plain aggregate does. Rows are taken a batch at a time: the keys are counted with a
-    :class:`Counter` over the batch's tuples, the copies decoded with numpy, so memory holds
-    one batch and counters whose size is bounded by the questionnaire, the groups and the
-    periods, never by the number of responses.
+    plain aggregate does. On PostgreSQL the database counts (:func:`counted_in_database`);
+    on SQLite the rows are streamed and counted in Python (:func:`streamed_counts`).
     """
+    if _dialect(session) == "postgresql":
+        return counted_in_database(session, where, group, unit, dimensions)
+    return streamed_counts(session, where, group, unit, dimensions)
+
+
+def streamed_counts(
+    session: Session,
+    where: ResponseFilter,
+    group: Grouping | None,
+    unit: PeriodUnit,
+    dimensions: Sequence[PackedDimension],
+) -> ResponseCounts:
+    """:func:`response_counts` counted in Python (either database). Rows are taken a batch
+    at a time: the keys are counted with a :class:`Counter` over the batch's tuples, the
+    copies decoded with numpy, so memory holds one batch and counters whose size is bounded
+    by the questionnaire, the groups and the periods, never by the number of responses."""
     dialect = _dialect(session)
     column = _GROUP_COLUMNS[group] if isinstance(group, str) else literal_column("NULL")
     statement = select(
@@ -198,30 +231,84 @@ def response_counts(
         period_start(dialect, unit).label("period"),
         _table.research_answers,
     ).where(*where.conditions())
-    by_row: Counter[tuple[Any, Any, Any, Any]] = Counter()
+    by_row: Counter[tuple[Any, ...]] = Counter()
     codes = _CodeCounts(dimensions)
+    demographic = isinstance(group, DemographicGroups)
     for batch in _row_batches(session, statement, _COUNT_BATCH):
-        groups, primaries, crises, starts, copies = zip(*batch, strict=True)
-        del batch
-        keys, matrix = _batch(group, list(groups), list(copies))
-        by_row.update(zip(keys, primaries, crises, starts, strict=True))
+        copies = list(map(_fifth, batch))
+        if demographic:
+            keys, matrix = _batch(group, [], copies)
+            by_row.update(zip(keys, map(_second_to_fourth, batch), strict=True))
+        else:
+            keys, matrix = list(map(_first, batch)), _matrix(copies)
+            by_row.update(map(_first_four, batch))
         codes.add(keys, matrix)
     responses: Counter[ResponseKey] = Counter()
-    for (key, primary, crisis, start), n in by_row.items():
+    for counted, n in by_row.items():
+        key, (primary, crisis, start) = counted if demographic else (counted[0], counted[1:])
         responses[(key, primary, crisis, as_date(start))] += n
     return ResponseCounts(responses, codes.counter())
+
+
+_first = itemgetter(0)
+_first_four = itemgetter(0, 1, 2, 3)
+_second_to_fourth = itemgetter(1, 2, 3)
+_fifth = itemgetter(4)
+
+
+def counted_in_database(
+    session: Session,
+    where: ResponseFilter,
+    group: Grouping | None,
+    unit: PeriodUnit | None,
+    dimensions: Sequence[PackedDimension],
+) -> ResponseCounts:
+    """PostgreSQL: what :func:`streamed_counts` counts (only the codes without ``unit``),
+    counted by the database in one ``GROUP BY GROUPING SETS`` over the research index
+    (:func:`app.repositories.research_sql.grouped_counts`); only the counts reach Python."""
+    if isinstance(group, DemographicGroups):
+        column: ColumnElement[Any] = answer_byte(group.position)
+    elif group is None:
+        column = literal_column("NULL")
+    else:
+        column = _GROUP_COLUMNS[group]
+    keys: list[ColumnElement[Any]] = []
+    if unit is not None:
+        keys = [_table.primary_tendency, _table.crisis_level, period_start("postgresql", unit)]
+    statement = grouped_counts(where.conditions(), column, keys, dimensions)
+    connection = session.connection()
+    with without_jit(connection):
+        rows = connection.execute(statement).all()
+    responses: Counter[ResponseKey] = Counter()
+    codes: Counter[tuple[GroupKey, int, int]] = Counter()
+    widths: set[int] = set()
+    names: dict[Any, GroupKey] = {}
+    for row in rows:
+        which, raw, count = int(row[0]), row[1], int(row[-1])
+        width = row[2 + len(keys)]
+        if raw not in names:
+            names[raw] = group.key(int(raw)) if isinstance(group, DemographicGroups) else raw
+        name = names[raw]
+        widths.add(int(width))
+        if which < 0:
+            primary, crisis, start = row[2 : 2 + len(keys)]
+            responses[(name, primary, crisis, as_date(start))] += count
+        else:
+            codes[(name, which, int(row[3 + len(keys) + which]))] += count
+    if len(widths) > 1:
+        raise ValueError("research copies of different layouts under one content hash")
+    return ResponseCounts(responses, codes)
 
 
 def _row_batches(
     session: Session, statement: Select[Any], size: int
 ) -> Iterator[Sequence[tuple[Any, ...]]]:
     """The rows of ``statement``, ``size`` at a time. SQLite's rows come a batch at a time
-    straight from its cursor (a third of the time of taking them one by one); PostgreSQL's
+    straight from the driver's cursor, as plain tuples; PostgreSQL's
     from :func:`stream`, whose query the server may run in parallel."""
     connection = session.connection()
     if connection.dialect.name == "sqlite":
-        result = connection.execute(statement.execution_options(yield_per=size))
-        yield from result.partitions(size)  # type: ignore[misc]
+        yield from batches(connection, statement, size)
         return
     rows = stream(connection, statement, size)
     while batch := list(islice(rows, size)):

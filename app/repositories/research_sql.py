@@ -6,10 +6,15 @@ What differs:
 * The first day of a response's ISO week or calendar month (UTC). SQLite 3.40 has no ISO-week
   format, so the Monday is computed with date modifiers: six days back, then forward to the
   next Monday. PostgreSQL: ``date_trunc``.
-* Streaming a result that can be long. SQLite: batches from the ordinary cursor. PostgreSQL:
-  psycopg's ``stream`` (rows arrive in chunks as the server produces them); a server-side
-  cursor would do too, but PostgreSQL never runs a cursor's query in parallel, which makes the
-  one long research query about half as fast.
+* Streaming a result that can be long. SQLite: batches of plain tuples from the driver's
+  cursor. PostgreSQL: psycopg's ``stream`` (rows arrive in chunks as the server produces them);
+  a server-side cursor would do too, but PostgreSQL never runs a cursor's query in parallel,
+  which makes the one long research query about half as fast.
+* Counting inside the database (PostgreSQL only): a byte of the research copy is
+  ``get_byte``, each dimension's packed code is computed from those bytes in SQL
+  (:func:`packed_code`), and one ``GROUP BY GROUPING SETS`` counts the codes and the keys of a
+  summary in one pass, so no row travels to Python (:func:`grouped_counts`). SQLite has no
+  ``GROUPING SETS`` (and no ``get_byte``): there the rows are streamed and counted in Python.
 
 Timestamps are stored in UTC (SQLite: as text without an offset).
 """
@@ -17,14 +22,28 @@ Timestamps are stored in UTC (SQLite: as text without an offset).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Date, Select, cast, func, literal_column
+from sqlalchemy import (
+    Connection,
+    Date,
+    Select,
+    case,
+    cast,
+    func,
+    literal_column,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import ResponseSession
+from app.repositories.research_scope import PackedDimension
 from app.schemas.research import PeriodUnit
+from scoring import answer_copy
 
 Dialect = Literal["sqlite", "postgresql"]
 
@@ -59,9 +78,8 @@ def as_date(value: object) -> dt.date:
 def stream(connection: Connection, statement: Select[Any], batch: int) -> Iterator[tuple[Any, ...]]:
     """The rows of ``statement`` as tuples, ``batch`` at a time, in the current transaction."""
     if connection.dialect.name != "postgresql":
-        result = connection.execute(statement.execution_options(yield_per=batch))
-        for row in result:
-            yield tuple(row)
+        for rows in batches(connection, statement, batch):
+            yield from rows
         return
     compiled = statement.compile(
         dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
@@ -78,3 +96,131 @@ def submission_day(dialect: Dialect) -> ColumnElement[Any]:
     if dialect == "sqlite":
         return func.date(submitted)
     return cast(func.timezone(literal_column("'UTC'"), submitted), Date)
+
+
+def batches(connection: Connection, statement: Select[Any], size: int) -> Iterator[Sequence[Any]]:
+    """SQLite: the rows of ``statement``, ``size`` at a time, as the driver's plain tuples.
+
+    SQLAlchemy binds the parameters (dates as SQLite stores them); the rows come straight
+    from the driver's cursor, without a row object each: every column the research queries
+    read is text, an integer or bytes, which the driver returns as they are.
+    """
+    result = connection.execute(statement)
+    try:
+        cursor = result.cursor
+        while rows := cursor.fetchmany(size):
+            yield rows
+    finally:
+        result.close()
+
+
+_research_copy = ResponseSession.__table__.c.research_answers  # type: ignore[attr-defined]
+
+
+def answer_byte(position: int) -> ColumnElement[int]:
+    """PostgreSQL: the byte at ``position`` of the research copy (0: not answered)."""
+    return func.get_byte(_research_copy, literal_column(str(int(position))))
+
+
+def packed_code(
+    dimension: PackedDimension, byte: Mapping[int, ColumnElement[Any]]
+) -> ColumnElement[int]:
+    """PostgreSQL: a response's packed code on ``dimension`` (see :class:`PackedDimension`),
+    from the bytes of its research copy (``byte[position]``).
+
+    An unanswered item adds 0; an answered one ``keyed - floor + base``, where the answer is
+    ``place - FIRST_PLACE + low`` and reverse keying is ``low + high - answer``, as in the
+    scoring engine. Folded into one constant per item: ``place + c`` or ``c - place``.
+    """
+    terms: list[ColumnElement[Any]] = []
+    for item in dimension.items:
+        place = byte[item.position]
+        offset = dimension.base - dimension.floor
+        added: ColumnElement[Any]
+        if item.reverse:
+            constant = item.high + answer_copy.FIRST_PLACE + offset
+            added = literal_column(str(constant)) - place
+        else:
+            constant = item.low - answer_copy.FIRST_PLACE + offset
+            added = place + literal_column(str(constant))
+        unanswered = place == literal_column(str(answer_copy.NOT_ANSWERED))
+        terms.append(case((unanswered, literal_column("0")), else_=added))
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+def grouped_counts(
+    conditions: Sequence[ColumnElement[bool]],
+    group: ColumnElement[Any],
+    keys: Sequence[ColumnElement[Any]],
+    dimensions: Sequence[PackedDimension],
+) -> Select[Any]:
+    """PostgreSQL: ONE pass that counts the covered responses per ``(group, *keys)`` (when
+    ``keys`` are given) and, per group, the responses with each packed code of every
+    dimension, with ``GROUP BY GROUPING SETS``.
+
+    Each row of the result is one count: ``(set, group, *keys, width, code_0 ... code_n,
+    count)``, where ``set`` is ``-1`` for the keys' counts and ``i`` for the codes of
+    dimension ``i`` (the columns of the other sets are null), and ``width`` the length of the
+    research copies counted (one value when every copy has the same layout).
+
+    The bytes are read once per row in an inner query (``OFFSET 0`` keeps the planner from
+    merging it into the outer one, which would read each byte twice), then the codes are
+    added up from them.
+    """
+    positions = sorted({item.position for d in dimensions for item in d.items})
+    inner = (
+        select(
+            group.label("grp"),
+            *(key.label(f"key_{index}") for index, key in enumerate(keys)),
+            func.octet_length(_research_copy).label("width"),
+            *(answer_byte(position).label(f"byte_{position}") for position in positions),
+        )
+        .where(*conditions)
+        .offset(literal_column("0"))
+        .subquery("placed")
+    )
+    byte = {position: inner.c[f"byte_{position}"] for position in positions}
+    kept = [inner.c[f"key_{index}"] for index in range(len(keys))]
+    covered = select(
+        inner.c.grp,
+        *kept,
+        inner.c.width,
+        *(packed_code(d, byte).label(f"code_{i}") for i, d in enumerate(dimensions)),
+    ).subquery("covered")
+    grp = covered.c.grp
+    width = covered.c.width
+    key_columns = [covered.c[f"key_{index}"] for index in range(len(keys))]
+    codes = [covered.c[f"code_{i}"] for i in range(len(dimensions))]
+    sets = [tuple_(grp, width, code) for code in codes]
+    if keys:
+        sets.insert(0, tuple_(grp, *key_columns, width))
+    # grouping(code_0 .. code_n) has bit (n - i) clear only in the set of dimension i.
+    which = func.grouping(*codes)
+    set_of = case(
+        *(
+            (which == (1 << len(codes)) - 1 - (1 << (len(codes) - 1 - i)), i)
+            for i in range(len(codes))
+        ),
+        else_=-1,
+    )
+    return select(set_of, grp, *key_columns, width, *codes, func.count()).group_by(
+        func.grouping_sets(*sets)
+    )
+
+
+@contextmanager
+def without_jit(connection: Connection) -> Iterator[None]:
+    """PostgreSQL: no JIT compilation for the queries run inside (then as before).
+
+    A query over a million research copies costs enough for PostgreSQL to compile its
+    expressions; on the counting query that takes longer than it saves.
+    """
+    before = connection.execute(text("SELECT current_setting('jit')")).scalar_one()
+    connection.execute(text("SELECT set_config('jit', 'off', true)"))
+    try:
+        yield
+    finally:
+        connection.execute(text("SELECT set_config('jit', :value, true)"), {"value": before})
