@@ -51,11 +51,11 @@ from app.repositories.research_sql import (
     answer_byte,
     as_date,
     batches,
+    counting_settings,
     dialect_of,
     grouped_counts,
     period_start,
     stream,
-    without_jit,
 )
 from app.schemas.research import PeriodUnit
 from scoring import answer_copy
@@ -266,18 +266,17 @@ def counted_in_database(
     """PostgreSQL: what :func:`streamed_counts` counts (only the codes without ``unit``),
     counted by the database in one ``GROUP BY GROUPING SETS`` over the research index
     (:func:`app.repositories.research_sql.grouped_counts`); only the counts reach Python."""
+    column: ColumnElement[Any] | None = None
     if isinstance(group, DemographicGroups):
-        column: ColumnElement[Any] = answer_byte(group.position)
-    elif group is None:
-        column = literal_column("NULL")
-    else:
+        column = answer_byte(group.position)
+    elif group is not None:
         column = _GROUP_COLUMNS[group]
     keys: list[ColumnElement[Any]] = []
     if unit is not None:
         keys = [_table.primary_tendency, _table.crisis_level, period_start("postgresql", unit)]
     statement = grouped_counts(where.conditions(), column, keys, dimensions)
     connection = session.connection()
-    with without_jit(connection):
+    with counting_settings(connection):
         rows = connection.execute(statement).all()
     responses: Counter[ResponseKey] = Counter()
     codes: Counter[tuple[GroupKey, int, int]] = Counter()
@@ -294,7 +293,7 @@ def counted_in_database(
             primary, crisis, start = row[2 : 2 + len(keys)]
             responses[(name, primary, crisis, as_date(start))] += count
         else:
-            codes[(name, which, int(row[3 + len(keys) + which]))] += count
+            codes[(name, which, int(row[3 + len(keys)]))] += count
     if len(widths) > 1:
         raise ValueError("research copies of different layouts under one content hash")
     return ResponseCounts(responses, codes)

@@ -12,9 +12,10 @@ What differs:
   which makes the one long research query about half as fast.
 * Counting inside the database (PostgreSQL only): a byte of the research copy is
   ``get_byte``, each dimension's packed code is computed from those bytes in SQL
-  (:func:`packed_code`), and one ``GROUP BY GROUPING SETS`` counts the codes and the keys of a
-  summary in one pass, so no row travels to Python (:func:`grouped_counts`). SQLite has no
-  ``GROUPING SETS`` (and no ``get_byte``): there the rows are streamed and counted in Python.
+  (:func:`packed_code`) and counted with ``GROUP BY``, so no row travels to Python
+  (:func:`grouped_counts`). SQLite has no ``get_byte`` (a byte of a blob takes two
+  functions there, and its queries run in one thread): there the rows are streamed and
+  counted in Python.
 
 Timestamps are stored in UTC (SQLite: as text without an offset).
 """
@@ -27,6 +28,7 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 from sqlalchemy import (
+    CompoundSelect,
     Connection,
     Date,
     Select,
@@ -36,7 +38,7 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
-    tuple_,
+    union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -153,74 +155,78 @@ def packed_code(
 
 def grouped_counts(
     conditions: Sequence[ColumnElement[bool]],
-    group: ColumnElement[Any],
+    group: ColumnElement[Any] | None,
     keys: Sequence[ColumnElement[Any]],
     dimensions: Sequence[PackedDimension],
-) -> Select[Any]:
-    """PostgreSQL: ONE pass that counts the covered responses per ``(group, *keys)`` (when
-    ``keys`` are given) and, per group, the responses with each packed code of every
-    dimension, with ``GROUP BY GROUPING SETS``.
+) -> CompoundSelect[Any]:
+    """PostgreSQL: the covered responses counted per ``(group, *keys)`` (when ``keys`` are
+    given) and, per group, the responses with each packed code of every dimension, by the
+    database, so only the counts leave it.
 
-    Each row of the result is one count: ``(set, group, *keys, width, code_0 ... code_n,
-    count)``, where ``set`` is ``-1`` for the keys' counts and ``i`` for the codes of
-    dimension ``i`` (the columns of the other sets are null), and ``width`` the length of the
-    research copies counted (one value when every copy has the same layout).
+    Each row of the result is one count: ``(set, group, *keys, width, code, count)``, where
+    ``set`` is ``-1`` for the keys' counts (``code`` null) and ``i`` for the codes of
+    dimension ``i`` (the keys null), and ``width`` the length of the research copies counted
+    (one value when every copy has the same layout).
 
-    The bytes are read once per row in an inner query (``OFFSET 0`` keeps the planner from
-    merging it into the outer one, which would read each byte twice), then the codes are
-    added up from them.
+    One ``GROUP BY`` per dimension and one for the keys, joined by ``UNION ALL``, rather than
+    one ``GROUP BY GROUPING SETS``: PostgreSQL 15 aggregates grouping sets in one process
+    only, while the branches of a ``UNION ALL`` run side by side in its parallel workers, and
+    on a million responses that was a third faster for the same counts.
     """
-    positions = sorted({item.position for d in dimensions for item in d.items})
-    inner = (
-        select(
-            group.label("grp"),
-            *(key.label(f"key_{index}") for index, key in enumerate(keys)),
-            func.octet_length(_research_copy).label("width"),
-            *(answer_byte(position).label(f"byte_{position}") for position in positions),
-        )
-        .where(*conditions)
-        .offset(literal_column("0"))
-        .subquery("placed")
-    )
-    byte = {position: inner.c[f"byte_{position}"] for position in positions}
-    kept = [inner.c[f"key_{index}"] for index in range(len(keys))]
-    covered = select(
-        inner.c.grp,
-        *kept,
-        inner.c.width,
-        *(packed_code(d, byte).label(f"code_{i}") for i, d in enumerate(dimensions)),
-    ).subquery("covered")
-    grp = covered.c.grp
-    width = covered.c.width
-    key_columns = [covered.c[f"key_{index}"] for index in range(len(keys))]
-    codes = [covered.c[f"code_{i}"] for i in range(len(dimensions))]
-    sets = [tuple_(grp, width, code) for code in codes]
+    width = func.octet_length(_research_copy).label("width")
+    grp = (literal_column("NULL") if group is None else group).label("grp")
+    grouped = [] if group is None else [grp]
+    no_code: ColumnElement[Any] = literal_column("NULL").label("code")
+    branches: list[Select[Any]] = []
     if keys:
-        sets.insert(0, tuple_(grp, *key_columns, width))
-    # grouping(code_0 .. code_n) has bit (n - i) clear only in the set of dimension i.
-    which = func.grouping(*codes)
-    set_of = case(
-        *(
-            (which == (1 << len(codes)) - 1 - (1 << (len(codes) - 1 - i)), i)
-            for i in range(len(codes))
-        ),
-        else_=-1,
-    )
-    return select(set_of, grp, *key_columns, width, *codes, func.count()).group_by(
-        func.grouping_sets(*sets)
-    )
+        labelled = [key.label(f"key_{index}") for index, key in enumerate(keys)]
+        branches.append(
+            select(literal_column("-1").label("set"), grp, *labelled, width, no_code, func.count())
+            .where(*conditions)
+            .group_by(*grouped, *labelled, width)
+        )
+    byte = {item.position: answer_byte(item.position) for d in dimensions for item in d.items}
+    no_keys: list[ColumnElement[Any]] = [
+        literal_column("NULL").label(f"key_{index}") for index in range(len(keys))
+    ]
+    for index, dimension in enumerate(dimensions):
+        code = packed_code(dimension, byte).label("code")
+        branches.append(
+            select(
+                literal_column(str(index)).label("set"), grp, *no_keys, width, code, func.count()
+            )
+            .where(*conditions)
+            .group_by(*grouped, width, code)
+        )
+    return union_all(*branches)
+
+
+COUNTING_SETTINGS = {"jit": "off", "work_mem": "64MB"}
+"""PostgreSQL settings for the counting query, for its transaction only while it runs.
+
+``jit``: a query over a million research copies costs enough for PostgreSQL to compile its
+expressions, which takes longer than it saves here. ``work_mem``: the planner cannot know
+that the counts have few groups (a few per period and group, a few hundred codes per
+dimension); with the default 4 MB it expects too many for hash tables and sorts the million
+rows once per grouping set instead, ten times slower. The tables it then builds take a few
+megabytes whatever the number of responses.
+"""
 
 
 @contextmanager
-def without_jit(connection: Connection) -> Iterator[None]:
-    """PostgreSQL: no JIT compilation for the queries run inside (then as before).
-
-    A query over a million research copies costs enough for PostgreSQL to compile its
-    expressions; on the counting query that takes longer than it saves.
-    """
-    before = connection.execute(text("SELECT current_setting('jit')")).scalar_one()
-    connection.execute(text("SELECT set_config('jit', 'off', true)"))
-    try:
-        yield
-    finally:
-        connection.execute(text("SELECT set_config('jit', :value, true)"), {"value": before})
+def counting_settings(connection: Connection) -> Iterator[None]:
+    """PostgreSQL: :data:`COUNTING_SETTINGS` for the queries run inside (then as before)."""
+    before = {
+        name: connection.execute(text("SELECT current_setting(:name)"), {"name": name}).scalar_one()
+        for name in COUNTING_SETTINGS
+    }
+    for name, value in COUNTING_SETTINGS.items():
+        connection.execute(
+            text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value}
+        )
+    yield
+    # After an error the transaction is rolled back, and these settings with it.
+    for name, value in before.items():
+        connection.execute(
+            text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value}
+        )
