@@ -51,10 +51,12 @@ from app.repositories.research_sql import (
     answer_byte,
     as_date,
     batches,
+    counted_day,
     counting_settings,
     dialect_of,
     grouped_counts,
     period_start,
+    start_of,
     stream,
 )
 from app.schemas.research import PeriodUnit
@@ -228,7 +230,7 @@ def streamed_counts(
         column.label("grp"),
         _table.primary_tendency,
         _table.crisis_level,
-        period_start(dialect, unit).label("period"),
+        counted_day(dialect).label("day"),
         _table.research_answers,
     ).where(*where.conditions())
     by_row: Counter[tuple[Any, ...]] = Counter()
@@ -244,9 +246,12 @@ def streamed_counts(
             by_row.update(map(_first_four, batch))
         codes.add(keys, matrix)
     responses: Counter[ResponseKey] = Counter()
+    periods: dict[Any, dt.date] = {}
     for counted, n in by_row.items():
-        key, (primary, crisis, start) = counted if demographic else (counted[0], counted[1:])
-        responses[(key, primary, crisis, as_date(start))] += n
+        key, (primary, crisis, day) = counted if demographic else (counted[0], counted[1:])
+        if day not in periods:
+            periods[day] = start_of(as_date(day), unit)
+        responses[(key, primary, crisis, periods[day])] += n
     return ResponseCounts(responses, codes.counter())
 
 

@@ -68,6 +68,25 @@ def period_start(dialect: Dialect, unit: PeriodUnit) -> ColumnElement[Any]:
     return cast(func.date_trunc(literal_column(f"'{unit}'"), utc), Date)
 
 
+def counted_day(dialect: Dialect) -> ColumnElement[Any]:
+    """The day (UTC) of submission, as cheaply as the database gives it, for counting per
+    day: on SQLite the first ten characters of the stored text (always
+    ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC, as SQLAlchemy writes it), which costs a fraction
+    of a date function per row; on PostgreSQL :func:`submission_day`."""
+    if dialect == "sqlite":
+        submitted = ResponseSession.__table__.c.submitted_at  # type: ignore[attr-defined]
+        return func.substr(submitted, 1, 10)
+    return submission_day(dialect)
+
+
+def start_of(day: dt.date, unit: PeriodUnit) -> dt.date:
+    """The first day of the ISO week (Monday) or calendar month holding ``day``: what
+    :func:`period_start` gives in SQL."""
+    if unit == "week":
+        return day - dt.timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
 def as_date(value: object) -> dt.date:
     """A period start as returned by either database."""
     if isinstance(value, dt.datetime):
