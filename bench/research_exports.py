@@ -18,7 +18,8 @@ depends on how many answer sets are distinct), and the counts are exactly the mu
 
 Each export then runs in a fresh process, through the HTTP API with a researcher key, twice;
 the table shows the faster time, the smaller CPU time of the application's process and the
-larger growth of the process's peak resident memory over its size just before the request. Results go to ``bench/results/research-exports.md``.
+larger growth of the process's peak resident memory over its size just before the request.
+Results go to ``bench/results/research-exports.md``.
 """
 
 from __future__ import annotations
