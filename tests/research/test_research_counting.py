@@ -10,6 +10,7 @@ values computed from the stored rows in the other tests of this folder, on both 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -26,7 +27,7 @@ from sqlalchemy import create_engine
 from sqlmodel import Session
 
 from app.repositories import research_data
-from app.repositories.research_scope import ResponseFilter
+from app.repositories.research_scope import PackedDimension, ResponseFilter
 from app.services.research.request import grouping_of, packed_dimensions
 from scoring.catalog import Catalog
 
@@ -83,5 +84,20 @@ def test_the_database_counts_what_python_counts(database_url: str, catalog: Cata
                     codes = research_data.dimension_codes(session, where, grouping, dimensions)
                     streamed = research_data.streamed_codes(session, where, grouping, dimensions)
                     assert codes == streamed, name
+            # Scales so wide that an item adds more than a byte holds: the database adds
+            # them up with comparisons instead of its lookup tables, and must agree too.
+            loaded = catalog.definitions[QUESTIONNAIRE]
+            wide = tuple(widened(d) for d in packed_dimensions(loaded.definition))
+            where = ResponseFilter(QUESTIONNAIRE, loaded.content_hash)
+            by_database = research_data.counted_in_database(session, where, "study", "week", wide)
+            by_python = research_data.streamed_counts(session, where, "study", "week", wide)
+            assert by_database.codes == by_python.codes
+            assert max(code for _, _, code in by_python.codes) > 256
     finally:
         engine.dispose()
+
+
+def widened(dimension: PackedDimension) -> PackedDimension:
+    """``dimension`` with every item on a scale from -20 to 60 (same bytes, other answers)."""
+    items = tuple(dataclasses.replace(item, low=-20, high=60) for item in dimension.items)
+    return dataclasses.replace(dimension, items=items)
