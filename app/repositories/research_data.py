@@ -60,7 +60,6 @@ from app.schemas.research import PeriodUnit
 if TYPE_CHECKING:
     from app.repositories.research_arrays import Matrix
 
-_BATCH = 10_000
 _ANSWER_BATCH = 5_000
 """Research copies decoded at a time: what bounds the memory an export needs."""
 _COUNT_BATCH = 2_000
@@ -79,12 +78,6 @@ def _dialect(session: Session) -> Dialect:
     return dialect_of(session.get_bind().dialect.name)
 
 
-def _rows(
-    session: Session, statement: Select[Any], batch: int = _BATCH
-) -> Iterator[tuple[Any, ...]]:
-    return stream(session.connection(), statement, batch)
-
-
 def _answer_batches(
     session: Session, where: ResponseFilter, group: Grouping | None
 ) -> Iterator[tuple[list[GroupKey], Matrix]]:
@@ -94,16 +87,9 @@ def _answer_batches(
 
     column = _GROUP_COLUMNS[group] if isinstance(group, str) else literal_column("NULL")
     statement = select(column.label("grp"), _table.research_answers).where(*where.conditions())
-    groups: list[GroupKey] = []
-    copies: list[bytes] = []
-    for group_key, copy in _rows(session, statement):
-        groups.append(group_key)
-        copies.append(bytes(copy))
-        if len(copies) == _ANSWER_BATCH:
-            yield arrays.batch_of(group, groups, copies)
-            groups, copies = [], []
-    if copies:
-        yield arrays.batch_of(group, groups, copies)
+    for batch in _row_batches(session, statement, _ANSWER_BATCH):
+        groups = list(map(_first, batch))
+        yield arrays.batch_of(group, groups, list(map(_second, batch)))
 
 
 def dimension_codes(
@@ -218,6 +204,7 @@ def streamed_counts(
 
 
 _first = itemgetter(0)
+_second = itemgetter(1)
 _first_four = itemgetter(0, 1, 2, 3)
 _second_to_fourth = itemgetter(1, 2, 3)
 _fifth = itemgetter(4)
