@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import numpy.typing as npt
 from sqlalchemy import LargeBinary, or_, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import ResponseSession, ResponseStatus
 from app.models.columns import content_hash_bytes
 from scoring import answer_copy
+
+if TYPE_CHECKING:  # numpy is imported when responses are counted, not when the app starts
+    import numpy as np
+    import numpy.typing as npt
 
 GroupBy = Literal["study", "language", "country", "tendency"]
 """The columns of a response an export can group by."""

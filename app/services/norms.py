@@ -24,13 +24,11 @@ from functools import lru_cache
 from math import floor
 from typing import Any
 
-import opendp.prelude as opendp
-
 from app.errors import FieldProblem, InvalidInput, SecureBaseError
 from app.repositories import research_budget, research_data
 from app.repositories.research_scope import ResponseFilter
 from app.services.research.context import ResearchContext
-from app.services.research.dp import MECHANISM, NEIGHBOURING_DISTANCE, PrivateRelease
+from app.services.research.dp import MECHANISM, NEIGHBOURING_DISTANCE, PrivateRelease, opendp
 from app.services.research.request import MIN_EPSILON, packed_dimensions
 from app.services.research.scores import ScoreReader, score_range
 from scoring.norms import (
@@ -90,16 +88,17 @@ class NormsRelease:
 def noise_scale(categories: int, epsilon: float) -> float:
     """The Laplace scale OpenDP calibrates for counts of ``categories`` bins at ``epsilon``
     (the same search :mod:`app.services.research.dp` makes for its releases)."""
-    query = opendp.t.make_count_by_categories(
-        opendp.vector_domain(opendp.atom_domain(T=str)),
-        opendp.symmetric_distance(),
+    prelude = opendp()
+    query = prelude.t.make_count_by_categories(
+        prelude.vector_domain(prelude.atom_domain(T=str)),
+        prelude.symmetric_distance(),
         categories=[str(index) for index in range(categories)],
         null_category=False,
         TOA="i64",
     )
     return float(
-        opendp.binary_search_param(
-            lambda s: query >> opendp.m.then_laplace(s),
+        prelude.binary_search_param(
+            lambda s: query >> prelude.m.then_laplace(s),
             d_in=NEIGHBOURING_DISTANCE,
             d_out=epsilon,
         )

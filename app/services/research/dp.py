@@ -21,12 +21,9 @@ to zero) is post-processing and costs no further privacy.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
+from types import ModuleType
 from typing import Any
-
-import opendp.prelude as dp
-
-dp.enable_features("contrib")
 
 NEIGHBOURING_DISTANCE = 1
 """One response added or removed."""
@@ -38,12 +35,23 @@ MECHANISM = (
 )
 
 
+@cache
+def opendp() -> ModuleType:
+    """OpenDP's prelude, imported on the first private release (not when the application
+    starts: most processes never make one), with its contrib features enabled."""
+    import opendp.prelude as prelude
+
+    prelude.enable_features("contrib")
+    return prelude
+
+
 class PrivacyLossExceeded(RuntimeError):
     """OpenDP does not certify a release within its share of epsilon."""
 
 
 @lru_cache(maxsize=64)
 def _count_chain(epsilon: float) -> tuple[Any, Any]:
+    dp = opendp()
     query = dp.t.make_count(
         dp.vector_domain(dp.atom_domain(T=bool)), dp.symmetric_distance(), TO="i64"
     )
@@ -52,6 +60,7 @@ def _count_chain(epsilon: float) -> tuple[Any, Any]:
 
 @lru_cache(maxsize=64)
 def _histogram_chain(categories: int, epsilon: float) -> tuple[Any, Any]:
+    dp = opendp()
     query = dp.t.make_count_by_categories(
         dp.vector_domain(dp.atom_domain(T=str)),
         dp.symmetric_distance(),
@@ -64,6 +73,7 @@ def _histogram_chain(categories: int, epsilon: float) -> tuple[Any, Any]:
 
 @lru_cache(maxsize=64)
 def _sum_chain(low: float, high: float, epsilon: float) -> tuple[Any, Any]:
+    dp = opendp()
     query = dp.t.make_sum(
         dp.vector_domain(dp.atom_domain(bounds=(float(low), float(high)))),
         dp.symmetric_distance(),
@@ -74,6 +84,7 @@ def _sum_chain(low: float, high: float, epsilon: float) -> tuple[Any, Any]:
 def _calibrated(query: Any, epsilon: float) -> tuple[Any, Any]:
     """The query and the Laplace measurement on its output, at the smallest scale OpenDP
     certifies for ``epsilon``."""
+    dp = opendp()
     scale = dp.binary_search_param(
         lambda s: query >> dp.m.then_laplace(s), d_in=NEIGHBOURING_DISTANCE, d_out=epsilon
     )

@@ -1,0 +1,200 @@
+"""The numpy side of the research exports: research copies as matrices, decoded into packed
+codes and counted (:class:`CodeCounts`), and the exact sums behind the item statistics
+(:class:`AnswerSums`).
+
+Imported by :mod:`app.repositories.research_data` only when rows are streamed and counted in
+Python, so that starting the application does not import numpy.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from app.repositories.research_scope import (
+    CompleteCaseSums,
+    DemographicGroups,
+    Grouping,
+    GroupKey,
+    ItemTallies,
+    PackedDimension,
+    ScoreSums,
+)
+from scoring import answer_copy
+
+Matrix = npt.NDArray[np.uint8]
+"""Research copies, a row per response and a column per byte."""
+
+
+def batch_of(
+    group: Grouping | None, groups: list[GroupKey], copies: list[bytes]
+) -> tuple[list[GroupKey], npt.NDArray[np.uint8]]:
+    """A batch as a matrix, with its groups read from the matrix when they are a
+    demographic item's answers."""
+    matrix = matrix_of(copies)
+    if isinstance(group, DemographicGroups):
+        groups = [group.key(place) for place in matrix[:, group.position].tolist()]
+    return groups, matrix
+
+
+def matrix_of(copies: list[bytes]) -> npt.NDArray[np.uint8]:
+    width = len(copies[0])
+    joined = b"".join(copies)
+    if len(joined) != width * len(copies):
+        raise ValueError("research copies of different layouts under one content hash")
+    return np.frombuffer(joined, dtype=np.uint8).reshape(len(copies), width)
+
+
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    """One dimension of a batch: which items were answered, their keyed values (0 where not
+    answered), and per response the number answered and the sum of the keyed values."""
+
+    answered: npt.NDArray[np.bool_]
+    keyed: npt.NDArray[np.int64]
+    count: npt.NDArray[np.int64]
+    total: npt.NDArray[np.int64]
+
+
+def _decode(matrix: npt.NDArray[np.uint8], dimension: PackedDimension) -> _Decoded:
+    places = matrix[:, [item.position for item in dimension.items]].astype(np.int64)
+    low = np.array([item.low for item in dimension.items], dtype=np.int64)
+    high = np.array([item.high for item in dimension.items], dtype=np.int64)
+    reverse = np.array([item.reverse for item in dimension.items], dtype=np.bool_)
+    answered = places != answer_copy.NOT_ANSWERED
+    value = places - answer_copy.FIRST_PLACE + low
+    # Reverse keying as in the scoring engine: low + high - x.
+    keyed = np.where(answered, np.where(reverse, low + high - value, value), 0)
+    return _Decoded(answered, keyed, answered.sum(axis=1), keyed.sum(axis=1))
+
+
+class CodeCounts:
+    """Responses per group, dimension and packed code, as one array of counts per dimension
+    (a row per group, a column per possible code): a batch is counted with ``bincount``,
+    in time linear in its rows, and the arrays' size is bounded by the groups and the
+    questionnaire, never by the number of responses."""
+
+    def __init__(self, dimensions: Sequence[PackedDimension]) -> None:
+        self.dimensions = dimensions
+        self.spans = [d.base * (len(d.items) + 1) for d in dimensions]
+        self.numbering: dict[GroupKey, int] = {}
+        self.counts = [np.zeros((0, span), dtype=np.int64) for span in self.spans]
+
+    def add(self, groups: Sequence[GroupKey], matrix: npt.NDArray[np.uint8]) -> None:
+        numbering = self.numbering
+        for name in dict.fromkeys(groups):  # in order of first appearance
+            numbering.setdefault(name, len(numbering))
+        group_index = np.fromiter(map(numbering.__getitem__, groups), np.int64, len(groups))
+        size = len(numbering)
+        for index, dimension in enumerate(self.dimensions):
+            span = self.spans[index]
+            decoded = _decode(matrix, dimension)
+            codes = dimension.code(decoded.total, decoded.count)
+            found = np.bincount(group_index * span + codes, minlength=size * span)
+            counts = self.counts[index]
+            if len(counts) < size:
+                grown = np.zeros((size, span), dtype=np.int64)
+                grown[: len(counts)] = counts
+                counts = self.counts[index] = grown
+            counts += found.reshape(size, span)
+
+    def counter(self) -> Counter[tuple[GroupKey, int, int]]:
+        names = list(self.numbering)
+        result: Counter[tuple[GroupKey, int, int]] = Counter()
+        for index, counts in enumerate(self.counts):
+            for row, code in zip(*np.nonzero(counts), strict=True):
+                result[(names[int(row)], index, int(code))] = int(counts[row, code])
+        return result
+
+
+class AnswerSums:
+    """Running exact integer sums for :func:`item_tallies`."""
+
+    def __init__(self, dimensions: Sequence[PackedDimension]) -> None:
+        self.dimensions = dimensions
+        self.n = 0
+        self.answers = [[0] * (item.high - item.low + 1) for d in dimensions for item in d.items]
+        self.complete = [[0] * (3 + 3 * len(d.items)) for d in dimensions]
+        self.scored = 0
+        self.sums = [{c: [0, 0] for c in range(d.needed, len(d.items) + 1)} for d in dimensions]
+        self.pairs = [(a, b) for a in range(len(dimensions)) for b in range(a + 1, len(dimensions))]
+        self.products = {
+            (a, b): {
+                (ca, cb): 0
+                for ca in range(dimensions[a].needed, len(dimensions[a].items) + 1)
+                for cb in range(dimensions[b].needed, len(dimensions[b].items) + 1)
+            }
+            for a, b in self.pairs
+        }
+
+    def add(self, matrix: npt.NDArray[np.uint8]) -> None:
+        self.n += len(matrix)
+        slot = 0
+        for dimension in self.dimensions:
+            for item in dimension.items:
+                points = item.high - item.low + 1
+                chosen = np.bincount(matrix[:, item.position], minlength=points + 1)[1:]
+                self.answers[slot] = [
+                    a + int(b) for a, b in zip(self.answers[slot], chosen, strict=True)
+                ]
+                slot += 1
+        decoded = [_decode(matrix, dimension) for dimension in self.dimensions]
+        for index, part in enumerate(decoded):
+            self._add_complete(index, part)
+        scored = np.logical_and.reduce(
+            [part.count >= d.needed for part, d in zip(decoded, self.dimensions, strict=True)]
+        )
+        self.scored += int(scored.sum())
+        for index, part in enumerate(decoded):
+            for c, pair in self.sums[index].items():
+                chosen_rows = part.total[scored & (part.count == c)]
+                pair[0] += int(chosen_rows.sum())
+                pair[1] += int((chosen_rows * chosen_rows).sum())
+        for a, b in self.pairs:
+            first, second = decoded[a], decoded[b]
+            product = first.total * second.total
+            for ca, cb in self.products[(a, b)]:
+                rows = scored & (first.count == ca) & (second.count == cb)
+                self.products[(a, b)][(ca, cb)] += int(product[rows].sum())
+
+    def _add_complete(self, index: int, part: _Decoded) -> None:
+        keyed = part.keyed[part.answered.all(axis=1)]
+        total = keyed.sum(axis=1)
+        block = [len(keyed), int(total.sum()), int((total * total).sum())]
+        item_sums = keyed.sum(axis=0)
+        item_squares = (keyed * keyed).sum(axis=0)
+        item_total = (keyed * total[:, None]).sum(axis=0)
+        for i in range(keyed.shape[1]):
+            block += [int(item_sums[i]), int(item_squares[i]), int(item_total[i])]
+        self.complete[index] = [a + b for a, b in zip(self.complete[index], block, strict=True)]
+
+    def tallies(self) -> ItemTallies:
+        answers: dict[str, dict[int, int]] = {}
+        slot = 0
+        for dimension in self.dimensions:
+            for item in dimension.items:
+                answers[item.id] = {
+                    item.low + offset: count for offset, count in enumerate(self.answers[slot])
+                }
+                slot += 1
+        complete = {
+            dimension.id: CompleteCaseSums(
+                n=block[0],
+                total=block[1],
+                total_squares=block[2],
+                item_sums=tuple(block[3::3]),
+                item_squares=tuple(block[4::3]),
+                item_total=tuple(block[5::3]),
+            )
+            for dimension, block in zip(self.dimensions, self.complete, strict=True)
+        }
+        scores = ScoreSums(
+            n=self.scored,
+            sums=tuple({c: (s, q) for c, (s, q) in by_count.items()} for by_count in self.sums),
+            products=self.products,
+        )
+        return ItemTallies(n=self.n, answers=answers, complete=complete, scores=scores)
