@@ -97,6 +97,8 @@ def dimension_codes(
     where: ResponseFilter,
     group: Grouping | None,
     dimensions: Sequence[PackedDimension],
+    *,
+    stored: bool = False,
 ) -> Counter[tuple[GroupKey, int, int]]:
     """How many responses (per group) have each packed code on each dimension:
     ``(group, dimension index, code) -> count``.
@@ -107,7 +109,7 @@ def dimension_codes(
     (:func:`counted_in_database`).
     """
     if _dialect(session) == "postgresql":
-        return counted_in_database(session, where, group, None, dimensions).codes
+        return counted_in_database(session, where, group, None, dimensions, stored=stored).codes
     return streamed_codes(session, where, group, dimensions)
 
 
@@ -146,6 +148,8 @@ def response_counts(
     group: Grouping | None,
     unit: PeriodUnit,
     dimensions: Sequence[PackedDimension],
+    *,
+    stored: bool = False,
 ) -> ResponseCounts:
     """Responses per (group, primary tendency, crisis level, period), and the packed codes
     of every dimension per group, in ONE pass over the research index.
@@ -155,7 +159,7 @@ def response_counts(
     on SQLite the rows are streamed and counted in Python (:func:`streamed_counts`).
     """
     if _dialect(session) == "postgresql":
-        return counted_in_database(session, where, group, unit, dimensions)
+        return counted_in_database(session, where, group, unit, dimensions, stored=stored)
     return streamed_counts(session, where, group, unit, dimensions)
 
 
@@ -216,10 +220,16 @@ def counted_in_database(
     group: Grouping | None,
     unit: PeriodUnit | None,
     dimensions: Sequence[PackedDimension],
+    *,
+    stored: bool = False,
 ) -> ResponseCounts:
     """PostgreSQL: what :func:`streamed_counts` counts (only the codes without ``unit``),
     counted by the database in one ``GROUP BY GROUPING SETS`` over the research index
-    (:func:`app.repositories.research_sql.grouped_counts`); only the counts reach Python."""
+    (:func:`app.repositories.research_sql.grouped_counts`); only the counts reach Python.
+
+    ``stored``: ``dimensions`` are the covered version's own, in its order
+    (:func:`app.repositories.research_codes.packed_dimensions`), so the codes stored at
+    submission are counted; otherwise each code is computed from the research copy."""
     column: ColumnElement[Any] | None = None
     if isinstance(group, DemographicGroups):
         column = answer_byte(group.position)
@@ -228,7 +238,7 @@ def counted_in_database(
     keys: list[ColumnElement[Any]] = []
     if unit is not None:
         keys = [_table.primary_tendency, _table.crisis_level, period_start("postgresql", unit)]
-    statement = grouped_counts(where.conditions(), column, keys, dimensions)
+    statement = grouped_counts(where.conditions(), column, keys, dimensions, stored=stored)
     connection = session.connection()
     with counting_settings(connection):
         rows = connection.execute(statement).all()
@@ -247,7 +257,7 @@ def counted_in_database(
             primary, crisis, start = row[2 : 2 + len(keys)]
             responses[(name, primary, crisis, as_date(start))] += count
         else:
-            codes[(name, which, int(row[3 + len(keys)]))] += count
+            codes[(name, which, int.from_bytes(row[3 + len(keys)], "big"))] += count
     if len(widths) > 1:
         raise ValueError("research copies of different layouts under one content hash")
     return ResponseCounts(responses, codes)
