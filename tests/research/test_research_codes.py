@@ -221,3 +221,44 @@ def test_the_database_counts_stored_codes_as_python_decodes_copies(
                     )
     finally:
         engine.dispose()
+
+
+def test_streamed_counts_of_stored_codes_are_those_of_decoded_copies(
+    database_url: str, catalog: Catalog
+) -> None:
+    """SQLite's way (rows streamed to Python): counting the stored codes (a copy's own where
+    a row has none) gives what decoding every copy gives, for every grouping and period."""
+    engine = create_engine(database_url)
+    try:
+        insert(engine, catalog, varied(catalog, np.random.default_rng(9), 120))
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "UPDATE response_session SET research_codes = NULL WHERE id IN "
+                    "(SELECT id FROM response_session WHERE research_codes IS NOT NULL "
+                    "ORDER BY id LIMIT 5)"
+                )
+            )
+        with Session(engine) as session:
+            for questionnaire in (QUESTIONNAIRE, WITH_DEMOGRAPHICS):
+                loaded = catalog.definitions[questionnaire]
+                definition = loaded.definition
+                dimensions = packed_dimensions(definition)
+                where = ResponseFilter(questionnaire, loaded.content_hash)
+                names = [None, "study", "country", *(d.id for d in definition.demographics)]
+                for name in names:
+                    grouping = None if name is None else grouping_of(definition, name)
+                    for unit in ("week", "month"):
+                        counted = research_data.streamed_counts(
+                            session, where, grouping, unit, dimensions, stored=True
+                        )
+                        decoded = research_data.streamed_counts(
+                            session, where, grouping, unit, dimensions
+                        )
+                        assert counted == decoded, (name, unit)
+                        assert sum(decoded.responses.values()) > 20
+                    assert research_data.streamed_codes(
+                        session, where, grouping, dimensions, stored=True
+                    ) == research_data.streamed_codes(session, where, grouping, dimensions)
+    finally:
+        engine.dispose()
