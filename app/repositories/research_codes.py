@@ -19,8 +19,6 @@ from scoring import answer_copy
 from scoring.definition import Definition
 from scoring.engine import needed_answers
 
-_by_hash: dict[str, tuple[PackedDimension, ...]] = {}
-
 
 def packed_dimensions(definition: Definition) -> tuple[PackedDimension, ...]:
     """The scoring rules as the research queries need them, in the definition's order."""
@@ -54,26 +52,44 @@ def code_width(dimensions: Sequence[PackedDimension]) -> int:
 def stored_codes(dimensions: Sequence[PackedDimension], copy: bytes) -> bytes:
     """The packed code of every dimension of ``copy`` (a research copy), :func:`code_width`
     bytes each: what the exports' decoding of the copy gives, item by item."""
-    width = code_width(dimensions)
-    stored = bytearray()
-    for dimension in dimensions:
-        floor, base = dimension.floor, dimension.base
-        code = 0
-        for item in dimension.items:
-            place = copy[item.position]
-            if place == answer_copy.NOT_ANSWERED:
-                continue
-            answer = place - answer_copy.FIRST_PLACE + item.low
-            keyed = item.low + item.high - answer if item.reverse else answer
-            code += keyed - floor + base
-        stored += code.to_bytes(width, "big")
-    return bytes(stored)
+    return Coder(dimensions).codes(copy)
+
+
+class Coder:
+    """What each item adds to its dimension's code for each byte of the copy (0 when not
+    answered; ``keyed - floor + base`` when answered, reverse keying ``low + high - x`` as
+    in the scoring engine), worked out once per questionnaire version."""
+
+    def __init__(self, dimensions: Sequence[PackedDimension]) -> None:
+        self.width = code_width(dimensions)
+        self.tables: list[list[tuple[int, tuple[int, ...]]]] = []
+        for dimension in dimensions:
+            floor, base = dimension.floor, dimension.base
+            items = []
+            for item in dimension.items:
+                added = [0] * (item.high - item.low + answer_copy.FIRST_PLACE + 1)
+                for place in range(answer_copy.FIRST_PLACE, len(added)):
+                    answer = place - answer_copy.FIRST_PLACE + item.low
+                    keyed = item.low + item.high - answer if item.reverse else answer
+                    added[place] = keyed - floor + base
+                items.append((item.position, tuple(added)))
+            self.tables.append(items)
+
+    def codes(self, copy: bytes) -> bytes:
+        width = self.width
+        return b"".join(
+            sum(added[copy[position]] for position, added in items).to_bytes(width, "big")
+            for items in self.tables
+        )
+
+
+_coders: dict[str, Coder] = {}
 
 
 def codes_of(content_hash: str, definition: Definition, copy: bytes) -> bytes:
     """:func:`stored_codes` of a research copy of ``definition`` (whose content hash is
-    ``content_hash``), its dimensions worked out once per content hash."""
-    dimensions = _by_hash.get(content_hash)
-    if dimensions is None:
-        dimensions = _by_hash[content_hash] = packed_dimensions(definition)
-    return stored_codes(dimensions, copy)
+    ``content_hash``), its tables worked out once per content hash."""
+    coder = _coders.get(content_hash)
+    if coder is None:
+        coder = _coders[content_hash] = Coder(packed_dimensions(definition))
+    return coder.codes(copy)

@@ -33,7 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from app.models import ResponseSession
-from app.repositories.research_codes import stored_codes
+from app.repositories.research_codes import Coder
 from app.repositories.research_scope import (
     DemographicGroups,
     GroupBy,
@@ -239,10 +239,10 @@ def _stored_or_decoded(
 ) -> list[bytes]:
     """Each row's stored codes (column ``at``), or for a row without them (stored before
     its version was loaded) the codes of its copy (column ``at + 1``)."""
-    return [
-        row[at] if row[at] is not None else stored_codes(dimensions, bytes(row[at + 1]))
-        for row in batch
-    ]
+    if all(row[at] is not None for row in batch):
+        return [row[at] for row in batch]
+    coder = Coder(dimensions)
+    return [row[at] if row[at] is not None else coder.codes(bytes(row[at + 1])) for row in batch]
 
 
 _first = itemgetter(0)
