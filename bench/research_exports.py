@@ -55,14 +55,14 @@ EXPORTS: dict[str, dict[str, str]] = {
 BATCH = 20_000
 DISTINCT = 100_000
 """The most distinct answer sets a database holds; larger ones are copies of that one."""
-ROWS_VERSION = 3
+ROWS_VERSION = 4
 """Raised whenever :func:`rows` makes different rows, so databases built before are rebuilt."""
 COLUMNS = (
     "id, token_hash, questionnaire_id, questionnaire_version, questionnaire_hash, language, "
     "country, study, research_consent, status, answers, answer_layout, result_frame, "
     "result_values, primary_tendency, "
     "crisis_level, crisis_items, created_at, updated_at, submitted_at, expires_at, "
-    "research_answers"
+    "research_answers, research_codes"
 )
 
 
@@ -114,6 +114,7 @@ def rows(
     country, which repeat), splits it into content and values, and encodes the research copy.
     """
     from app.models.columns import content_hash_bytes
+    from app.repositories import research_codes
     from app.services import stored_results
     from scoring import answer_copy
     from scoring.catalog import Catalog
@@ -160,6 +161,7 @@ def rows(
         # Rows arrive in the order people took the questionnaire, over 300 days.
         offset = index * 300 * 86400 / size + float(jitter.uniform(0, 3600))
         moment = start + dt.timedelta(seconds=offset)
+        copy = answer_copy.encode(definition, answers)
         yield (
             f"bench{index:014d}",
             bytes(32),
@@ -181,14 +183,15 @@ def rows(
             moment,
             moment,
             None,
-            answer_copy.encode(definition, answers),
+            copy,
+            research_codes.codes_of(loaded.content_hash, definition, copy),
         )
 
 
 COMPARED = (
     "questionnaire_id, questionnaire_version, questionnaire_hash, language, country, "
     "research_consent, status, answers, primary_tendency, crisis_level, crisis_items, "
-    "research_answers"
+    "research_answers, research_codes"
 )
 
 
@@ -288,7 +291,7 @@ def build_sqlite(size: int) -> str:
     migrations.upgrade(url)
     connection = sqlite3.connect(path)
     connection.execute("PRAGMA synchronous=OFF")
-    placeholders = ", ".join("?" * 22)
+    placeholders = ", ".join("?" * 23)
     insert = f"INSERT INTO response_session ({COLUMNS}) VALUES ({placeholders})"  # noqa: S608
     batch: list[tuple[Any, ...]] = []
     contents: dict[str, tuple[int, str]] = {}

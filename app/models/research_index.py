@@ -27,4 +27,5 @@ RESEARCH_INDEX = Index(
     _columns.primary_tendency,
     _columns.crisis_level,
     _columns.research_answers,
+    _columns.research_codes,
 )

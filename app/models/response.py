@@ -72,6 +72,9 @@ class ResponseSession(SQLModel, table=True):
     )
     """Set when a response with research consent is submitted: the attachment answers in the
     compact layout of :mod:`scoring.answer_copy`, which the exports read."""
+    research_codes: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    """Set with ``research_answers``: each dimension's packed code, computed from the research
+    copy at submission (:mod:`app.repositories.research_codes`), which the exports count."""
     crisis_items: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

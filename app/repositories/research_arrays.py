@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from app.repositories.research_codes import code_width
 from app.repositories.research_scope import (
     CompleteCaseSums,
     DemographicGroups,
@@ -85,15 +86,31 @@ class CodeCounts:
         self.counts = [np.zeros((0, span), dtype=np.int64) for span in self.spans]
 
     def add(self, groups: Sequence[GroupKey], matrix: npt.NDArray[np.uint8]) -> None:
+        """Count a batch of research copies, decoded into their codes."""
+        columns = []
+        for dimension in self.dimensions:
+            decoded = _decode(matrix, dimension)
+            columns.append(dimension.code(decoded.total, decoded.count))
+        self._count(groups, columns)
+
+    def add_stored(self, groups: Sequence[GroupKey], stored: list[bytes]) -> None:
+        """Count a batch of codes as stored at submission
+        (:func:`app.repositories.research_codes.stored_codes`), without decoding a copy."""
+        width = code_width(self.dimensions)
+        joined = b"".join(stored)
+        if len(joined) != width * len(self.dimensions) * len(stored):
+            raise ValueError("stored codes of different layouts under one content hash")
+        codes = np.frombuffer(joined, dtype=f">u{width}").reshape(len(stored), -1)
+        self._count(groups, [codes[:, index].astype(np.int64) for index in range(codes.shape[1])])
+
+    def _count(self, groups: Sequence[GroupKey], columns: list[npt.NDArray[np.int64]]) -> None:
         numbering = self.numbering
         for name in dict.fromkeys(groups):  # in order of first appearance
             numbering.setdefault(name, len(numbering))
         group_index = np.fromiter(map(numbering.__getitem__, groups), np.int64, len(groups))
         size = len(numbering)
-        for index, dimension in enumerate(self.dimensions):
+        for index, codes in enumerate(columns):
             span = self.spans[index]
-            decoded = _decode(matrix, dimension)
-            codes = dimension.code(decoded.total, decoded.count)
             found = np.bincount(group_index * span + codes, minlength=size * span)
             counts = self.counts[index]
             if len(counts) < size:

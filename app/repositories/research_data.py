@@ -28,11 +28,12 @@ from itertools import islice
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, literal_column, select
+from sqlalchemy import Select, case, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from app.models import ResponseSession
+from app.repositories.research_codes import Coder
 from app.repositories.research_scope import (
     DemographicGroups,
     GroupBy,
@@ -97,6 +98,8 @@ def dimension_codes(
     where: ResponseFilter,
     group: Grouping | None,
     dimensions: Sequence[PackedDimension],
+    *,
+    stored: bool = False,
 ) -> Counter[tuple[GroupKey, int, int]]:
     """How many responses (per group) have each packed code on each dimension:
     ``(group, dimension index, code) -> count``.
@@ -107,8 +110,8 @@ def dimension_codes(
     (:func:`counted_in_database`).
     """
     if _dialect(session) == "postgresql":
-        return counted_in_database(session, where, group, None, dimensions).codes
-    return streamed_codes(session, where, group, dimensions)
+        return counted_in_database(session, where, group, None, dimensions, stored=stored).codes
+    return streamed_codes(session, where, group, dimensions, stored=stored)
 
 
 def streamed_codes(
@@ -116,12 +119,20 @@ def streamed_codes(
     where: ResponseFilter,
     group: Grouping | None,
     dimensions: Sequence[PackedDimension],
+    *,
+    stored: bool = False,
 ) -> Counter[tuple[GroupKey, int, int]]:
     """:func:`dimension_codes` counted in Python from the streamed research copies (either
-    database)."""
+    database); with ``stored`` as in :func:`streamed_counts`."""
     from app.repositories import research_arrays as arrays
 
     codes = arrays.CodeCounts(dimensions)
+    if stored and not isinstance(group, DemographicGroups):
+        column = _GROUP_COLUMNS[group] if isinstance(group, str) else literal_column("NULL")
+        statement = select(column.label("grp"), *_STORED).where(*where.conditions())
+        for batch in _row_batches(session, statement, _ANSWER_BATCH):
+            codes.add_stored(list(map(_first, batch)), _stored_or_decoded(batch, 1, dimensions))
+        return codes.counter()
     for groups, matrix in _answer_batches(session, where, group):
         codes.add(groups, matrix)
     return codes.counter()
@@ -146,6 +157,8 @@ def response_counts(
     group: Grouping | None,
     unit: PeriodUnit,
     dimensions: Sequence[PackedDimension],
+    *,
+    stored: bool = False,
 ) -> ResponseCounts:
     """Responses per (group, primary tendency, crisis level, period), and the packed codes
     of every dimension per group, in ONE pass over the research index.
@@ -155,8 +168,8 @@ def response_counts(
     on SQLite the rows are streamed and counted in Python (:func:`streamed_counts`).
     """
     if _dialect(session) == "postgresql":
-        return counted_in_database(session, where, group, unit, dimensions)
-    return streamed_counts(session, where, group, unit, dimensions)
+        return counted_in_database(session, where, group, unit, dimensions, stored=stored)
+    return streamed_counts(session, where, group, unit, dimensions, stored=stored)
 
 
 def streamed_counts(
@@ -165,26 +178,37 @@ def streamed_counts(
     group: Grouping | None,
     unit: PeriodUnit,
     dimensions: Sequence[PackedDimension],
+    *,
+    stored: bool = False,
 ) -> ResponseCounts:
     """:func:`response_counts` counted in Python (either database). Rows are taken a batch
     at a time: the keys are counted with a :class:`Counter` over the batch's tuples, the
     copies decoded with numpy, so memory holds one batch and counters whose size is bounded
-    by the questionnaire, the groups and the periods, never by the number of responses."""
+    by the questionnaire, the groups and the periods, never by the number of responses.
+
+    ``stored`` (as for :func:`counted_in_database`), unless the groups are a demographic
+    item's answers (read from the copies): the codes stored at submission are counted
+    instead of decoding the copies (:func:`_stored_or_decoded`)."""
     from app.repositories import research_arrays as arrays
 
     dialect = _dialect(session)
     column = _GROUP_COLUMNS[group] if isinstance(group, str) else literal_column("NULL")
+    demographic = isinstance(group, DemographicGroups)
+    stored = stored and not demographic
     statement = select(
         column.label("grp"),
         _table.primary_tendency,
         _table.crisis_level,
         counted_day(dialect).label("day"),
-        _table.research_answers,
+        *(_STORED if stored else (_table.research_answers,)),
     ).where(*where.conditions())
     by_row: Counter[tuple[Any, ...]] = Counter()
     codes = arrays.CodeCounts(dimensions)
-    demographic = isinstance(group, DemographicGroups)
     for batch in _row_batches(session, statement, _COUNT_BATCH):
+        if stored:
+            by_row.update(map(_first_four, batch))
+            codes.add_stored(list(map(_first, batch)), _stored_or_decoded(batch, 4, dimensions))
+            continue
         copies = list(map(_fifth, batch))
         if demographic:
             keys, matrix = arrays.batch_of(group, [], copies)
@@ -203,6 +227,24 @@ def streamed_counts(
     return ResponseCounts(responses, codes.counter())
 
 
+_STORED = (
+    _table.research_codes,
+    case((_table.research_codes.is_(None), _table.research_answers)).label("copy"),
+)
+"""The stored codes, and the research copy only where there are none."""
+
+
+def _stored_or_decoded(
+    batch: Sequence[tuple[Any, ...]], at: int, dimensions: Sequence[PackedDimension]
+) -> list[bytes]:
+    """Each row's stored codes (column ``at``), or for a row without them (stored before
+    its version was loaded) the codes of its copy (column ``at + 1``)."""
+    if all(row[at] is not None for row in batch):
+        return [row[at] for row in batch]
+    coder = Coder(dimensions)
+    return [row[at] if row[at] is not None else coder.codes(bytes(row[at + 1])) for row in batch]
+
+
 _first = itemgetter(0)
 _second = itemgetter(1)
 _first_four = itemgetter(0, 1, 2, 3)
@@ -216,10 +258,16 @@ def counted_in_database(
     group: Grouping | None,
     unit: PeriodUnit | None,
     dimensions: Sequence[PackedDimension],
+    *,
+    stored: bool = False,
 ) -> ResponseCounts:
     """PostgreSQL: what :func:`streamed_counts` counts (only the codes without ``unit``),
     counted by the database in one ``GROUP BY GROUPING SETS`` over the research index
-    (:func:`app.repositories.research_sql.grouped_counts`); only the counts reach Python."""
+    (:func:`app.repositories.research_sql.grouped_counts`); only the counts reach Python.
+
+    ``stored``: ``dimensions`` are the covered version's own, in its order
+    (:func:`app.repositories.research_codes.packed_dimensions`), so the codes stored at
+    submission are counted; otherwise each code is computed from the research copy."""
     column: ColumnElement[Any] | None = None
     if isinstance(group, DemographicGroups):
         column = answer_byte(group.position)
@@ -228,7 +276,7 @@ def counted_in_database(
     keys: list[ColumnElement[Any]] = []
     if unit is not None:
         keys = [_table.primary_tendency, _table.crisis_level, period_start("postgresql", unit)]
-    statement = grouped_counts(where.conditions(), column, keys, dimensions)
+    statement = grouped_counts(where.conditions(), column, keys, dimensions, stored=stored)
     connection = session.connection()
     with counting_settings(connection):
         rows = connection.execute(statement).all()
@@ -247,7 +295,7 @@ def counted_in_database(
             primary, crisis, start = row[2 : 2 + len(keys)]
             responses[(name, primary, crisis, as_date(start))] += count
         else:
-            codes[(name, which, int(row[3 + len(keys)]))] += count
+            codes[(name, which, int.from_bytes(row[3 + len(keys)], "big"))] += count
     if len(widths) > 1:
         raise ValueError("research copies of different layouts under one content hash")
     return ResponseCounts(responses, codes)

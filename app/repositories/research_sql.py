@@ -10,12 +10,13 @@ What differs:
   cursor. PostgreSQL: psycopg's ``stream`` (rows arrive in chunks as the server produces them);
   a server-side cursor would do too, but PostgreSQL never runs a cursor's query in parallel,
   which makes the one long research query about half as fast.
-* Counting inside the database (PostgreSQL only): a byte of the research copy is
-  ``get_byte``, each dimension's packed code is computed from those bytes in SQL
-  (:func:`packed_code`) and counted with ``GROUP BY``, so no row travels to Python
-  (:func:`grouped_counts`). SQLite has no ``get_byte`` (a byte of a blob takes two
-  functions there, and its queries run in one thread): there the rows are streamed and
-  counted in Python.
+* Counting inside the database (PostgreSQL only): each dimension's packed code, stored at
+  submission (``research_codes``), is a ``substring`` of that column, counted with
+  ``GROUP BY``, so no row travels to Python (:func:`grouped_counts`); for a row without
+  stored codes, or other rules than the stored ones, it is computed from the bytes of the
+  research copy (``get_byte``, :func:`packed_code`). SQLite has no ``get_byte`` (a byte of
+  a blob takes two functions there, and its queries run in one thread): there the rows are
+  streamed and counted in Python.
 
 Timestamps are stored in UTC (SQLite: as text without an offset).
 """
@@ -43,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import ResponseSession
+from app.repositories.research_codes import code_width
 from app.repositories.research_scope import PackedDimension
 from app.schemas.research import PeriodUnit
 from scoring import answer_copy
@@ -191,11 +193,41 @@ def packed_code(dimension: PackedDimension) -> ColumnElement[int]:
     return total
 
 
+_stored_codes = ResponseSession.__table__.c.research_codes  # type: ignore[attr-defined]
+
+
+def counted_code(
+    dimensions: Sequence[PackedDimension], index: int, *, stored: bool
+) -> ColumnElement[bytes]:
+    """PostgreSQL: the code of dimension ``index`` of ``dimensions`` as ``width`` bytes
+    (big-endian, :func:`app.repositories.research_codes.code_width`).
+
+    With ``stored`` (``dimensions`` are the covered version's own, in its order), the bytes
+    stored at submission; for a row without them, and always otherwise, the code computed
+    from the research copy (:func:`packed_code`) in the same bytes. ``coalesce`` evaluates
+    the computation only for a row whose stored codes are null.
+    """
+    width = code_width(dimensions)
+    computed = func.substring(
+        func.int4send(packed_code(dimensions[index])),
+        literal_column(str(5 - width)),
+        literal_column(str(width)),
+    )
+    if not stored:
+        return computed
+    kept = func.substring(
+        _stored_codes, literal_column(str(index * width + 1)), literal_column(str(width))
+    )
+    return func.coalesce(kept, computed)
+
+
 def grouped_counts(
     conditions: Sequence[ColumnElement[bool]],
     group: ColumnElement[Any] | None,
     keys: Sequence[ColumnElement[Any]],
     dimensions: Sequence[PackedDimension],
+    *,
+    stored: bool = False,
 ) -> CompoundSelect[Any]:
     """PostgreSQL: the covered responses counted per ``(group, *keys)`` (when ``keys`` are
     given) and, per group, the responses with each packed code of every dimension, by the
@@ -203,8 +235,9 @@ def grouped_counts(
 
     Each row of the result is one count: ``(set, group, *keys, width, code, count)``, where
     ``set`` is ``-1`` for the keys' counts (``code`` null) and ``i`` for the codes of
-    dimension ``i`` (the keys null), and ``width`` the length of the research copies counted
-    (one value when every copy has the same layout).
+    dimension ``i`` (the keys null; ``code`` as bytes, :func:`counted_code`), and ``width``
+    the length of the research copies counted (one value when every copy has the same
+    layout).
 
     One ``GROUP BY`` per dimension and one for the keys, joined by ``UNION ALL``, rather than
     one ``GROUP BY GROUPING SETS``: PostgreSQL 15 aggregates grouping sets in one process
@@ -226,8 +259,8 @@ def grouped_counts(
     no_keys: list[ColumnElement[Any]] = [
         literal_column("NULL").label(f"key_{index}") for index in range(len(keys))
     ]
-    for index, dimension in enumerate(dimensions):
-        code = packed_code(dimension).label("code")
+    for index in range(len(dimensions)):
+        code = counted_code(dimensions, index, stored=stored).label("code")
         branches.append(
             select(
                 literal_column(str(index)).label("set"), grp, *no_keys, width, code, func.count()

@@ -163,7 +163,7 @@ def build(ctx: ResearchContext, request: NormsRequest) -> NormsRelease:
         submitted_before=_midnight(until + dt.timedelta(days=1)),
     )
     dimensions = packed_dimensions(definition)
-    codes = research_data.dimension_codes(ctx.session, where, None, dimensions)
+    codes = research_data.dimension_codes(ctx.session, where, None, dimensions, stored=True)
     exact_n = sum(count for (_, index, _), count in codes.items() if index == 0)
     release = PrivateRelease(request.epsilon, 1 + len(dimensions))
     n_released = max(0, release.count(exact_n))

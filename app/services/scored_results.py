@@ -12,6 +12,7 @@ from sqlmodel import Session
 from app.errors import FieldProblem, InvalidInput
 from app.metrics import SUBMISSIONS
 from app.models import ResponseSession, ResponseStatus
+from app.repositories import research_codes
 from app.repositories import responses as responses_repo
 from app.repositories import result_content as result_content_repo
 from app.services import stored_results
@@ -92,6 +93,9 @@ def mark_submitted(session: Session, row: ResponseSession, finished: Finished) -
     if row.research_consent:
         answers = responses_repo.answers_of(row)
         row.research_answers = answer_copy.encode(finished.loaded.definition, answers)
+        row.research_codes = research_codes.codes_of(
+            finished.loaded.content_hash, finished.loaded.definition, row.research_answers
+        )
     row.submitted_at = finished.at
     row.updated_at = finished.at
     row.expires_at = None

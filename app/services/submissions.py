@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from app.config import Settings
 from app.errors import FieldProblem, InvalidInput
 from app.models import ResponseStatus
+from app.repositories import research_codes
 from app.repositories import responses as responses_repo
 from app.schemas.responses import CreateResponseRequest, ResponseCreated
 from app.security import digest, new_response_id, new_token, seal
@@ -128,6 +129,7 @@ def _prepare_start(
         "primary_tendency": None,
         "crisis_level": peak.level,
         "research_answers": None,
+        "research_codes": None,
         "crisis_items": list(peak.triggered_by),
         "created_at": now,
         "updated_at": now,
@@ -137,11 +139,17 @@ def _prepare_start(
     pieces: tuple[stored_results.Content, ...] = ()
     if finished is not None:
         pieces = finished.compact.pieces
+        copy = answer_copy.encode(definition, answers) if consent else None
         values |= {
             "status": ResponseStatus.submitted.value,
             "result_values": finished.compact.values,
             "primary_tendency": finished.result.primary_tendency,
-            "research_answers": answer_copy.encode(definition, answers) if consent else None,
+            "research_answers": copy,
+            "research_codes": (
+                None
+                if copy is None
+                else research_codes.codes_of(loaded.content_hash, definition, copy)
+            ),
             "submitted_at": finished.at,
             "updated_at": finished.at,
             "expires_at": None,

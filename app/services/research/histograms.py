@@ -66,7 +66,9 @@ def _thresholds(definition: Definition, dimension_id: str) -> dict[float, list[s
 
 def scores_tally(ctx: ResearchContext, coverage: Coverage) -> BlockTally:
     """N, the scores and the elevated counts of everyone covered."""
-    codes = research_data.dimension_codes(ctx.session, coverage.where, None, coverage.dimensions)
+    codes = research_data.dimension_codes(
+        ctx.session, coverage.where, None, coverage.dimensions, stored=True
+    )
     blocks: dict[GroupKey, BlockTally] = {}
     add_scores(blocks, codes, ScoreReader(coverage.definition, coverage.dimensions))
     tally = blocks.get(None, BlockTally())

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from app.errors import FieldProblem, InvalidInput, NotFound, SecureBaseError
+from app.repositories.research_codes import packed_dimensions as packed_dimensions
 from app.repositories.research_scope import (
     DemographicGroups,
     GroupBy,
     Grouping,
     PackedDimension,
     ResponseFilter,
-    ScoredItem,
 )
 from app.schemas.research import ExportFilters, PeriodUnit
 from app.services import studies as study_registry
@@ -30,7 +30,6 @@ from app.services.research.access import Researcher
 from app.services.research.context import ResearchContext
 from scoring import answer_copy
 from scoring.definition import Definition
-from scoring.engine import needed_answers
 from scoring.loading import LoadedDefinition
 from scoring.result import QuestionnaireRef
 
@@ -130,29 +129,6 @@ class Coverage:
                 f"{', '.join(self.left_out)}."
             )
         return text
-
-
-def packed_dimensions(definition: Definition) -> tuple[PackedDimension, ...]:
-    """The scoring rules as the queries need them."""
-    return tuple(
-        PackedDimension(
-            id=dimension.id,
-            needed=needed_answers(
-                len(definition.items_of(dimension.id)), dimension.min_answered_fraction
-            ),
-            items=tuple(
-                ScoredItem(
-                    id=item.id,
-                    position=answer_copy.position_of(definition, item.id),
-                    reverse=item.reverse,
-                    low=definition.scales[item.scale].min,
-                    high=definition.scales[item.scale].max,
-                )
-                for item in definition.items_of(dimension.id)
-            ),
-        )
-        for dimension in definition.dimensions
-    )
 
 
 def groupings(definition: Definition) -> list[str]:

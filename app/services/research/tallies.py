@@ -61,7 +61,7 @@ def tally(ctx: ResearchContext, coverage: Coverage) -> dict[GroupKey, BlockTally
         return found
 
     counted = research_data.response_counts(
-        ctx.session, where, group, coverage.parameters.period, coverage.dimensions
+        ctx.session, where, group, coverage.parameters.period, coverage.dimensions, stored=True
     )
     for (key, primary, crisis, start), count in counted.responses.items():
         target = block(key)

@@ -1,0 +1,264 @@
+"""The packed codes stored at submission are what decoding the research copy gives.
+
+The PostgreSQL exports count the codes stored with each response instead of decoding its
+research copy; every exported number stays the same only if the two agree on every
+definition (random ones, the bundled questionnaire, the ECR-RS with its per-relationship
+dimensions), with items left unanswered, and on every path that submits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from research_support import (
+    QUESTIONNAIRE,
+    WITH_DEMOGRAPHICS,
+    Respondent,
+    insert,
+    latent_answers,
+    submit_through_api,
+)
+from sqlalchemy import create_engine, text
+from sqlmodel import Session
+from test_research_counting import varied
+
+from app.repositories import research_arrays, research_data
+from app.repositories.research_codes import code_width, packed_dimensions, stored_codes
+from app.repositories.research_scope import PackedDimension, ResponseFilter
+from app.services.research.request import grouping_of
+from scoring import answer_copy
+from scoring.catalog import Catalog
+from scoring.definition import Definition
+from scoring.loading import load_definition
+from tests.scoring.test_vectorized import answer_sets, definitions
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def decoded(dimensions: tuple[PackedDimension, ...], copy: bytes) -> list[int]:
+    """Each dimension's code as the streamed exports decode it (numpy, batch of one)."""
+    counts = research_arrays.CodeCounts(dimensions)
+    counts.add([None], research_arrays.matrix_of([copy]))
+    found = sorted((index, code) for (_, index, code), n in counts.counter().items())
+    assert [index for index, _ in found] == list(range(len(dimensions)))
+    return [code for _, code in found]
+
+
+def read(stored: bytes, dimensions: tuple[PackedDimension, ...]) -> list[int]:
+    width = code_width(dimensions)
+    return [
+        int.from_bytes(stored[i * width : (i + 1) * width], "big") for i in range(len(dimensions))
+    ]
+
+
+def assert_agree(definition: Definition, answers: dict[str, int]) -> None:
+    dimensions = packed_dimensions(definition)
+    copy = answer_copy.encode(definition, answers)
+    stored = stored_codes(dimensions, copy)
+    assert len(stored) == code_width(dimensions) * len(dimensions)
+    assert read(stored, dimensions) == decoded(dimensions, copy)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_random_definitions_store_the_codes_their_copies_decode_to(data: st.DataObject) -> None:
+    definition = data.draw(definitions())
+    for _ in range(5):
+        answers: dict[str, Any] = data.draw(answer_sets(definition, invalid=False))
+        assert_agree(definition, answers)
+
+
+@pytest.mark.parametrize("source", ["bundled", "ecr-r", "ecr-rs"])
+def test_shipped_questionnaires_store_the_codes_their_copies_decode_to(
+    catalog: Catalog, source: str
+) -> None:
+    if source == "bundled":
+        definition = catalog.definitions["attachment-self-reflection"].definition
+    else:
+        definition = load_definition(
+            ROOT / "questionnaires" / "library" / f"{source}.yaml"
+        ).definition
+    rng = np.random.default_rng(3)
+    if source == "ecr-rs":  # one dimension per relationship and tendency
+        assert len(definition.dimensions) > 3
+    for _ in range(200):
+        answers = {}
+        for item in definition.items:
+            scale = definition.scales[item.scale]
+            if rng.random() < 0.2:
+                continue  # left unanswered
+            answers[item.id] = int(rng.integers(scale.min, scale.max + 1))
+        assert_agree(definition, answers)
+    assert_agree(definition, {})
+
+
+def test_codes_too_large_for_two_bytes_take_four(catalog: Catalog) -> None:
+    definition = catalog.definitions["attachment-self-reflection"].definition
+    wide = tuple(
+        dataclasses.replace(
+            d, items=tuple(dataclasses.replace(i, low=0, high=250) for i in d.items) * 30
+        )
+        for d in packed_dimensions(definition)
+    )
+    assert code_width(wide) == 4
+    copy = bytes([251, 0, 7] * 9)
+    assert read(stored_codes(wide, copy), wide) == decoded(wide, copy)
+
+
+def stored_rows(database_url: str) -> list[tuple[str, bytes | None, bytes | None, bytes]]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return [
+                (
+                    r[0],
+                    None if r[1] is None else bytes(r[1]),
+                    None if r[2] is None else bytes(r[2]),
+                    r[3],
+                )
+                for r in connection.execute(
+                    text(
+                        "SELECT id, research_answers, research_codes, questionnaire_id "
+                        "FROM response_session"
+                    )
+                )
+            ]
+    finally:
+        engine.dispose()
+
+
+def test_every_submitting_path_stores_the_codes_of_its_copy(
+    database_url: str, client: TestClient, catalog: Catalog
+) -> None:
+    """Started and submitted at once (the writer's rows), through the service directly,
+    saved then submitted (the ORM path), and without consent (no copy, no codes)."""
+    rng = np.random.default_rng(11)
+    people = latent_answers(rng, 6, catalog, missing=0.2)
+    engine = create_engine(database_url)
+    try:
+        insert(engine, catalog, [Respondent(a) for a in people[:3]])
+    finally:
+        engine.dispose()
+    submit_through_api(client, people[3], research=True)
+    declined = submit_through_api(client, people[4], research=False)
+    created = client.post(
+        "/api/v1/responses",
+        json={
+            "questionnaire_id": "attachment-self-reflection",
+            "answers": people[5],
+            "consent": {"research": True},
+        },
+    )
+    assert created.status_code == 201, created.text
+    saved = created.json()
+    submitted = client.post(
+        f"/api/v1/responses/{saved['response_id']}/submit",
+        headers={"Authorization": f"Bearer {saved['token']}"},
+    )
+    assert submitted.status_code == 200, submitted.text
+
+    rows = stored_rows(database_url)
+    assert len(rows) == 6
+    for response_id, copy, codes, questionnaire in rows:
+        if response_id == declined:
+            assert copy is None
+            assert codes is None
+            continue
+        assert copy is not None
+        assert codes is not None
+        dimensions = packed_dimensions(catalog.definitions[questionnaire].definition)
+        assert read(codes, dimensions) == decoded(dimensions, copy)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_database_counts_stored_codes_as_python_decodes_copies(
+    database_url: str, catalog: Catalog
+) -> None:
+    """The PostgreSQL counts made from the stored codes (and, for a row stored without
+    them, from its copy) equal the counts decoded from the streamed copies."""
+    engine = create_engine(database_url)
+    try:
+        insert(engine, catalog, varied(catalog, np.random.default_rng(5), 160))
+        with engine.begin() as connection:
+            emptied = connection.execute(
+                text(
+                    "UPDATE response_session SET research_codes = NULL WHERE id IN "
+                    "(SELECT id FROM response_session WHERE research_codes IS NOT NULL "
+                    "ORDER BY id LIMIT 7)"
+                )
+            ).rowcount
+        assert emptied == 7
+        with Session(engine) as session:
+            for questionnaire in (QUESTIONNAIRE, WITH_DEMOGRAPHICS):
+                loaded = catalog.definitions[questionnaire]
+                definition = loaded.definition
+                dimensions = packed_dimensions(definition)
+                where = ResponseFilter(questionnaire, loaded.content_hash)
+                names = [None, "study", "tendency", *(d.id for d in definition.demographics)]
+                for name in names:
+                    grouping = None if name is None else grouping_of(definition, name)
+                    for unit in ("week", "month"):
+                        stored = research_data.counted_in_database(
+                            session, where, grouping, unit, dimensions, stored=True
+                        )
+                        streamed = research_data.streamed_counts(
+                            session, where, grouping, unit, dimensions
+                        )
+                        assert stored.responses == streamed.responses, (name, unit)
+                        assert stored.codes == streamed.codes, (name, unit)
+                    codes = research_data.dimension_codes(
+                        session, where, grouping, dimensions, stored=True
+                    )
+                    assert codes == research_data.streamed_codes(
+                        session, where, grouping, dimensions
+                    )
+    finally:
+        engine.dispose()
+
+
+def test_streamed_counts_of_stored_codes_are_those_of_decoded_copies(
+    database_url: str, catalog: Catalog
+) -> None:
+    """SQLite's way (rows streamed to Python): counting the stored codes (a copy's own where
+    a row has none) gives what decoding every copy gives, for every grouping and period."""
+    engine = create_engine(database_url)
+    try:
+        insert(engine, catalog, varied(catalog, np.random.default_rng(9), 120))
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "UPDATE response_session SET research_codes = NULL WHERE id IN "
+                    "(SELECT id FROM response_session WHERE research_codes IS NOT NULL "
+                    "ORDER BY id LIMIT 5)"
+                )
+            )
+        with Session(engine) as session:
+            for questionnaire in (QUESTIONNAIRE, WITH_DEMOGRAPHICS):
+                loaded = catalog.definitions[questionnaire]
+                definition = loaded.definition
+                dimensions = packed_dimensions(definition)
+                where = ResponseFilter(questionnaire, loaded.content_hash)
+                names = [None, "study", "country", *(d.id for d in definition.demographics)]
+                for name in names:
+                    grouping = None if name is None else grouping_of(definition, name)
+                    for unit in ("week", "month"):
+                        counted = research_data.streamed_counts(
+                            session, where, grouping, unit, dimensions, stored=True
+                        )
+                        decoded = research_data.streamed_counts(
+                            session, where, grouping, unit, dimensions
+                        )
+                        assert counted == decoded, (name, unit)
+                        assert sum(decoded.responses.values()) > 20
+                    assert research_data.streamed_codes(
+                        session, where, grouping, dimensions, stored=True
+                    ) == research_data.streamed_codes(session, where, grouping, dimensions)
+    finally:
+        engine.dispose()
