@@ -8,9 +8,13 @@ did not run; under ``CI=true`` they fail instead.
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table on SQLModel.metadata)
@@ -28,6 +32,30 @@ def require_postgres() -> str:
     if IN_CI:
         pytest.fail(f"CI=true and PostgreSQL is required. {NO_POSTGRES}")
     pytest.skip(NO_POSTGRES)
+
+
+@contextmanager
+def own_postgres_database(purpose: str, *, migrated: bool) -> Iterator[str]:
+    """A database of the caller's own on the test server (so concurrent runs and other tests
+    never collide), migrated to head if asked; dropped afterwards, even if the caller stopped
+    it accepting connections."""
+    server = make_url(require_postgres())
+    name = f"{server.database}_{purpose}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = server.set(database=name).render_as_string(hide_password=False)
+        if migrated:
+            from app import migrations
+
+            migrations.upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def empty_every_table(url: str) -> None:

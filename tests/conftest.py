@@ -9,16 +9,13 @@ PostgreSQL database whose tables (every table of the models' metadata) are empti
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from backends import BACKENDS, empty_every_table, require_postgres
+from backends import BACKENDS, empty_every_table, own_postgres_database
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from app import migrations
 from app.config import Settings
@@ -40,19 +37,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    url = make_url(require_postgres())
     # One database per test session, so that concurrent runs on one server never collide.
-    test_db = f"{url.database}_suite_{os.getpid()}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{test_db}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{test_db}"'))
-    suite_url = url.set(database=test_db).render_as_string(hide_password=False)
-    migrations.upgrade(suite_url)
-    yield suite_url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{test_db}" WITH (FORCE)'))
-    admin.dispose()
+    with own_postgres_database("suite", migrated=True) as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

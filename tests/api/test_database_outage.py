@@ -16,7 +16,6 @@ the database is back the same request succeeds.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -25,14 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from backends import empty_every_table, require_postgres
+from backends import empty_every_table, own_postgres_database, require_postgres
 from fastapi.testclient import TestClient
 from helpers import API, QUESTIONNAIRE, bearer, complete_answers, create, row_counts
 from httpx2 import Response
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from app import db, migrations
+from app import db
 from app.config import Settings
 from app.main import create_app
 from app.web.security import CSRF_FIELD
@@ -89,19 +88,8 @@ def _sqlite_outage(path: Path) -> Outage:
 def throwaway_postgres() -> Iterator[str]:
     """A database of this module's own on the test server, so that refusing its connections
     never disturbs anyone else's."""
-    server = make_url(require_postgres())
-    name = f"{server.database}_outage_{os.getpid()}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    migrations.upgrade(url)
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with own_postgres_database("outage", migrated=True) as url:
+        yield url
 
 
 def _postgres_outage(url: str) -> Outage:

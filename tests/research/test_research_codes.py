@@ -25,7 +25,7 @@ from research_support import (
     latent_answers,
     submit_through_api,
 )
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session
 from test_research_counting import varied
 
@@ -64,6 +64,20 @@ def assert_agree(definition: Definition, answers: dict[str, int]) -> None:
     stored = stored_codes(dimensions, copy)
     assert len(stored) == code_width(dimensions) * len(dimensions)
     assert read(stored, dimensions) == decoded(dimensions, copy)
+
+
+def _without_codes(engine: Engine, count: int) -> int:
+    """Take the stored codes from ``count`` rows, as a version not loaded at migration would
+    have left them; how many rows lost theirs."""
+    with engine.begin() as connection:
+        return connection.execute(
+            text(
+                "UPDATE response_session SET research_codes = NULL WHERE id IN "
+                "(SELECT id FROM response_session WHERE research_codes IS NOT NULL "
+                "ORDER BY id LIMIT :count)"
+            ),
+            {"count": count},
+        ).rowcount
 
 
 @settings(max_examples=150, deadline=None)
@@ -186,15 +200,7 @@ def test_the_database_counts_stored_codes_as_python_decodes_copies(
     engine = create_engine(database_url)
     try:
         insert(engine, catalog, varied(catalog, np.random.default_rng(5), 160))
-        with engine.begin() as connection:
-            emptied = connection.execute(
-                text(
-                    "UPDATE response_session SET research_codes = NULL WHERE id IN "
-                    "(SELECT id FROM response_session WHERE research_codes IS NOT NULL "
-                    "ORDER BY id LIMIT 7)"
-                )
-            ).rowcount
-        assert emptied == 7
+        assert _without_codes(engine, 7) == 7
         with Session(engine) as session:
             for questionnaire in (QUESTIONNAIRE, WITH_DEMOGRAPHICS):
                 loaded = catalog.definitions[questionnaire]
@@ -231,14 +237,7 @@ def test_streamed_counts_of_stored_codes_are_those_of_decoded_copies(
     engine = create_engine(database_url)
     try:
         insert(engine, catalog, varied(catalog, np.random.default_rng(9), 120))
-        with engine.begin() as connection:
-            connection.execute(
-                text(
-                    "UPDATE response_session SET research_codes = NULL WHERE id IN "
-                    "(SELECT id FROM response_session WHERE research_codes IS NOT NULL "
-                    "ORDER BY id LIMIT 5)"
-                )
-            )
+        _without_codes(engine, 5)
         with Session(engine) as session:
             for questionnaire in (QUESTIONNAIRE, WITH_DEMOGRAPHICS):
                 loaded = catalog.definitions[questionnaire]
