@@ -67,14 +67,18 @@ ReadEngineDep = Annotated[Engine, Depends(get_read_engine)]
 # about as much as reading a header, and the hot path would solve these on every request.
 
 
-async def get_locale(request: Request) -> RequestLocale:
-    settings: Settings = request.app.state.settings
-    country, languages = header_locale(request.headers.get("accept-language"))
+def locale_of(settings: Settings, accept_language: str | None) -> RequestLocale:
+    """What the request's ``Accept-Language`` header and the settings say about its locale."""
+    country, languages = header_locale(accept_language)
     return RequestLocale(
         header_country=country,
         default_country=settings.default_country,
         header_languages=languages,
     )
+
+
+async def get_locale(request: Request) -> RequestLocale:
+    return locale_of(request.app.state.settings, request.headers.get("accept-language"))
 
 
 LocaleDep = Annotated[RequestLocale, Depends(get_locale)]
@@ -99,10 +103,14 @@ async def get_read_context(
 ReadContextDep = Annotated[ResponseContext, Depends(get_read_context, scope="function")]
 
 
-async def get_submission_context(request: Request) -> SubmissionContext:
+def submission_context(request: Request) -> SubmissionContext:
     state = request.app.state
     engine: Engine = state.engine
     return SubmissionContext(state.catalog, state.settings, read_only(engine), writer_for(engine))
+
+
+async def get_submission_context(request: Request) -> SubmissionContext:
+    return submission_context(request)
 
 
 # For the submission hot path: no session of its own; reads through a read-only engine and
@@ -124,6 +132,11 @@ async def get_bearer_token(
 BearerToken = Annotated[str | None, Depends(get_bearer_token)]
 
 
+def valid_idempotency_key(idempotency_key: str) -> bool:
+    """16 to 255 visible ASCII characters."""
+    return 16 <= len(idempotency_key) <= 255 and all(33 <= ord(c) <= 126 for c in idempotency_key)
+
+
 async def get_idempotency_key(
     idempotency_key: Annotated[
         str | None,
@@ -135,9 +148,7 @@ async def get_idempotency_key(
 ) -> str | None:
     if idempotency_key is None:
         return None
-    if not 16 <= len(idempotency_key) <= 255 or not all(
-        33 <= ord(c) <= 126 for c in idempotency_key
-    ):
+    if not valid_idempotency_key(idempotency_key):
         raise InvalidInput(
             "The Idempotency-Key header is not valid.",
             [FieldProblem("Idempotency-Key", "must be 16 to 255 visible ASCII characters")],

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import TypeAdapter, ValidationError
 
-from app.api.screened_body import ScreenedBodyRoute
+from app.api.direct import DirectRoute, answered_directly, screened_json
 from app.deps import (
     BearerToken,
     ContextDep,
@@ -21,6 +22,9 @@ from app.deps import (
     LocaleDep,
     ReadContextDep,
     SubmissionDep,
+    locale_of,
+    submission_context,
+    valid_idempotency_key,
 )
 from app.schemas.common import CountryParam
 from app.schemas.problem import problem_responses
@@ -36,9 +40,11 @@ from app.services import responses as service
 from app.services import saved_submissions, submissions
 from app.services.locale import RequestLocale
 
-# The edge has parsed each body already: the routes validate its document (screened_body).
-router = APIRouter(prefix="/responses", tags=["responses"], route_class=ScreenedBodyRoute)
+# The edge has parsed each body already: the routes validate its document (screened_body);
+# a route with a direct answer answers its ordinary request with it (direct).
+router = APIRouter(prefix="/responses", tags=["responses"], route_class=DirectRoute)
 NO_STORE = {"Cache-Control": "no-store"}
+_CREATED = TypeAdapter(ResponseCreated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +71,33 @@ async def addressed(
 AddressedDep = Annotated[Addressed, Depends(addressed)]
 
 
+async def create_directly(request: Request) -> Response | None:
+    """:func:`create_response`'s answer to a request whose body validates and whose
+    Idempotency-Key, if any, is valid; None (before any work) for every other request."""
+    document = screened_json(request)
+    if document is None:
+        return None
+    try:
+        body = CreateResponseRequest.model_validate(document)
+    except ValidationError:
+        return None
+    headers = request.headers
+    idempotency_key = headers.get("idempotency-key")
+    if idempotency_key is not None and not valid_idempotency_key(idempotency_key):
+        return None
+    ctx = submission_context(request)
+    locale = locale_of(ctx.settings, headers.get("accept-language"))
+    created = await submissions.start_grouped(ctx, body, locale, idempotency_key)
+    # As FastAPI answers with the response model: its JSON, then the endpoint's own headers.
+    answer = Response(
+        _CREATED.dump_json(created, by_alias=True),
+        status_code=status.HTTP_201_CREATED,
+        media_type="application/json",
+    )
+    answer.headers.update(NO_STORE)
+    return answer
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -73,6 +106,7 @@ AddressedDep = Annotated[Addressed, Depends(addressed)]
     summary="Start a response",
     responses=problem_responses(400, 413, 422),
 )
+@answered_directly(create_directly)
 async def create_response(
     body: CreateResponseRequest,
     ctx: SubmissionDep,

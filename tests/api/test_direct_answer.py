@@ -1,0 +1,279 @@
+"""Starting a response answered directly (app.api.direct) reads exactly as FastAPI's own
+answer: the same status, headers and bytes for every request, valid or not.
+
+Two instances, each on a database of its own, get the same requests in the same order: one
+as served, one with the direct answer taken away, so that FastAPI answers every request. The
+ids and tokens a start makes come from the same counter in both, so that even the new
+responses' ids, the replays of an Idempotency-Key and the crisis notices must agree byte for
+byte.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from backends import own_postgres_database
+from fastapi import Request, Response
+from fastapi.testclient import TestClient
+from helpers import API, ATTACHMENT_ITEMS, QUESTIONNAIRE, WELLBEING_ITEMS, anxious_answers
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from study_registry import register
+
+from app.api import direct
+from app.api.responses import create_response
+from app.config import Settings
+from app.main import create_app
+from app.services import studies, submissions
+from scoring.catalog import Catalog
+
+STUDY = "DIRECT-1"
+ENROLMENT = "DIRECTENROL1"
+KEYS = ["0f8fad5b-d9cb-469f-a165-70867728950e", "7c9e6679-7425-40de-944b-e07fc1f90ae7"]
+
+
+@dataclass
+class Pair:
+    """The instance as served and the one FastAPI answers alone, with what they did."""
+
+    served: TestClient
+    standard: TestClient
+    monkeypatch: pytest.MonkeyPatch
+    answered_directly: int = 0
+    requests: int = 0
+
+
+class Counter:
+    """Ids and tokens that both instances make alike: each request starts from its number."""
+
+    def __init__(self) -> None:
+        self.base = 0
+        self.made = itertools.count()
+
+    def restart(self, base: int) -> None:
+        self.base = base
+        self.made = itertools.count()
+
+    def token(self) -> str:
+        return f"token-{self.base}-{next(self.made)}-" + "t" * 20
+
+    def response_id(self) -> str:
+        return f"id-{self.base}-{next(self.made)}"
+
+
+@pytest.fixture
+def standard_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A second empty database on the same backend as ``database_url``."""
+    if database_url.startswith("sqlite"):
+        source = Path(database_url.removeprefix("sqlite:///"))
+        copy = tmp_path / "standard.db"
+        shutil.copy(source, copy)
+        yield f"sqlite:///{copy}"
+        return
+    with own_postgres_database("direct", migrated=True) as url:
+        yield url
+
+
+@pytest.fixture
+def pair(
+    database_url: str,
+    standard_database_url: str,
+    catalog: Catalog,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Pair]:
+    counter = Counter()
+    monkeypatch.setattr(submissions, "new_token", counter.token)
+    monkeypatch.setattr(submissions, "new_response_id", counter.response_id)
+    monkeypatch.setattr(studies, "new_enrolment_code", lambda: ENROLMENT)
+    apps = [
+        create_app(Settings(environment="test", database_url=url, default_country=None), catalog)
+        for url in (database_url, standard_database_url)
+    ]
+    for app in apps:
+        assert register(app.state.engine, STUDY) == ENROLMENT
+    with TestClient(apps[0]) as served, TestClient(apps[1]) as standard:
+        pair = Pair(served, standard, monkeypatch)
+        answer_directly = direct._DIRECT_ANSWERS[create_response]
+
+        async def counted(request: Request) -> Response | None:
+            answer = await answer_directly(request)
+            pair.answered_directly += answer is not None
+            return answer
+
+        monkeypatch.setitem(direct._DIRECT_ANSWERS, create_response, counted)
+        yield pair
+    for app in apps:
+        app.state.engine.dispose()
+
+
+async def _never(request: Request) -> None:
+    return None
+
+
+def _sent(client: TestClient, body: bytes | None, headers: dict[str, str]) -> tuple[Any, ...]:
+    answer = client.post(f"{API}/responses", content=body, headers=headers)
+    return answer.status_code, answer.headers.multi_items(), answer.content
+
+
+def both(pair: Pair, body: bytes | None, headers: dict[str, str]) -> tuple[Any, ...]:
+    """The request sent to each instance in turn; the served one's answer, checked equal."""
+    pair.requests += 1
+    counter = submissions.new_token.__self__  # type: ignore[attr-defined]
+    counter.restart(pair.requests)
+    served = _sent(pair.served, body, headers)
+    counter.restart(pair.requests)
+    with pair.monkeypatch.context() as standard_only:
+        standard_only.setitem(direct._DIRECT_ANSWERS, create_response, _never)
+        standard = _sent(pair.standard, body, headers)
+    assert served == standard
+    return served
+
+
+# --- what a client might send -------------------------------------------------------------
+
+answer_values = st.one_of(
+    st.integers(-2, 9), st.just(4), st.floats(0, 8), st.text(max_size=2), st.none(), st.booleans()
+)
+answers = st.one_of(
+    st.just(anxious_answers()),
+    st.just(anxious_answers()),
+    st.builds(lambda v: dict.fromkeys(ATTACHMENT_ITEMS, v), st.integers(1, 7)),
+    st.dictionaries(st.sampled_from(ATTACHMENT_ITEMS), st.integers(1, 7), max_size=27),
+    st.dictionaries(
+        st.sampled_from([*ATTACHMENT_ITEMS, *WELLBEING_ITEMS, "not_an_item"]),
+        answer_values,
+        max_size=6,
+    ),
+    st.builds(
+        lambda base, risky: {**base, **risky},
+        st.builds(lambda v: dict.fromkeys(ATTACHMENT_ITEMS, v), st.integers(1, 7)),
+        st.dictionaries(st.sampled_from(WELLBEING_ITEMS), st.integers(0, 3), min_size=1),
+    ),
+    st.lists(st.integers(), max_size=2),
+    st.text(max_size=3),
+)
+fields: dict[str, st.SearchStrategy[Any]] = {
+    "questionnaire_id": st.sampled_from(
+        [QUESTIONNAIRE, QUESTIONNAIRE, QUESTIONNAIRE, "no-such-questionnaire", 7, "x" * 65, None]
+    ),
+    "answers": answers,
+    "submit": st.sampled_from([True, True, False, "yes", 1, None]),
+    # Mostly valid, so that many requests get as far as being stored.
+    "consent": st.sampled_from(
+        [*[{"research": True}, {"research": False}, {}] * 3, {"research": "yes"}, {"o": 1}, True]
+    ),
+    "study": st.sampled_from([*[ENROLMENT] * 4, "UNKNOWNCODE1", "bad code!", 5]),
+    "lang": st.sampled_from([*["en"] * 6, "de", "EN", "e"]),
+    "country": st.sampled_from([*["GB", "us", "ca", "XX"] * 3, "GBR", 44]),
+    "extra": st.just(1),
+}
+complete_documents = st.fixed_dictionaries(
+    {"questionnaire_id": st.just(QUESTIONNAIRE), "answers": answers, "submit": st.just(True)},
+    optional={name: fields[name] for name in ("consent", "study", "lang", "country")},
+)
+documents = st.one_of(
+    complete_documents,
+    complete_documents,
+    complete_documents,
+    st.fixed_dictionaries({}, optional=fields),
+    st.sampled_from([[], "text", 3, None]),
+)
+raw_bodies = st.sampled_from(
+    [None, b"", b"{", b"not json", b'{"questionnaire_id": 1e999}', b'{"a": 1, "a": 2}']
+)
+content_types = st.sampled_from(
+    [
+        *["application/json"] * 6,
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "application/merge-patch+json",
+        "text/plain",
+        None,
+    ]
+)
+idempotency_keys = st.one_of(
+    st.none(),
+    st.none(),
+    st.none(),
+    st.uuids().map(str),
+    st.sampled_from(KEYS),
+    st.sampled_from(["short", "k" * 256, "\x7f" * 20, "key with spaces in it"]),
+)
+accept_languages = st.sampled_from([None, "en-GB", "en-US,en;q=0.9", "de-DE", "fr;q=0.5", "*", ""])
+
+
+valid_keys = st.one_of(st.none(), st.uuids().map(str), st.sampled_from(KEYS))
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> tuple[bytes | None, dict[str, str]]:
+    """Half of them starts a client would ordinarily send (a valid body, as JSON, with a
+    valid key or none), which may still be refused (too few answers, a key used before)."""
+    ordinary = draw(st.booleans())
+    if ordinary:
+        body: bytes | None = json.dumps(draw(complete_documents)).encode()
+    elif draw(st.integers(0, 9)) == 0:
+        body = draw(raw_bodies)
+    else:
+        body = json.dumps(draw(documents)).encode()
+    headers = {}
+    for name, strategy in (
+        ("Content-Type", st.just("application/json") if ordinary else content_types),
+        ("Idempotency-Key", valid_keys if ordinary else idempotency_keys),
+        ("Accept-Language", accept_languages),
+    ):
+        value = draw(strategy)
+        if value is not None:
+            headers[name] = value
+    return body, headers
+
+
+COMPLETE = {"questionnaire_id": QUESTIONNAIRE, "answers": anxious_answers(), "submit": True}
+RISKY = {**COMPLETE, "answers": {**anxious_answers(), "wb_now": 1}, "country": "GB"}
+JSON = {"Content-Type": "application/json"}
+KEYED = {**JSON, "Idempotency-Key": KEYS[0]}
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.lists(requests(), min_size=1, max_size=3))
+@example([(json.dumps(COMPLETE).encode(), JSON)])
+@example([(json.dumps(RISKY).encode(), KEYED), (json.dumps(RISKY).encode(), KEYED)])
+@example([(json.dumps({**COMPLETE, "consent": {"research": True}}).encode(), KEYED)])
+@example([(json.dumps({**COMPLETE, "study": ENROLMENT}).encode(), JSON)])
+def test_each_start_is_answered_as_fastapi_answers_it(
+    pair: Pair, sent: list[tuple[bytes | None, dict[str, str]]]
+) -> None:
+    for body, headers in sent:
+        both(pair, body, headers)
+
+
+def test_the_ordinary_start_is_answered_directly(pair: Pair) -> None:
+    """The comparison above is between two paths: a valid start, a submission with a notice,
+    a replay, a study's start take the direct one; a refusal does not."""
+    status, _, content = both(pair, json.dumps(COMPLETE).encode(), JSON)
+    assert status == 201
+    assert json.loads(content)["result"]["primary_tendency"] == "anxious"
+    status, _, content = both(pair, json.dumps(RISKY).encode(), KEYED)
+    assert status == 201
+    assert json.loads(content)["crisis"]["level"] == "acute"
+    assert both(pair, json.dumps(RISKY).encode(), KEYED)[2] == content
+    assert both(pair, json.dumps({**COMPLETE, "study": ENROLMENT}).encode(), JSON)[0] == 201
+    assert pair.answered_directly == 4
+    refused = [
+        both(pair, json.dumps({**COMPLETE, "extra": 1}).encode(), JSON),
+        both(pair, json.dumps(COMPLETE).encode(), {**JSON, "Idempotency-Key": "short"}),
+        both(pair, json.dumps(COMPLETE).encode(), {"Content-Type": "text/plain"}),
+    ]
+    assert [status for status, _, _ in refused] == [422, 422, 422]
+    assert pair.answered_directly == 4
