@@ -48,6 +48,9 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # The service's own metrics and access log tell operators what it does; FastAPI's
+        # OpenTelemetry, on by default, would look for configured providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.catalog = catalog or load_catalog(settings)
@@ -55,6 +58,11 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     head_revisions()  # read once, here: /readyz compares the database with it
     install_error_handlers(app, browser_page=web.browser_error_page)
     install_openapi(app)
+    # Starting a response is the hot path: its router is matched first, so that a submission
+    # is not compared with every other router's routes on its way. It is documented in its
+    # place among the others (below), so the OpenAPI document keeps its order. No other
+    # route's path is one of its paths (FHIR's .../responses/{id}/fhir is not /{response_id}).
+    app.include_router(responses.router, prefix=API_PREFIX, include_in_schema=False)
     app.include_router(batch.router, prefix=API_PREFIX)
     app.include_router(fhir.router, prefix=API_PREFIX)
     for router in (questionnaires.router, responses.router, crisis.router):
