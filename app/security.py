@@ -1,7 +1,12 @@
 """Secrets: response ids and tokens, their hashes, and sealing remembered answers.
 
 Tokens are 256 random bits, shown once and stored only as a SHA-256 digest; comparisons are
-constant-time. An idempotent create must be able to return the token again on a retry, so its
+constant-time. Ids and tokens come from OpenSSL's generator (``ssl.RAND_bytes``), which the
+operating system seeds and reseeds (after a fork too): as strong as ``os.urandom``, without
+a system call per value. That call lets go of the interpreter lock, and on a busy worker each
+release handed the event loop's turn to another thread, twice per submission.
+
+An idempotent create must be able to return the token again on a retry, so its
 answer is sealed (Fernet: AES-128-CBC + HMAC-SHA256) with a key derived by HKDF from the
 client's Idempotency-Key, which the server never stores.
 """
@@ -11,19 +16,25 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
+import ssl
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 
+def _random_text(size: int) -> str:
+    """``size`` random bytes written as ``secrets.token_urlsafe`` writes them (URL-safe
+    base64 without padding)."""
+    return base64.urlsafe_b64encode(ssl.RAND_bytes(size)).rstrip(b"=").decode("ascii")
+
+
 def new_response_id() -> str:
-    return secrets.token_urlsafe(16)
+    return _random_text(16)
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(32)
+    return _random_text(32)
 
 
 def digest(value: str) -> str:
