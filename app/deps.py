@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -103,10 +104,23 @@ async def get_read_context(
 ReadContextDep = Annotated[ResponseContext, Depends(get_read_context, scope="function")]
 
 
+_SUBMISSION_CONTEXTS: weakref.WeakKeyDictionary[Engine, SubmissionContext] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def submission_context(request: Request) -> SubmissionContext:
+    """The application's submission context: made once per engine (each has one writer for
+    good), and again only if the application's catalog or settings are replaced."""
     state = request.app.state
     engine: Engine = state.engine
-    return SubmissionContext(state.catalog, state.settings, read_only(engine), writer_for(engine))
+    catalog: Catalog = state.catalog
+    settings: Settings = state.settings
+    kept = _SUBMISSION_CONTEXTS.get(engine)
+    if kept is None or kept.catalog is not catalog or kept.settings is not settings:
+        kept = SubmissionContext(catalog, settings, read_only(engine), writer_for(engine))
+        _SUBMISSION_CONTEXTS[engine] = kept
+    return kept
 
 
 async def get_submission_context(request: Request) -> SubmissionContext:
