@@ -117,12 +117,15 @@ async def _never(request: Request) -> None:
     return None
 
 
-def _sent(client: TestClient, body: bytes | None, headers: dict[str, str]) -> tuple[Any, ...]:
+Headers = dict[str, str] | list[tuple[str, str]]
+
+
+def _sent(client: TestClient, body: bytes | None, headers: Headers) -> tuple[Any, ...]:
     answer = client.post(f"{API}/responses", content=body, headers=headers)
     return answer.status_code, answer.headers.multi_items(), answer.content
 
 
-def both(pair: Pair, body: bytes | None, headers: dict[str, str]) -> tuple[Any, ...]:
+def both(pair: Pair, body: bytes | None, headers: Headers) -> tuple[Any, ...]:
     """The request sent to each instance in turn; the served one's answer, checked equal."""
     pair.requests += 1
     counter = submissions.new_token.__self__  # type: ignore[attr-defined]
@@ -209,13 +212,26 @@ idempotency_keys = st.one_of(
 accept_languages = st.sampled_from([None, "en-GB", "en-US,en;q=0.9", "de-DE", "fr;q=0.5", "*", ""])
 
 
+unusual_headers = st.sampled_from(
+    [
+        ("Idempotency-Key", KEYS[1]),
+        ("Idempotency-Key", "short"),
+        ("idempotency_key", KEYS[1]),
+        ("idempotency_key", "short"),
+        ("Content-Type", "text/plain"),
+        ("Content-Type", "application/json"),
+        ("Accept-Language", "en-GB"),
+        ("accept_language", "en-CA"),
+    ]
+)
 valid_keys = st.one_of(st.none(), st.uuids().map(str), st.sampled_from(KEYS))
 
 
 @st.composite
-def requests(draw: st.DrawFn) -> tuple[bytes | None, dict[str, str]]:
+def requests(draw: st.DrawFn) -> tuple[bytes | None, Headers]:
     """Half of them starts a client would ordinarily send (a valid body, as JSON, with a
-    valid key or none), which may still be refused (too few answers, a key used before)."""
+    valid key or none), which may still be refused (too few answers, a key used before);
+    some with a header twice, or an underscore for the hyphen in a header's name."""
     ordinary = draw(st.booleans())
     if ordinary:
         body: bytes | None = json.dumps(draw(complete_documents)).encode()
@@ -223,7 +239,7 @@ def requests(draw: st.DrawFn) -> tuple[bytes | None, dict[str, str]]:
         body = draw(raw_bodies)
     else:
         body = json.dumps(draw(documents)).encode()
-    headers = {}
+    headers = []
     for name, strategy in (
         ("Content-Type", st.just("application/json") if ordinary else content_types),
         ("Idempotency-Key", valid_keys if ordinary else idempotency_keys),
@@ -231,7 +247,9 @@ def requests(draw: st.DrawFn) -> tuple[bytes | None, dict[str, str]]:
     ):
         value = draw(strategy)
         if value is not None:
-            headers[name] = value
+            headers.append((name, value))
+    if draw(st.integers(0, 4)) == 0:
+        headers += draw(st.lists(unusual_headers, min_size=1, max_size=2))
     return body, headers
 
 
@@ -251,8 +269,11 @@ KEYED = {**JSON, "Idempotency-Key": KEYS[0]}
 @example([(json.dumps(RISKY).encode(), KEYED), (json.dumps(RISKY).encode(), KEYED)])
 @example([(json.dumps({**COMPLETE, "consent": {"research": True}}).encode(), KEYED)])
 @example([(json.dumps({**COMPLETE, "study": ENROLMENT}).encode(), JSON)])
+@example([(json.dumps(COMPLETE).encode(), [*JSON.items(), ("idempotency_key", "short")])])
+@example([(json.dumps(COMPLETE).encode(), [*KEYED.items(), ("Idempotency-Key", "short")])])
+@example([(json.dumps(COMPLETE).encode(), [*JSON.items(), ("Content-Type", "text/plain")])])
 def test_each_start_is_answered_as_fastapi_answers_it(
-    pair: Pair, sent: list[tuple[bytes | None, dict[str, str]]]
+    pair: Pair, sent: list[tuple[bytes | None, Headers]]
 ) -> None:
     for body, headers in sent:
         both(pair, body, headers)
