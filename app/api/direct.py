@@ -16,10 +16,11 @@ document does not change.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from fastapi import Request, Response
+from starlette.types import Receive, Scope, Send
 
 from app.api.screened_body import SCREENED_JSON, ScreenedBodyRoute, ScreenedJson
 
@@ -34,8 +35,7 @@ _JSON = "application/json"
 
 
 def answered_directly(direct: DirectAnswer) -> Callable[[Endpoint], Endpoint]:
-    """Give an endpoint its direct answer. Put it below the route's decorator (closest to the
-    function), so that it is known when the route is made."""
+    """Give an endpoint its direct answer (its route looks it up for each request)."""
 
     def mark(endpoint: Endpoint) -> Endpoint:
         _DIRECT_ANSWERS[endpoint] = direct
@@ -58,14 +58,16 @@ def screened_json(request: Request) -> object | None:
 
 
 class DirectRoute(ScreenedBodyRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-        endpoint = self.endpoint
-        if endpoint not in _DIRECT_ANSWERS:
-            return handle
+    """A route that offers each request to its endpoint's direct answer, if it has one,
+    before FastAPI's own handling. The direct answer runs where the route's handler would:
+    its exceptions reach the same exception handlers, and its answer goes out through the
+    same layers."""
 
-        async def handle_directly(request: Request) -> Response:
-            answer = await _DIRECT_ANSWERS[endpoint](request)
-            return answer if answer is not None else await handle(request)
-
-        return handle_directly
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        direct = _DIRECT_ANSWERS.get(self.endpoint)
+        if direct is not None and scope["method"] in (self.methods or ()):
+            answer = await direct(Request(scope, receive, send))
+            if answer is not None:
+                await answer(scope, receive, send)
+                return
+        await super().handle(scope, receive, send)
