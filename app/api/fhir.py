@@ -46,6 +46,7 @@ from app.services.fhir.versions import (
     media_type,
 )
 from app.services.locale import RequestLocale
+from app.services.notices import counted_in
 from app.services.responses import ResponseContext
 from scoring.catalog import Catalog
 from scoring.crisis import CrisisNotice
@@ -122,6 +123,7 @@ class FhirExchange:
         seen: CrisisNotice | None = getattr(self.request.state, "crisis_notice", None)
         notices = [n for n in (problem.notice, screened, seen) if n is not None]
         notice = max(notices, key=lambda n: CRISIS_LEVEL_ORDER[n.level], default=None)
+        counted_in(self.request.scope.get("state", {}), notice)
         reply = self.reply(operation_outcome(problem.issues, notice), problem.status)
         if problem.status == 503:
             reply.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -43,7 +43,7 @@ from app.errors import DATABASE_OUTAGES, FieldProblem, InvalidInput, PayloadTooL
 from app.response_start import StartEdit, editing_start
 from app.services.fhir.outcome import Issue, operation_outcome
 from app.services.fhir.versions import FHIR_JSON
-from app.services.notices import counted
+from app.services.notices import counted, one_answer
 from app.services.responses import StoredRisk
 from app.services.screening import keep_risk, risk_items
 from scoring.catalog import Catalog
@@ -113,6 +113,13 @@ class RiskEdge:
         if body_policy(scope["path"]) == "streamed":
             await self._streamed(scope, receive, send)
             return
+        # One count for the answer's notice, however many layers hold it.
+        with one_answer(state):
+            await self._screened(scope, receive, send, state)
+
+    async def _screened(
+        self, scope: Scope, receive: Receive, send: Send, state: dict[str, Any]
+    ) -> None:
         try:
             raw, too_large = await _read_within(receive, self.max_body_bytes)
         except ClientGone:

@@ -26,7 +26,15 @@ from typing import Any
 import pytest
 from backends import empty_every_table, own_postgres_database, require_postgres
 from fastapi.testclient import TestClient
-from helpers import API, QUESTIONNAIRE, bearer, complete_answers, create, row_counts
+from helpers import (
+    API,
+    QUESTIONNAIRE,
+    bearer,
+    complete_answers,
+    create,
+    notices_counted,
+    row_counts,
+)
 from httpx2 import Response
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -167,6 +175,7 @@ def test_a_risky_submission_in_an_outage_is_503_with_the_notice_and_stores_nothi
     body = {"questionnaire_id": QUESTIONNAIRE, "answers": risky_answers(), "submit": True}
     with TestClient(app_on) as client:
         outage.begin(app_on.state.engine)
+        counted_before = notices_counted()
         try:
             refused = client.post(f"{API}/responses", json=body)
         finally:
@@ -174,6 +183,7 @@ def test_a_risky_submission_in_an_outage_is_503_with_the_notice_and_stores_nothi
         problem = assert_unavailable(refused)
         assert problem["crisis"]["level"] == "acute"
         assert problem["crisis"]["resources"]
+        assert notices_counted() - counted_before == 1  # the operators see it, once
 
         assert row_counts(outage.url) == {"response_session": 0, "idempotency_record": 0}
         stored = client.post(f"{API}/responses", json=body)
@@ -188,11 +198,14 @@ def test_a_postgresql_server_that_is_not_there_is_503_with_the_notice(catalog: C
     body = {"questionnaire_id": QUESTIONNAIRE, "answers": risky_answers(), "submit": True}
     try:
         with TestClient(app) as client:
+            counted_before = notices_counted()
             refused = client.post(f"{API}/responses", json=body)
+            counted = notices_counted() - counted_before
             read = client.get(f"{API}/responses/some-id", headers=bearer("some-token"))
     finally:
         app.state.engine.dispose()
     assert assert_unavailable(refused)["crisis"]["level"] == "acute"
+    assert counted == 1
     assert_unavailable(read)
 
 
@@ -235,6 +248,52 @@ def test_reading_a_response_as_fhir_in_an_outage_is_a_transient_operation_outcom
         assert client.get(address, headers=bearer(created["token"])).status_code == 200
 
 
+def _fhir_answers(client: TestClient, answers: dict[str, int]) -> dict[str, Any]:
+    """A QuestionnaireResponse to the questionnaire as its FHIR form offers it: each answer
+    the option whose ordinal weight it is."""
+    form = client.get(f"{API}/questionnaires/{QUESTIONNAIRE}/fhir").json()
+
+    def answered(item: dict[str, Any]) -> dict[str, Any] | None:
+        if item["type"] == "group":
+            children = [found for child in item["item"] if (found := answered(child))]
+            return {"linkId": item["linkId"], "item": children} if children else None
+        if item["linkId"] not in answers:
+            return None
+        weight = answers[item["linkId"]]
+        (option,) = [o for o in item["answerOption"] if o["extension"][0]["valueDecimal"] == weight]
+        return {"linkId": item["linkId"], "answer": [{"valueCoding": option["valueCoding"]}]}
+
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": f"{form['url']}|{form['version']}",
+        "status": "completed",
+        "item": [found for item in form["item"] if (found := answered(item))],
+    }
+
+
+def test_storing_risky_fhir_answers_in_an_outage_is_503_with_the_notice_counted_once(
+    outage: Outage, app_on: Any
+) -> None:
+    with TestClient(app_on) as client:
+        resource = _fhir_answers(client, risky_answers())
+        outage.begin(app_on.state.engine)
+        counted_before = notices_counted()
+        try:
+            refused = client.post(
+                f"{API}/fhir/QuestionnaireResponse", json=resource, params={"store": "true"}
+            )
+        finally:
+            outage.end()
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["content-type"].startswith("application/fhir+json")
+        assert refused.headers["retry-after"].isdigit()
+        issues = refused.json()["issue"]
+        assert "transient" in [issue["code"] for issue in issues]
+        assert any(issue["severity"] == "warning" for issue in issues), "no crisis notice"
+        assert notices_counted() - counted_before == 1
+        assert row_counts(outage.url)["response_session"] == 0
+
+
 def test_risky_answers_to_a_stored_response_in_an_outage_keep_the_notice(
     outage: Outage, app_on: Any
 ) -> None:
@@ -244,6 +303,7 @@ def test_risky_answers_to_a_stored_response_in_an_outage_keep_the_notice(
         created = create(client, answers={"anx01": 5})
         address = f"{API}/responses/{created['response_id']}"
         outage.begin(app_on.state.engine)
+        counted_before = notices_counted()
         try:
             refused = client.put(
                 f"{address}/answers",
@@ -253,6 +313,7 @@ def test_risky_answers_to_a_stored_response_in_an_outage_keep_the_notice(
         finally:
             outage.end()
         assert assert_unavailable(refused)["crisis"]["level"] == "acute"
+        assert notices_counted() - counted_before == 1
 
         after = client.get(address, headers=bearer(created["token"])).json()
         assert after["answers"] == {"anx01": 5}  # nothing of the refused request was stored
@@ -295,11 +356,13 @@ def test_a_risky_page_posted_in_an_outage_is_a_503_page_with_the_notice_and_help
         token = _start_in_browser(web)
         form = {CSRF_FIELD: token, "action": "finish", "wb_now": "1"}
         outage.begin(app_on.state.engine)
+        counted_before = notices_counted()
         try:
             refused = web.post("/questionnaire/5", data=form, headers={"Accept": BROWSER_ACCEPT})
         finally:
             outage.end()
         assert refused.status_code == 503, refused.text
+        assert notices_counted() - counted_before == 1
         assert refused.headers["content-type"].startswith("text/html")
         assert refused.headers["retry-after"].isdigit()
         page = refused.text
@@ -336,6 +399,7 @@ def test_the_script_in_an_outage_still_gets_the_notice_to_show(outage: Outage, a
     with TestClient(app_on, base_url="https://testserver", follow_redirects=False) as web:
         token = _start_in_browser(web)
         outage.begin(app_on.state.engine)
+        counted_before = notices_counted()
         try:
             refused = web.post(
                 "/web/answers", json={"answers": {"wb_now": 1}}, headers={"X-CSRF-Token": token}
@@ -343,6 +407,7 @@ def test_the_script_in_an_outage_still_gets_the_notice_to_show(outage: Outage, a
         finally:
             outage.end()
         assert refused.status_code == 503, refused.text
+        assert notices_counted() - counted_before == 1
         assert refused.headers["retry-after"].isdigit()
         reply = refused.json()
         assert reply["saved"] is False
@@ -368,11 +433,14 @@ def test_a_commit_the_writer_cannot_make_in_time_is_503_with_the_notice(
     try:
         with TestClient(app) as client:
             holder.execute("BEGIN IMMEDIATE")
+            counted_before = notices_counted()
             try:
                 refused = client.post(f"{API}/responses", json=body)
             finally:
                 holder.execute("ROLLBACK")
             assert assert_unavailable(refused)["crisis"]["level"] == "acute"
+            # Worked out before the commit failed, shown with the 503: counted once.
+            assert notices_counted() - counted_before == 1
             assert row_counts(url) == {"response_session": 0, "idempotency_record": 0}
             assert client.post(f"{API}/responses", json=body).status_code == 201
     finally:
