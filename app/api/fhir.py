@@ -29,6 +29,7 @@ from app.deps import (
 )
 from app.errors import DATABASE_OUTAGES, RETRY_AFTER_SECONDS, SecureBaseError
 from app.schemas.fhir import FhirResource
+from app.schemas.problem import RETRY_AFTER
 from app.services import questionnaires as questionnaire_service
 from app.services import responses as response_service
 from app.services.fhir.intake import posted_notice, posted_response
@@ -65,6 +66,16 @@ _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _FLAGS = {"true": True, "false": False}
 
 
+_UNAVAILABLE_OUTCOME: dict[str, Any] = {
+    "model": FhirResource,
+    "description": "The database is unavailable for the moment: an OperationOutcome whose "
+    "issue has code `transient` (with the crisis notice as a warning issue when the answers "
+    "call for one); nothing was stored. Send the same request again after `Retry-After` "
+    "seconds.",
+    "headers": RETRY_AFTER,
+}
+
+
 def _documented(*statuses: int, created: bool = False) -> dict[int | str, dict[str, Any]]:
     answers: dict[int | str, dict[str, Any]] = {
         200: {"model": FhirResource, "description": "The FHIR resource"}
@@ -89,6 +100,7 @@ def _documented(*statuses: int, created: bool = False) -> dict[int | str, dict[s
             status: {"model": FhirResource, "description": "An OperationOutcome"}
             for status in statuses
         },
+        **({503: _UNAVAILABLE_OUTCOME} if 503 in statuses else {}),
         413: {
             "description": "The body is too large (refused before any route, as problem+json)",
             "content": {"application/problem+json": {"schema": {}}},

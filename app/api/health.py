@@ -17,6 +17,10 @@ class Health(ResponseModel):
 
 
 router = APIRouter(tags=["operations"])
+NOT_READY = (
+    "Not ready: the database cannot be reached (`/problems/database-unavailable`, with "
+    "`Retry-After`) or its schema is not at the latest migration (`/problems/unavailable`)."
+)
 
 
 @router.get("/healthz", response_model=Health, operation_id="getHealth", summary="Liveness")
@@ -30,7 +34,7 @@ def healthz() -> Health:
     response_model=Health,
     operation_id="getReadiness",
     summary="Readiness",
-    responses=problem_responses(503),
+    responses={503: {**problem_responses(503)[503], "description": NOT_READY}},
 )
 def readyz(engine: ReadEngineDep) -> Health:
     """The database is reachable and its schema is at the latest migration (the one this

@@ -16,6 +16,7 @@ the database is back the same request succeeds.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -38,10 +39,13 @@ from helpers import (
 from httpx2 import Response
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlmodel import Session
 
 from app import db
 from app.config import Settings
 from app.main import create_app
+from app.repositories import research_data
+from app.services.research.access import create_key
 from app.web.security import CSRF_FIELD
 from scoring.catalog import Catalog
 
@@ -333,6 +337,154 @@ def test_readiness_says_not_ready_in_an_outage(outage: Outage, app_on: Any) -> N
         assert refused.json()["type"] == "/problems/database-unavailable"
         assert alive.status_code == 200  # the process itself is fine: do not restart it
         assert client.get("/readyz").status_code == 200
+
+
+# The document --------------------------------------------------------------------------------
+
+TOKEN = bearer("t" * 43)
+RESPONSE = f"{API}/responses/some-response"
+
+
+def _researcher_key(engine: Engine) -> str:
+    with Session(engine) as session:
+        _, key = create_key(session, "Outage Researcher", (), dt.datetime.now(dt.UTC))
+        session.commit()
+    return key
+
+
+def _one_call_each(
+    resource: dict[str, Any], researcher_key: str
+) -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """Per operation id: a request it accepts as far as the database (method, address, and
+    the keyword arguments of ``TestClient.request``)."""
+    research_headers = {**bearer(researcher_key), "Accept": "application/json"}
+    score = f"{API}/questionnaires/{QUESTIONNAIRE}/score"
+    answers = {"answers": {"anx01": 3}}
+    research = {"questionnaire_id": QUESTIONNAIRE}
+    return {
+        "listQuestionnaires": ("GET", f"{API}/questionnaires", {}),
+        "getQuestionnaire": ("GET", f"{API}/questionnaires/{QUESTIONNAIRE}", {}),
+        "scoreAnswers": ("POST", score, {"json": answers}),
+        "scoreBatch": ("POST", f"{score}/batch", {"json": {"responses": [answers]}}),
+        "getQuestionnaireAsFhir": ("GET", f"{API}/questionnaires/{QUESTIONNAIRE}/fhir", {}),
+        "scoreFhirQuestionnaireResponse": (
+            "POST",
+            f"{API}/fhir/QuestionnaireResponse",
+            {"json": resource, "params": {"store": "true"}},
+        ),
+        "createResponse": (
+            "POST",
+            f"{API}/responses",
+            {"json": {"questionnaire_id": QUESTIONNAIRE, **answers}},
+        ),
+        "saveAnswers": ("PUT", f"{RESPONSE}/answers", {"json": answers, "headers": TOKEN}),
+        "submitResponse": ("POST", f"{RESPONSE}/submit", {"headers": TOKEN}),
+        "getResponse": ("GET", RESPONSE, {"headers": TOKEN}),
+        "getResponseAsFhir": ("GET", f"{RESPONSE}/fhir", {"headers": TOKEN}),
+        "deleteResponse": ("DELETE", RESPONSE, {"headers": TOKEN}),
+        "getCrisisResources": ("GET", f"{API}/crisis-resources", {"params": {"country": "GB"}}),
+        "getResearchSummary": (
+            "GET",
+            f"{API}/research/summary",
+            {"params": research, "headers": research_headers},
+        ),
+        "getResearchHistograms": (
+            "GET",
+            f"{API}/research/histograms",
+            {"params": research, "headers": research_headers},
+        ),
+        "getResearchItems": (
+            "GET",
+            f"{API}/research/items",
+            {"params": research, "headers": research_headers},
+        ),
+        "getResearchCodebook": (
+            "GET",
+            f"{API}/research/codebook",
+            {"params": research, "headers": research_headers},
+        ),
+        "getHealth": ("GET", "/healthz", {}),
+        "getReadiness": ("GET", "/readyz", {}),
+    }
+
+
+def test_every_operation_the_outage_makes_503_documents_it_with_retry_after(
+    outage: Outage, app_on: Any
+) -> None:
+    """An integrator learns from the document which calls to retry: 503 is listed on exactly
+    the operations that answer it when the database is away, with ``Retry-After``."""
+    with TestClient(app_on) as client:
+        document = client.get("/openapi.json").json()
+        key = _researcher_key(app_on.state.engine)
+        calls = _one_call_each(_fhir_answers(client, risky_answers()), key)
+        documented = {
+            operation["operationId"]: operation["responses"]
+            for by_method in document["paths"].values()
+            for operation in by_method.values()
+        }
+        assert set(calls) == set(documented), "every operation needs a call here"
+        outage.begin(app_on.state.engine)
+        try:
+            answered = {
+                name: client.request(method, address, **options)
+                for name, (method, address, options) in calls.items()
+            }
+        finally:
+            outage.end()
+    unavailable = {name for name, reply in answered.items() if reply.status_code == 503}
+    listed = {name for name, responses in documented.items() if "503" in responses}
+    assert unavailable == listed, {
+        "answered 503, not documented": sorted(unavailable - listed),
+        "documented, never 503 here": sorted(listed - unavailable),
+    }
+    for name in unavailable:
+        reply = answered[name]
+        assert reply.headers["retry-after"].isdigit(), name
+        media_type = reply.headers["content-type"].split(";")[0]
+        assert media_type in documented[name]["503"]["content"], name
+        assert "Retry-After" in documented[name]["503"]["headers"], name
+
+
+def test_an_outage_in_the_middle_of_a_research_export_is_a_503_not_part_of_one(
+    outage: Outage, app_on: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The item statistics read the research copies a batch at a time; here the database goes
+    away after the first batch. The export is built in full (and logged) before its first byte
+    is sent, so the client gets a 503 to retry, never part of an export."""
+    batches_read = 0
+    real_batches = research_data._row_batches
+
+    def outage_after_the_first_batch(*args: Any) -> Iterator[Any]:
+        nonlocal batches_read
+        for batch in real_batches(*args):
+            yield batch
+            batches_read += 1
+            if batches_read == 1:
+                outage.begin(app_on.state.engine)
+
+    monkeypatch.setattr(research_data, "_ANSWER_BATCH", 1)
+    monkeypatch.setattr(research_data, "_row_batches", outage_after_the_first_batch)
+    body = {
+        "questionnaire_id": QUESTIONNAIRE,
+        "answers": complete_answers(),
+        "submit": True,
+        "consent": {"research": True},
+    }
+    with TestClient(app_on) as client:
+        for _ in range(3):
+            assert client.post(f"{API}/responses", json=body).status_code == 201
+        key = _researcher_key(app_on.state.engine)
+        try:
+            reply = client.get(
+                f"{API}/research/items",
+                params={"questionnaire_id": QUESTIONNAIRE},
+                headers={**bearer(key), "Accept": "application/json"},
+            )
+        finally:
+            if batches_read:
+                outage.end()
+    assert batches_read >= 1, "the export never read a batch"
+    assert_unavailable(reply)
 
 
 # The web client ------------------------------------------------------------------------------
