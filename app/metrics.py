@@ -43,7 +43,8 @@ LATENCY = Histogram(
 )
 SUBMISSIONS = Counter("securebase_submissions_total", "Responses submitted")
 CRISIS_NOTICES = Counter(
-    "securebase_crisis_notices_total", "Crisis notices returned (every level together)"
+    "securebase_crisis_notices_total",
+    "Answers that showed a crisis notice, errors included (every level together)",
 )
 EXPORTS = Counter("securebase_research_exports_total", "Research exports served", ["endpoint"])
 

@@ -12,6 +12,8 @@
 5. Puts the effective notice (the stronger of seen and stored) in ``scope["state"]
    ["crisis_notice"]`` (a ``CrisisNotice`` or None) for pages and error handlers, and adds it
    as ``crisis`` to any JSON object the app answers with that lacks it or has a weaker one.
+6. Opens the request's one count of its notice (``app.services.notices.one_answer``): the
+   service, an error handler and the edge may each hold it, and it is counted once.
 
 The batch scoring route is the one exception: its body is passed through unread (the handler
 screens each row), under its own limit ``SECUREBASE_MAX_BATCH_BODY_BYTES``.
