@@ -122,6 +122,13 @@ class FhirExchange:
         if self.refusal is not None:
             raise self.refusal
 
+    def notice(self, *found: CrisisNotice | None) -> CrisisNotice | None:
+        """The strongest of the notices ``found`` and the one the risk edge worked out for this
+        request (from its body, and from the stored level of the response it is about)."""
+        seen: CrisisNotice | None = getattr(self.request.state, "crisis_notice", None)
+        notices = [n for n in (*found, seen) if n is not None]
+        return max(notices, key=lambda n: CRISIS_LEVEL_ORDER[n.level], default=None)
+
     def reply(self, resource: dict[str, Any], status: int = 200) -> JSONResponse:
         return JSONResponse(resource, status_code=status, media_type=media_type(self.version))
 
@@ -132,9 +139,7 @@ class FhirExchange:
         the one ``screened`` from the resource, and the one the risk edge read from the raw
         body (which an unreadable body still has)."""
         problem = error if isinstance(error, FhirProblem) else problem_from(error)
-        seen: CrisisNotice | None = getattr(self.request.state, "crisis_notice", None)
-        notices = [n for n in (problem.notice, screened, seen) if n is not None]
-        notice = max(notices, key=lambda n: CRISIS_LEVEL_ORDER[n.level], default=None)
+        notice = self.notice(problem.notice, screened)
         counted_in(self.request.scope.get("state", {}), notice)
         reply = self.reply(operation_outcome(problem.issues, notice), problem.status)
         if problem.status == 503:
@@ -370,16 +375,35 @@ def response_as_fhir(
     ctx: ContextDep,
     locale: LocaleDep,
     token: BearerToken,
+    country: Annotated[
+        str | None,
+        Query(
+            description="ISO country for the crisis notice's resources (default: the "
+            "response's own country, then Accept-Language, then the configured default)."
+        ),
+    ] = None,
 ) -> JSONResponse:
-    """A stored response as a QuestionnaireResponse (needs its Bearer token; read-only)."""
+    """A stored response as a QuestionnaireResponse (needs its Bearer token; read-only).
+
+    When its answers indicate risk, the resource carries the crisis notice, as
+    ``GET /responses/{id}`` carries ``crisis``: the same OperationOutcome warning issue every
+    FHIR answer here uses (severity ``warning``, code ``informational``; the extension
+    ``urn:securebase:fhir:crisis-notice`` holds the whole notice as JSON) as a ``contained``
+    OperationOutcome with id ``crisis-notice``, referenced from the resource's extension
+    ``urn:securebase:fhir:crisis-notice-outcome`` (``valueReference`` ``#crisis-notice``);
+    and the message and every service with its contacts as its narrative (``text``, status
+    ``additional``) for any viewer. A response without risk has none of the three."""
     try:
         fhir.check()
-        view = response_service.read(ctx, response_id, token, locale)
+        _check_country(country)
+        asked = locale.with_explicit(country, None)
+        view = response_service.read(ctx, response_id, token, asked)
         loaded = questionnaire_service.find(ctx.catalog, view.questionnaire.id)
     except (FhirProblem, SecureBaseError) as error:
         return fhir.refuse(error)
     except DATABASE_OUTAGES:
         return fhir.refuse(FhirProblem(503, [Issue("transient", UNAVAILABLE)]))
-    reply = fhir.reply(stored_response(view, loaded, fhir.base_url, fhir.version))
+    resource = stored_response(view, loaded, fhir.base_url, fhir.version, fhir.notice(view.crisis))
+    reply = fhir.reply(resource)
     reply.headers["Cache-Control"] = NO_STORE
     return reply
