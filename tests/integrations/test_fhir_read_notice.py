@@ -24,6 +24,8 @@ from test_integration_fhir import (
     valid,
 )
 
+from app.metrics import exposition
+
 XHTML = "{http://www.w3.org/1999/xhtml}"
 NOTICE_REFERENCE = "urn:securebase:fhir:crisis-notice-outcome"
 # FHIR's narrative rules (txt-1): basic HTML only; these are the elements the notice may use.
@@ -37,6 +39,12 @@ PLAIN_KEYS = {
     "language",
     "item",
 }
+
+
+def notices_counted() -> float:
+    text = exposition()[0].decode()
+    prefix = "securebase_crisis_notices_total"
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(prefix))
 
 
 def stored(
@@ -124,6 +132,10 @@ def test_a_risky_stored_response_read_as_fhir_carries_the_notice_of_the_json_rea
 ) -> None:
     response_id, auth = stored(client, {"anx01": 3, "avo02": 5, "wb_now": 1})
     params = {"fhirVersion": version, **({"country": country} if country else {})}
+    before = notices_counted()
+    shown = client.get(f"{API}/responses/{response_id}/fhir", headers=auth, params=params)
+    assert shown.status_code == 200
+    assert notices_counted() - before == 1  # shown once, counted once
 
     resource, view = read_both(client, response_id, auth, params)
 
@@ -168,8 +180,10 @@ def test_a_response_without_risk_reads_as_before(client: TestClient, version: st
         client, {**dict.fromkeys(ITEMS, 4), "wb_life": 0, "wb_overwhelmed": 1}, submit=True
     )
 
+    before = notices_counted()
     resource, view = read_both(client, response_id, auth, {"fhirVersion": version, "country": "GB"})
 
+    assert notices_counted() == before
     assert view["crisis"] is None
     assert set(resource) == PLAIN_KEYS
     assert "OperationOutcome" not in json.dumps(resource)
