@@ -391,8 +391,9 @@ def response_as_fhir(
     ``urn:securebase:fhir:crisis-notice`` holds the whole notice as JSON) as a ``contained``
     OperationOutcome with id ``crisis-notice``, referenced from the resource's extension
     ``urn:securebase:fhir:crisis-notice-outcome`` (``valueReference`` ``#crisis-notice``);
-    and the message and every service with its contacts as its narrative (``text``, status
-    ``additional``) for any viewer. A response without risk has none of the three."""
+    and its narrative (``text``, status ``generated``) for any viewer: the message, every
+    service with its contacts, then the answers. A response without risk has none of the
+    three."""
     try:
         fhir.check()
         _check_country(country)

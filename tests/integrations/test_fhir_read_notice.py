@@ -114,7 +114,7 @@ def narrative_text(resource: dict[str, Any]) -> str:
     """The narrative's words, after checking it is FHIR narrative: XHTML in a div, basic HTML
     only, with text in it (txt-1, txt-2)."""
     text = resource["text"]
-    assert text["status"] == "additional"
+    assert text["status"] == "generated"
     div = ElementTree.fromstring(text["div"])  # noqa: S314 (this service's own narrative)
     assert div.tag == f"{XHTML}div"
     for element in div.iter():
@@ -144,12 +144,22 @@ def test_a_risky_stored_response_read_as_fhir_carries_the_notice_of_the_json_rea
     assert notice == view["crisis"]
     if country:
         assert notice["resources"][0]["country"] == country
+        # What to text, where a service needs it, is in what people read.
+        (issue,) = resource["contained"][0]["issue"]
+        assert "text 85258 (Text SHOUT to 85258.)" in issue["details"]["text"]
     words = narrative_text(resource)
     assert notice["message"] in words
     for help_line in notice["resources"]:
         assert help_line["name"] in words
         for contact in help_line["contacts"]:
             assert contact["value"] in words
+            assert (contact["note"] or "") in words
+    # The narrative is the whole response: after the notice, every answer.
+    assert words.index(notice["message"]) == 0
+    for group in resource["item"]:
+        for item in group["item"]:
+            coding = item["answer"][0]["valueCoding"]
+            assert f"{item['linkId']}: {coding.get('display', '')}" in words
     # The answers are all still there, and posted back they score with the same notice.
     rescored = client.post(FHIR_QR, json=resource, params={"fhirVersion": version})
     assert rescored.status_code == 200, rescored.text

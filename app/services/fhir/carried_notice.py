@@ -8,8 +8,9 @@ places, each valid FHIR:
   (:func:`app.services.fhir.outcome.notice_issue`), as a ``contained`` resource; the resource
   refers to it by the extension :data:`NOTICE_REFERENCE` (a ``valueReference`` to
   ``#crisis-notice``), which is also what FHIR's rule dom-3 asks of a contained resource;
-- for people, the narrative (``text``, status ``additional``): the message and every service
-  with its contacts, which EHR viewers show even when they ignore extensions.
+- for people, the narrative (``text``, status ``generated``): the message and every service
+  with its contacts, then the answers, which EHR viewers show even when they ignore
+  extensions and contained resources.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from app.services.fhir.outcome import operation_outcome
+from app.services.fhir.outcome import operation_outcome, service_contacts
 from scoring.crisis import CrisisNotice
 
 NOTICE_ID = "crisis-notice"
@@ -26,14 +27,32 @@ NOTICE_REFERENCE = "urn:securebase:fhir:crisis-notice-outcome"
 XHTML = "http://www.w3.org/1999/xhtml"
 
 
-def _narrative(notice: CrisisNotice) -> str:
-    lines = "".join(
-        f"<li><b>{escape(resource.name)}</b>: "
-        + escape(", ".join(f"{c.channel} {c.value}" for c in resource.contacts))
-        + "</li>"
-        for resource in notice.resources
+def _answer_lines(items: object) -> list[str]:
+    """Each answer as ``linkId: display (code)``, in order, from any depth of groups."""
+    lines: list[str] = []
+    for item in items if isinstance(items, list) else []:
+        for answer in item.get("answer", []):
+            coding = answer.get("valueCoding", {})
+            code, display = coding.get("code"), coding.get("display")
+            lines.append(
+                f"{item['linkId']}: {display} ({code})" if display else f"{item['linkId']}: {code}"
+            )
+        lines += _answer_lines(item.get("item"))
+    return lines
+
+
+def _narrative(notice: CrisisNotice, items: object) -> str:
+    """The notice first (its message, then each service with its contacts), then the answers,
+    so that a viewer that shows only the narrative shows the whole response."""
+    services = "".join(
+        f"<li><b>{escape(name)}</b>: {escape(ways)}</li>" for name, ways in service_contacts(notice)
     )
-    return f'<div xmlns="{XHTML}"><p><b>{escape(notice.message)}</b></p><ul>{lines}</ul></div>'
+    answers = "".join(f"<li>{escape(line)}</li>" for line in _answer_lines(items))
+    return (
+        f'<div xmlns="{XHTML}"><p><b>{escape(notice.message)}</b></p><ul>{services}</ul>'
+        + (f"<ul>{answers}</ul>" if answers else "")
+        + "</div>"
+    )
 
 
 def with_notice(resource: dict[str, Any], notice: CrisisNotice | None) -> dict[str, Any]:
@@ -50,7 +69,7 @@ def with_notice(resource: dict[str, Any], notice: CrisisNotice | None) -> dict[s
     rest = {k: v for k, v in resource.items() if k not in ("resourceType", "extension")}
     return {
         "resourceType": resource["resourceType"],
-        "text": {"status": "additional", "div": _narrative(notice)},
+        "text": {"status": "generated", "div": _narrative(notice, resource.get("item"))},
         "contained": [outcome],
         "extension": [pointer, *resource.get("extension", [])],
         **rest,
