@@ -24,6 +24,7 @@ from app.deps import (
     CatalogDep,
     ContextDep,
     LocaleDep,
+    ReadContextDep,
     SettingsDep,
     get_idempotency_key,
 )
@@ -372,7 +373,7 @@ async def score_questionnaire_response(
 def response_as_fhir(
     response_id: str,
     fhir: FhirDep,
-    ctx: ContextDep,
+    ctx: ReadContextDep,
     locale: LocaleDep,
     token: BearerToken,
     country: Annotated[
