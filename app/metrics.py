@@ -6,7 +6,8 @@ reach it); ``/metrics`` on the application's port answers only a request carryin
 ``SECUREBASE_METRICS_TOKEN`` as a bearer token, and is absent when no token is set.
 
 No counter tells crisis levels apart: on a quiet site, a count by level that moves right after
-one submission says what that person answered. The crisis-notice count is one total.
+one submission says what that person answered. The crisis-notice count is one total: one per
+answer that shows a notice, error answers included (``app.services.notices``).
 
 With several worker processes, set ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder before the
 workers start (``securebase serve`` does this itself); the exposition then adds up every
@@ -42,7 +43,8 @@ LATENCY = Histogram(
 )
 SUBMISSIONS = Counter("securebase_submissions_total", "Responses submitted")
 CRISIS_NOTICES = Counter(
-    "securebase_crisis_notices_total", "Crisis notices returned (every level together)"
+    "securebase_crisis_notices_total",
+    "Answers that showed a crisis notice, errors included (every level together)",
 )
 EXPORTS = Counter("securebase_research_exports_total", "Research exports served", ["endpoint"])
 

@@ -24,11 +24,13 @@ from app.deps import (
     CatalogDep,
     ContextDep,
     LocaleDep,
+    ReadContextDep,
     SettingsDep,
     get_idempotency_key,
 )
 from app.errors import DATABASE_OUTAGES, RETRY_AFTER_SECONDS, SecureBaseError
 from app.schemas.fhir import FhirResource
+from app.schemas.problem import RETRY_AFTER
 from app.services import questionnaires as questionnaire_service
 from app.services import responses as response_service
 from app.services.fhir.intake import posted_notice, posted_response
@@ -46,6 +48,7 @@ from app.services.fhir.versions import (
     media_type,
 )
 from app.services.locale import RequestLocale
+from app.services.notices import counted_in
 from app.services.responses import ResponseContext
 from scoring.catalog import Catalog
 from scoring.crisis import CrisisNotice
@@ -62,6 +65,16 @@ class FhirJSONResponse(JSONResponse):
 
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _FLAGS = {"true": True, "false": False}
+
+
+_UNAVAILABLE_OUTCOME: dict[str, Any] = {
+    "model": FhirResource,
+    "description": "The database is unavailable for the moment: an OperationOutcome whose "
+    "issue has code `transient` (with the crisis notice as a warning issue when the answers "
+    "call for one); nothing was stored. Send the same request again after `Retry-After` "
+    "seconds.",
+    "headers": RETRY_AFTER,
+}
 
 
 def _documented(*statuses: int, created: bool = False) -> dict[int | str, dict[str, Any]]:
@@ -88,6 +101,7 @@ def _documented(*statuses: int, created: bool = False) -> dict[int | str, dict[s
             status: {"model": FhirResource, "description": "An OperationOutcome"}
             for status in statuses
         },
+        **({503: _UNAVAILABLE_OUTCOME} if 503 in statuses else {}),
         413: {
             "description": "The body is too large (refused before any route, as problem+json)",
             "content": {"application/problem+json": {"schema": {}}},
@@ -109,6 +123,13 @@ class FhirExchange:
         if self.refusal is not None:
             raise self.refusal
 
+    def notice(self, *found: CrisisNotice | None) -> CrisisNotice | None:
+        """The strongest of the notices ``found`` and the one the risk edge worked out for this
+        request (from its body, and from the stored level of the response it is about)."""
+        seen: CrisisNotice | None = getattr(self.request.state, "crisis_notice", None)
+        notices = [n for n in (*found, seen) if n is not None]
+        return max(notices, key=lambda n: CRISIS_LEVEL_ORDER[n.level], default=None)
+
     def reply(self, resource: dict[str, Any], status: int = 200) -> JSONResponse:
         return JSONResponse(resource, status_code=status, media_type=media_type(self.version))
 
@@ -119,9 +140,8 @@ class FhirExchange:
         the one ``screened`` from the resource, and the one the risk edge read from the raw
         body (which an unreadable body still has)."""
         problem = error if isinstance(error, FhirProblem) else problem_from(error)
-        seen: CrisisNotice | None = getattr(self.request.state, "crisis_notice", None)
-        notices = [n for n in (problem.notice, screened, seen) if n is not None]
-        notice = max(notices, key=lambda n: CRISIS_LEVEL_ORDER[n.level], default=None)
+        notice = self.notice(problem.notice, screened)
+        counted_in(self.request.scope.get("state", {}), notice)
         reply = self.reply(operation_outcome(problem.issues, notice), problem.status)
         if problem.status == 503:
             reply.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
@@ -353,19 +373,39 @@ async def score_questionnaire_response(
 def response_as_fhir(
     response_id: str,
     fhir: FhirDep,
-    ctx: ContextDep,
+    ctx: ReadContextDep,
     locale: LocaleDep,
     token: BearerToken,
+    country: Annotated[
+        str | None,
+        Query(
+            description="ISO country for the crisis notice's resources (default: the "
+            "response's own country, then Accept-Language, then the configured default)."
+        ),
+    ] = None,
 ) -> JSONResponse:
-    """A stored response as a QuestionnaireResponse (needs its Bearer token; read-only)."""
+    """A stored response as a QuestionnaireResponse (needs its Bearer token; read-only).
+
+    When its answers indicate risk, the resource carries the crisis notice, as
+    ``GET /responses/{id}`` carries ``crisis``: the same OperationOutcome warning issue every
+    FHIR answer here uses (severity ``warning``, code ``informational``; the extension
+    ``urn:securebase:fhir:crisis-notice`` holds the whole notice as JSON) as a ``contained``
+    OperationOutcome with id ``crisis-notice``, referenced from the resource's extension
+    ``urn:securebase:fhir:crisis-notice-outcome`` (``valueReference`` ``#crisis-notice``);
+    and its narrative (``text``, status ``generated``) for any viewer: the message, every
+    service with its contacts, then the answers. A response without risk has none of the
+    three."""
     try:
         fhir.check()
-        view = response_service.read(ctx, response_id, token, locale)
+        _check_country(country)
+        asked = locale.with_explicit(country, None)
+        view = response_service.read(ctx, response_id, token, asked)
         loaded = questionnaire_service.find(ctx.catalog, view.questionnaire.id)
     except (FhirProblem, SecureBaseError) as error:
         return fhir.refuse(error)
     except DATABASE_OUTAGES:
         return fhir.refuse(FhirProblem(503, [Issue("transient", UNAVAILABLE)]))
-    reply = fhir.reply(stored_response(view, loaded, fhir.base_url, fhir.version))
+    resource = stored_response(view, loaded, fhir.base_url, fhir.version, fhir.notice(view.crisis))
+    reply = fhir.reply(resource)
     reply.headers["Cache-Control"] = NO_STORE
     return reply

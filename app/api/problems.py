@@ -32,6 +32,7 @@ from app.errors import (
     outage_of,
 )
 from app.headers import SECURITY_HEADERS
+from app.services.notices import counted_in
 from scoring.crisis import CrisisNotice
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -87,9 +88,11 @@ def problem_response(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """A problem response, with the crisis notice when the request's answers indicate risk
-    (as the risk edge read them) or the response it is about has a stored level."""
+    (as the risk edge read them) or the response it is about has a stored level; the notice
+    is counted for the operators (once for the answer: ``app.services.notices``)."""
     body = problem_body(status, slug, title, detail, problems)
-    notice: CrisisNotice | None = request.scope.get("state", {}).get("crisis_notice")
+    state = request.scope.get("state", {})
+    notice: CrisisNotice | None = counted_in(state, state.get("crisis_notice"))
     if notice is not None:
         body["crisis"] = notice.model_dump(mode="json")
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)

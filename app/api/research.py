@@ -119,7 +119,7 @@ _EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {"text/csv": {"schema": {"type": "string"}}},
     },
     **_UNAUTHORIZED,
-    **problem_responses(403, 404, 422, 429),
+    **problem_responses(403, 404, 422, 429, 503),
 }
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -334,7 +334,7 @@ _add_export(
     operation_id="getResearchCodebook",
     summary="Research export: codebook (Data Package)",
     response_model_exclude_none=True,
-    responses={**_UNAUTHORIZED, **problem_responses(404, 422, 429)},
+    responses={**_UNAUTHORIZED, **problem_responses(404, 422, 429, 503)},
 )
 def codebook(
     ctx: ResearchContextDep, researcher: ResearcherDep, questionnaire_id: QuestionnaireParam

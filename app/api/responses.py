@@ -104,7 +104,7 @@ async def create_directly(request: Request) -> Response | None:
     response_model=ResponseCreated,
     operation_id="createResponse",
     summary="Start a response",
-    responses=problem_responses(400, 413, 422),
+    responses=problem_responses(400, 413, 422, 503),
 )
 @answered_directly(create_directly)
 async def create_response(
@@ -124,7 +124,7 @@ async def create_response(
     response_model=AnswersSaved,
     operation_id="saveAnswers",
     summary="Save answers",
-    responses=problem_responses(404, 409, 413, 422),
+    responses=problem_responses(404, 409, 413, 422, 503),
 )
 def save_answers(
     response_id: str,
@@ -142,7 +142,7 @@ def save_answers(
     response_model=Submitted,
     operation_id="submitResponse",
     summary="Submit a response for its result",
-    responses=problem_responses(400, 404, 409, 422),
+    responses=problem_responses(400, 404, 409, 422, 503),
 )
 async def submit_response(
     ctx: SubmissionDep, target: AddressedDep, _idempotency_key: IdempotencyKey
@@ -158,7 +158,7 @@ async def submit_response(
     response_model=ResponseView,
     operation_id="getResponse",
     summary="Get a response",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(404, 409, 422, 503),
 )
 def read_response(ctx: ReadContextDep, target: AddressedDep) -> ResponseView:
     """The stored answers and result."""
@@ -171,7 +171,7 @@ def read_response(ctx: ReadContextDep, target: AddressedDep) -> ResponseView:
     response_class=Response,
     operation_id="deleteResponse",
     summary="Erase a response",
-    responses=problem_responses(404, 422),
+    responses=problem_responses(404, 422, 503),
 )
 def erase_response(response_id: str, ctx: ContextDep, token: BearerToken) -> Response:
     """Erase the response and everything derived from it."""

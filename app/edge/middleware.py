@@ -12,6 +12,9 @@
 5. Puts the effective notice (the stronger of seen and stored) in ``scope["state"]
    ["crisis_notice"]`` (a ``CrisisNotice`` or None) for pages and error handlers, and adds it
    as ``crisis`` to any JSON object the app answers with that lacks it or has a weaker one.
+6. Opens the request's one count of its notice (``app.services.notices.one_answer``): the
+   service, an error handler and the edge may each hold it, and it is counted once, when the
+   answer is done, unless its status shows nothing (a redirect).
 
 The batch scoring route is the one exception: its body is passed through unread (the handler
 screens each row), under its own limit ``SECUREBASE_MAX_BATCH_BODY_BYTES``.
@@ -43,7 +46,7 @@ from app.errors import DATABASE_OUTAGES, FieldProblem, InvalidInput, PayloadTooL
 from app.response_start import StartEdit, editing_start
 from app.services.fhir.outcome import Issue, operation_outcome
 from app.services.fhir.versions import FHIR_JSON
-from app.services.notices import counted
+from app.services.notices import counted, one_answer
 from app.services.responses import StoredRisk
 from app.services.screening import keep_risk, risk_items
 from scoring.catalog import Catalog
@@ -113,6 +116,20 @@ class RiskEdge:
         if body_policy(scope["path"]) == "streamed":
             await self._streamed(scope, receive, send)
             return
+        # One count for the answer's notice, however many layers hold it, and none for an
+        # answer that shows nothing (a redirect): the answer's status is noted as it is sent.
+        with one_answer(state) as answer:
+
+            async def sending(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    answer.status = message["status"]
+                await send(message)
+
+            await self._screened(scope, receive, sending, state)
+
+    async def _screened(
+        self, scope: Scope, receive: Receive, send: Send, state: dict[str, Any]
+    ) -> None:
         try:
             raw, too_large = await _read_within(receive, self.max_body_bytes)
         except ClientGone:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.deps import CatalogDep, ContextDep, SettingsDep
+from app.deps import CatalogDep, ContextDep, ReadContextDep, SettingsDep
 from app.services import web_flow
 from app.services.locale import RequestLocale
 from app.web import offer, security
@@ -70,7 +70,7 @@ def _resume_page(
 @router.get("/resume")
 def resume_form(
     request: Request,
-    ctx: ContextDep,
+    ctx: ReadContextDep,
     locale: WebLocaleDep,
     code: str | None = None,
     questionnaire: str | None = None,
@@ -101,7 +101,7 @@ def resume(
 
 
 @router.get("/delete")
-def delete_form(request: Request, ctx: ContextDep, locale: WebLocaleDep) -> Response:
+def delete_form(request: Request, ctx: ReadContextDep, locale: WebLocaleDep) -> Response:
     """Ask before erasing."""
     _session, view = browser_response(ctx, request, locale)
     language = language_of(locale, view.language if view else None)

@@ -19,6 +19,7 @@ from app.locale import accept_language_tags, country_from_accept_language
 from app.schemas.responses import ResponseView
 from app.services import responses as responses_service
 from app.services.locale import RequestLocale
+from app.services.notices import counted_in
 from app.services.responses import ResponseContext
 from app.services.screening import screen_body
 from app.web import security
@@ -279,7 +280,8 @@ def unavailable(request: Request) -> Response:
     contacts themselves, since the help page may need the database too; the script gets its
     usual reply, so that it still shows the notice."""
     catalog: Catalog = request.app.state.catalog
-    notice: CrisisNotice | None = request.scope.get("state", {}).get("crisis_notice")
+    state = request.scope.get("state", {})
+    notice: CrisisNotice | None = counted_in(state, state.get("crisis_notice"))
     header = request.headers.get("accept-language", "")
     locale = RequestLocale(
         header_country=country_from_accept_language(header),

@@ -19,7 +19,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from app.deps import CatalogDep, ContextDep, SettingsDep
+from app.deps import CatalogDep, ContextDep, ReadContextDep, SettingsDep
 from app.errors import DATABASE_OUTAGES
 from app.schemas.responses import Consent, CreateResponseRequest
 from app.services import responses as responses_service
@@ -70,7 +70,7 @@ ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,255}$")
 @router.get("/")
 def landing(
     request: Request,
-    ctx: ContextDep,
+    ctx: ReadContextDep,
     locale: WebLocaleDep,
     settings: SettingsDep,
     study: str | None = None,
@@ -148,7 +148,7 @@ def start(
 def questionnaire_page(
     step: str,
     request: Request,
-    ctx: ContextDep,
+    ctx: ReadContextDep,
     locale: WebLocaleDep,
     missing: str | None = None,
     still_open: Annotated[str | None, Query(alias="open")] = None,
@@ -250,7 +250,7 @@ def autosave(request: Request, body: JsonDep, ctx: ContextDep, locale: WebLocale
 
 
 @router.get("/results")
-def results(request: Request, ctx: ContextDep, locale: WebLocaleDep) -> Response:
+def results(request: Request, ctx: ReadContextDep, locale: WebLocaleDep) -> Response:
     """The picture, the tendencies in words, the psychoeducation, help, print and delete."""
     session, view = browser_response(ctx, request, locale)
     if session is None or view is None:
@@ -278,7 +278,7 @@ def results(request: Request, ctx: ContextDep, locale: WebLocaleDep) -> Response
 
 @router.get("/help")
 def help_page(
-    request: Request, ctx: ContextDep, catalog: CatalogDep, locale: WebLocaleDep
+    request: Request, ctx: ReadContextDep, catalog: CatalogDep, locale: WebLocaleDep
 ) -> Response:
     """Who to contact, for the chosen country (``?country=``, remembered); reachable from every
     page, no questions asked. It opens with the emergency number as a link to call."""

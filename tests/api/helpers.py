@@ -8,6 +8,8 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from sqlalchemy import create_engine, inspect, text
 
+from app.metrics import exposition
+
 QUESTIONNAIRE = "attachment-self-reflection"
 API = "/api/v1"
 ATTACHMENT_ITEMS = [f"{prefix}{n:02d}" for prefix in ("anx", "avo", "dis") for n in range(1, 10)]
@@ -26,6 +28,14 @@ def anxious_answers() -> dict[str, int]:
     answers.update({f"anx{n:02d}": 7 for n in range(1, 10)})
     answers.update(anx03=1, anx07=1, avo02=6, avo05=6, avo08=6, dis04=6, dis08=6)
     return answers
+
+
+def notices_counted() -> float:
+    """The crisis notices counted so far, as the metrics exposition shows them to operators."""
+    text, _media_type = exposition()
+    prefix = "securebase_crisis_notices_total"
+    lines = [line for line in text.decode().splitlines() if line.startswith(prefix)]
+    return sum(float(line.split()[-1]) for line in lines)
 
 
 def bearer(token: str) -> dict[str, str]:

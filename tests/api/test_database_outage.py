@@ -16,6 +16,7 @@ the database is back the same request succeeds.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -26,14 +27,25 @@ from typing import Any
 import pytest
 from backends import empty_every_table, own_postgres_database, require_postgres
 from fastapi.testclient import TestClient
-from helpers import API, QUESTIONNAIRE, bearer, complete_answers, create, row_counts
+from helpers import (
+    API,
+    QUESTIONNAIRE,
+    bearer,
+    complete_answers,
+    create,
+    notices_counted,
+    row_counts,
+)
 from httpx2 import Response
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlmodel import Session
 
 from app import db
 from app.config import Settings
 from app.main import create_app
+from app.repositories import research_data
+from app.services.research.access import create_key
 from app.web.security import CSRF_FIELD
 from scoring.catalog import Catalog
 
@@ -167,6 +179,7 @@ def test_a_risky_submission_in_an_outage_is_503_with_the_notice_and_stores_nothi
     body = {"questionnaire_id": QUESTIONNAIRE, "answers": risky_answers(), "submit": True}
     with TestClient(app_on) as client:
         outage.begin(app_on.state.engine)
+        counted_before = notices_counted()
         try:
             refused = client.post(f"{API}/responses", json=body)
         finally:
@@ -174,6 +187,7 @@ def test_a_risky_submission_in_an_outage_is_503_with_the_notice_and_stores_nothi
         problem = assert_unavailable(refused)
         assert problem["crisis"]["level"] == "acute"
         assert problem["crisis"]["resources"]
+        assert notices_counted() - counted_before == 1  # the operators see it, once
 
         assert row_counts(outage.url) == {"response_session": 0, "idempotency_record": 0}
         stored = client.post(f"{API}/responses", json=body)
@@ -188,11 +202,14 @@ def test_a_postgresql_server_that_is_not_there_is_503_with_the_notice(catalog: C
     body = {"questionnaire_id": QUESTIONNAIRE, "answers": risky_answers(), "submit": True}
     try:
         with TestClient(app) as client:
+            counted_before = notices_counted()
             refused = client.post(f"{API}/responses", json=body)
+            counted = notices_counted() - counted_before
             read = client.get(f"{API}/responses/some-id", headers=bearer("some-token"))
     finally:
         app.state.engine.dispose()
     assert assert_unavailable(refused)["crisis"]["level"] == "acute"
+    assert counted == 1
     assert_unavailable(read)
 
 
@@ -235,6 +252,52 @@ def test_reading_a_response_as_fhir_in_an_outage_is_a_transient_operation_outcom
         assert client.get(address, headers=bearer(created["token"])).status_code == 200
 
 
+def _fhir_answers(client: TestClient, answers: dict[str, int]) -> dict[str, Any]:
+    """A QuestionnaireResponse to the questionnaire as its FHIR form offers it: each answer
+    the option whose ordinal weight it is."""
+    form = client.get(f"{API}/questionnaires/{QUESTIONNAIRE}/fhir").json()
+
+    def answered(item: dict[str, Any]) -> dict[str, Any] | None:
+        if item["type"] == "group":
+            children = [found for child in item["item"] if (found := answered(child))]
+            return {"linkId": item["linkId"], "item": children} if children else None
+        if item["linkId"] not in answers:
+            return None
+        weight = answers[item["linkId"]]
+        (option,) = [o for o in item["answerOption"] if o["extension"][0]["valueDecimal"] == weight]
+        return {"linkId": item["linkId"], "answer": [{"valueCoding": option["valueCoding"]}]}
+
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": f"{form['url']}|{form['version']}",
+        "status": "completed",
+        "item": [found for item in form["item"] if (found := answered(item))],
+    }
+
+
+def test_storing_risky_fhir_answers_in_an_outage_is_503_with_the_notice_counted_once(
+    outage: Outage, app_on: Any
+) -> None:
+    with TestClient(app_on) as client:
+        resource = _fhir_answers(client, risky_answers())
+        outage.begin(app_on.state.engine)
+        counted_before = notices_counted()
+        try:
+            refused = client.post(
+                f"{API}/fhir/QuestionnaireResponse", json=resource, params={"store": "true"}
+            )
+        finally:
+            outage.end()
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["content-type"].startswith("application/fhir+json")
+        assert refused.headers["retry-after"].isdigit()
+        issues = refused.json()["issue"]
+        assert "transient" in [issue["code"] for issue in issues]
+        assert any(issue["severity"] == "warning" for issue in issues), "no crisis notice"
+        assert notices_counted() - counted_before == 1
+        assert row_counts(outage.url)["response_session"] == 0
+
+
 def test_risky_answers_to_a_stored_response_in_an_outage_keep_the_notice(
     outage: Outage, app_on: Any
 ) -> None:
@@ -244,6 +307,7 @@ def test_risky_answers_to_a_stored_response_in_an_outage_keep_the_notice(
         created = create(client, answers={"anx01": 5})
         address = f"{API}/responses/{created['response_id']}"
         outage.begin(app_on.state.engine)
+        counted_before = notices_counted()
         try:
             refused = client.put(
                 f"{address}/answers",
@@ -253,6 +317,7 @@ def test_risky_answers_to_a_stored_response_in_an_outage_keep_the_notice(
         finally:
             outage.end()
         assert assert_unavailable(refused)["crisis"]["level"] == "acute"
+        assert notices_counted() - counted_before == 1
 
         after = client.get(address, headers=bearer(created["token"])).json()
         assert after["answers"] == {"anx01": 5}  # nothing of the refused request was stored
@@ -272,6 +337,154 @@ def test_readiness_says_not_ready_in_an_outage(outage: Outage, app_on: Any) -> N
         assert refused.json()["type"] == "/problems/database-unavailable"
         assert alive.status_code == 200  # the process itself is fine: do not restart it
         assert client.get("/readyz").status_code == 200
+
+
+# The document --------------------------------------------------------------------------------
+
+TOKEN = bearer("t" * 43)
+RESPONSE = f"{API}/responses/some-response"
+
+
+def _researcher_key(engine: Engine) -> str:
+    with Session(engine) as session:
+        _, key = create_key(session, "Outage Researcher", (), dt.datetime.now(dt.UTC))
+        session.commit()
+    return key
+
+
+def _one_call_each(
+    resource: dict[str, Any], researcher_key: str
+) -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """Per operation id: a request it accepts as far as the database (method, address, and
+    the keyword arguments of ``TestClient.request``)."""
+    research_headers = {**bearer(researcher_key), "Accept": "application/json"}
+    score = f"{API}/questionnaires/{QUESTIONNAIRE}/score"
+    answers = {"answers": {"anx01": 3}}
+    research = {"questionnaire_id": QUESTIONNAIRE}
+    return {
+        "listQuestionnaires": ("GET", f"{API}/questionnaires", {}),
+        "getQuestionnaire": ("GET", f"{API}/questionnaires/{QUESTIONNAIRE}", {}),
+        "scoreAnswers": ("POST", score, {"json": answers}),
+        "scoreBatch": ("POST", f"{score}/batch", {"json": {"responses": [answers]}}),
+        "getQuestionnaireAsFhir": ("GET", f"{API}/questionnaires/{QUESTIONNAIRE}/fhir", {}),
+        "scoreFhirQuestionnaireResponse": (
+            "POST",
+            f"{API}/fhir/QuestionnaireResponse",
+            {"json": resource, "params": {"store": "true"}},
+        ),
+        "createResponse": (
+            "POST",
+            f"{API}/responses",
+            {"json": {"questionnaire_id": QUESTIONNAIRE, **answers}},
+        ),
+        "saveAnswers": ("PUT", f"{RESPONSE}/answers", {"json": answers, "headers": TOKEN}),
+        "submitResponse": ("POST", f"{RESPONSE}/submit", {"headers": TOKEN}),
+        "getResponse": ("GET", RESPONSE, {"headers": TOKEN}),
+        "getResponseAsFhir": ("GET", f"{RESPONSE}/fhir", {"headers": TOKEN}),
+        "deleteResponse": ("DELETE", RESPONSE, {"headers": TOKEN}),
+        "getCrisisResources": ("GET", f"{API}/crisis-resources", {"params": {"country": "GB"}}),
+        "getResearchSummary": (
+            "GET",
+            f"{API}/research/summary",
+            {"params": research, "headers": research_headers},
+        ),
+        "getResearchHistograms": (
+            "GET",
+            f"{API}/research/histograms",
+            {"params": research, "headers": research_headers},
+        ),
+        "getResearchItems": (
+            "GET",
+            f"{API}/research/items",
+            {"params": research, "headers": research_headers},
+        ),
+        "getResearchCodebook": (
+            "GET",
+            f"{API}/research/codebook",
+            {"params": research, "headers": research_headers},
+        ),
+        "getHealth": ("GET", "/healthz", {}),
+        "getReadiness": ("GET", "/readyz", {}),
+    }
+
+
+def test_every_operation_the_outage_makes_503_documents_it_with_retry_after(
+    outage: Outage, app_on: Any
+) -> None:
+    """An integrator learns from the document which calls to retry: 503 is listed on exactly
+    the operations that answer it when the database is away, with ``Retry-After``."""
+    with TestClient(app_on) as client:
+        document = client.get("/openapi.json").json()
+        key = _researcher_key(app_on.state.engine)
+        calls = _one_call_each(_fhir_answers(client, risky_answers()), key)
+        documented = {
+            operation["operationId"]: operation["responses"]
+            for by_method in document["paths"].values()
+            for operation in by_method.values()
+        }
+        assert set(calls) == set(documented), "every operation needs a call here"
+        outage.begin(app_on.state.engine)
+        try:
+            answered = {
+                name: client.request(method, address, **options)
+                for name, (method, address, options) in calls.items()
+            }
+        finally:
+            outage.end()
+    unavailable = {name for name, reply in answered.items() if reply.status_code == 503}
+    listed = {name for name, responses in documented.items() if "503" in responses}
+    assert unavailable == listed, {
+        "answered 503, not documented": sorted(unavailable - listed),
+        "documented, never 503 here": sorted(listed - unavailable),
+    }
+    for name in unavailable:
+        reply = answered[name]
+        assert reply.headers["retry-after"].isdigit(), name
+        media_type = reply.headers["content-type"].split(";")[0]
+        assert media_type in documented[name]["503"]["content"], name
+        assert "Retry-After" in documented[name]["503"]["headers"], name
+
+
+def test_an_outage_in_the_middle_of_a_research_export_is_a_503_not_part_of_one(
+    outage: Outage, app_on: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The item statistics read the research copies a batch at a time; here the database goes
+    away after the first batch. The export is built in full (and logged) before its first byte
+    is sent, so the client gets a 503 to retry, never part of an export."""
+    batches_read = 0
+    real_batches = research_data._row_batches
+
+    def outage_after_the_first_batch(*args: Any) -> Iterator[Any]:
+        nonlocal batches_read
+        for batch in real_batches(*args):
+            yield batch
+            batches_read += 1
+            if batches_read == 1:
+                outage.begin(app_on.state.engine)
+
+    monkeypatch.setattr(research_data, "_ANSWER_BATCH", 1)
+    monkeypatch.setattr(research_data, "_row_batches", outage_after_the_first_batch)
+    body = {
+        "questionnaire_id": QUESTIONNAIRE,
+        "answers": complete_answers(),
+        "submit": True,
+        "consent": {"research": True},
+    }
+    with TestClient(app_on) as client:
+        for _ in range(3):
+            assert client.post(f"{API}/responses", json=body).status_code == 201
+        key = _researcher_key(app_on.state.engine)
+        try:
+            reply = client.get(
+                f"{API}/research/items",
+                params={"questionnaire_id": QUESTIONNAIRE},
+                headers={**bearer(key), "Accept": "application/json"},
+            )
+        finally:
+            if batches_read:
+                outage.end()
+    assert batches_read >= 1, "the export never read a batch"
+    assert_unavailable(reply)
 
 
 # The web client ------------------------------------------------------------------------------
@@ -295,11 +508,13 @@ def test_a_risky_page_posted_in_an_outage_is_a_503_page_with_the_notice_and_help
         token = _start_in_browser(web)
         form = {CSRF_FIELD: token, "action": "finish", "wb_now": "1"}
         outage.begin(app_on.state.engine)
+        counted_before = notices_counted()
         try:
             refused = web.post("/questionnaire/5", data=form, headers={"Accept": BROWSER_ACCEPT})
         finally:
             outage.end()
         assert refused.status_code == 503, refused.text
+        assert notices_counted() - counted_before == 1
         assert refused.headers["content-type"].startswith("text/html")
         assert refused.headers["retry-after"].isdigit()
         page = refused.text
@@ -336,6 +551,7 @@ def test_the_script_in_an_outage_still_gets_the_notice_to_show(outage: Outage, a
     with TestClient(app_on, base_url="https://testserver", follow_redirects=False) as web:
         token = _start_in_browser(web)
         outage.begin(app_on.state.engine)
+        counted_before = notices_counted()
         try:
             refused = web.post(
                 "/web/answers", json={"answers": {"wb_now": 1}}, headers={"X-CSRF-Token": token}
@@ -343,6 +559,7 @@ def test_the_script_in_an_outage_still_gets_the_notice_to_show(outage: Outage, a
         finally:
             outage.end()
         assert refused.status_code == 503, refused.text
+        assert notices_counted() - counted_before == 1
         assert refused.headers["retry-after"].isdigit()
         reply = refused.json()
         assert reply["saved"] is False
@@ -368,11 +585,14 @@ def test_a_commit_the_writer_cannot_make_in_time_is_503_with_the_notice(
     try:
         with TestClient(app) as client:
             holder.execute("BEGIN IMMEDIATE")
+            counted_before = notices_counted()
             try:
                 refused = client.post(f"{API}/responses", json=body)
             finally:
                 holder.execute("ROLLBACK")
             assert assert_unavailable(refused)["crisis"]["level"] == "acute"
+            # Worked out before the commit failed, shown with the 503: counted once.
+            assert notices_counted() - counted_before == 1
             assert row_counts(url) == {"response_session": 0, "idempotency_record": 0}
             assert client.post(f"{API}/responses", json=body).status_code == 201
     finally:

@@ -1,6 +1,8 @@
 """The OpenAPI document generates good clients: stable readable operation ids, every schema
 named, an example on every request body (each one valid for its schema), every tag described,
-both bearer schemes declared and used, and ``servers`` from ``SECUREBASE_PUBLIC_URL``."""
+both bearer schemes declared and used, ``servers`` from ``SECUREBASE_PUBLIC_URL``, and the 503
+with ``Retry-After`` on every operation that needs the database (that these are exactly the
+operations an outage answers with 503 is checked in ``tests/api/test_database_outage.py``)."""
 
 from __future__ import annotations
 
@@ -35,6 +37,22 @@ OPERATION_IDS = {
     ("get", "/healthz"): "getHealth",
     ("get", "/readyz"): "getReadiness",
 }
+
+USES_THE_DATABASE = {
+    "createResponse",
+    "saveAnswers",
+    "submitResponse",
+    "getResponse",
+    "deleteResponse",
+    "scoreFhirQuestionnaireResponse",  # with ?store=true
+    "getResponseAsFhir",
+    "getResearchSummary",
+    "getResearchHistograms",
+    "getResearchItems",
+    "getResearchCodebook",
+    "getReadiness",
+}
+"""Operations that read or write the database: in an outage each answers 503."""
 
 
 def document(**settings: Any) -> dict[str, Any]:
@@ -150,3 +168,22 @@ def test_servers_come_from_the_public_url(doc: dict[str, Any]) -> None:
     assert public["servers"] == [
         {"url": "https://reflect.example.org", "description": "This instance"}
     ]
+
+
+def test_every_operation_that_uses_the_database_documents_its_503(doc: dict[str, Any]) -> None:
+    """Retry later: the problem type (an OperationOutcome on the FHIR routes) and the
+    ``Retry-After`` header, so a generated client can read how long to wait."""
+    listed = {op["operationId"] for _, _, op in operations(doc) if "503" in op["responses"]}
+    assert listed == USES_THE_DATABASE
+    for _method, _path, op in operations(doc):
+        if op["operationId"] not in USES_THE_DATABASE:
+            continue
+        unavailable = op["responses"]["503"]
+        fhir = "fhir" in op.get("tags", [])
+        media = "application/fhir+json" if fhir else "application/problem+json"
+        assert list(unavailable["content"]) == [media], op["operationId"]
+        wanted = "transient" if fhir else "/problems/database-unavailable"
+        assert wanted in unavailable["description"], op["operationId"]
+        retry_after = unavailable["headers"]["Retry-After"]
+        assert retry_after["schema"]["type"] == "integer", op["operationId"]
+        assert "seconds" in retry_after["description"], op["operationId"]

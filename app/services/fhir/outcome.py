@@ -35,13 +35,25 @@ class FhirProblem(Exception):
     notice: CrisisNotice | None = field(default=None)
 
 
+def service_contacts(notice: CrisisNotice) -> list[tuple[str, str]]:
+    """Each service of the notice, in its order, with how to reach it: every channel and value,
+    and the contact's note where it has one (what to text, which number also works)."""
+    return [
+        (
+            resource.name,
+            ", ".join(
+                f"{c.channel} {c.value}" + (f" ({c.note})" if c.note else "")
+                for c in resource.contacts
+            ),
+        )
+        for resource in notice.resources
+    ]
+
+
 def notice_issue(notice: CrisisNotice) -> dict[str, Any]:
     """The crisis notice as an issue of severity warning: the message readable by any viewer
     of the outcome, every resource in ``details.text``, and the notice itself in an extension."""
-    contacts = "; ".join(
-        f"{resource.name}: " + ", ".join(f"{c.channel} {c.value}" for c in resource.contacts)
-        for resource in notice.resources
-    )
+    contacts = "; ".join(f"{name}: {ways}" for name, ways in service_contacts(notice))
     return {
         "extension": [
             {"url": CRISIS_EXTENSION, "valueString": json.dumps(notice.model_dump(mode="json"))}

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.schemas.responses import ResponseView
+from app.services.fhir.carried_notice import with_notice
 from app.services.fhir.outcome import Issue
 from app.services.fhir.questionnaire import (
     ATTACHMENT,
@@ -19,6 +20,7 @@ from app.services.fhir.questionnaire import (
     demographic_system,
 )
 from app.services.fhir.versions import FhirVersion
+from scoring.crisis import CrisisNotice
 from scoring.definition import Definition
 from scoring.loading import LoadedDefinition
 
@@ -158,9 +160,15 @@ def _answer_item(
 
 
 def stored_response(
-    view: ResponseView, loaded: LoadedDefinition, base_url: str, version: FhirVersion
+    view: ResponseView,
+    loaded: LoadedDefinition,
+    base_url: str,
+    version: FhirVersion,
+    notice: CrisisNotice | None = None,
 ) -> dict[str, Any]:
-    """A stored response as a QuestionnaireResponse naming the definition it was scored with."""
+    """A stored response as a QuestionnaireResponse naming the definition it was scored with,
+    carrying the crisis notice (``notice``, else the one read with the response) when there
+    is one (:mod:`app.services.fhir.carried_notice`)."""
     definition = loaded.definition
     labels = {
         name: scale.labels.get(view.language) or next(iter(scale.labels.values()))
@@ -196,7 +204,7 @@ def stored_response(
     canonical = canonical_url(base_url, view.questionnaire.id)
     scored_with = f"{view.questionnaire.version}+{view.questionnaire.hash}"
     identifier = {"system": "urn:securebase:response", "value": view.response_id}
-    return {
+    resource = {
         "resourceType": ROOT,
         # R4 allows one identifier, R5 a list.
         "identifier": identifier if version == "4.0" else [identifier],
@@ -206,3 +214,4 @@ def stored_response(
         "language": view.language,
         "item": items,
     }
+    return with_notice(resource, notice or view.crisis)
