@@ -1,5 +1,6 @@
 """Starting a response answered directly (app.api.direct) reads exactly as FastAPI's own
-answer: the same status, headers and bytes for every request, valid or not.
+answer: the same status, headers and bytes for every request, valid or not, and the same
+crisis notices and submissions counted.
 
 Two instances, each on a database of its own, get the same requests in the same order: one
 as served, one with the direct answer taken away, so that FastAPI answers every request. The
@@ -25,6 +26,7 @@ from fastapi.testclient import TestClient
 from helpers import API, ATTACHMENT_ITEMS, QUESTIONNAIRE, WELLBEING_ITEMS, anxious_answers
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 from study_registry import register
 
 from app.api import direct
@@ -120,9 +122,20 @@ async def _never(request: Request) -> None:
 Headers = dict[str, str] | list[tuple[str, str]]
 
 
+COUNTED = ("securebase_crisis_notices_total", "securebase_submissions_total")
+
+
+def _counts() -> list[float]:
+    return [REGISTRY.get_sample_value(name) or 0.0 for name in COUNTED]
+
+
 def _sent(client: TestClient, body: bytes | None, headers: Headers) -> tuple[Any, ...]:
+    """The answer's status, headers and body, and what it added to the counts of crisis
+    notices shown and of responses submitted."""
+    before = _counts()
     answer = client.post(f"{API}/responses", content=body, headers=headers)
-    return answer.status_code, answer.headers.multi_items(), answer.content
+    added = [after - then for after, then in zip(_counts(), before, strict=True)]
+    return answer.status_code, answer.headers.multi_items(), answer.content, added
 
 
 def both(pair: Pair, body: bytes | None, headers: Headers) -> tuple[Any, ...]:
@@ -282,12 +295,14 @@ def test_each_start_is_answered_as_fastapi_answers_it(
 def test_the_ordinary_start_is_answered_directly(pair: Pair) -> None:
     """The comparison above is between two paths: a valid start, a submission with a notice,
     a replay, a study's start take the direct one; a refusal does not."""
-    status, _, content = both(pair, json.dumps(COMPLETE).encode(), JSON)
+    status, _, content, added = both(pair, json.dumps(COMPLETE).encode(), JSON)
     assert status == 201
     assert json.loads(content)["result"]["primary_tendency"] == "anxious"
-    status, _, content = both(pair, json.dumps(RISKY).encode(), KEYED)
+    assert added == [0, 1]  # no notice shown; one response submitted
+    status, _, content, added = both(pair, json.dumps(RISKY).encode(), KEYED)
     assert status == 201
     assert json.loads(content)["crisis"]["level"] == "acute"
+    assert added == [1, 1]
     assert both(pair, json.dumps(RISKY).encode(), KEYED)[2] == content
     assert both(pair, json.dumps({**COMPLETE, "study": ENROLMENT}).encode(), JSON)[0] == 201
     assert pair.answered_directly == 4
@@ -296,5 +311,5 @@ def test_the_ordinary_start_is_answered_directly(pair: Pair) -> None:
         both(pair, json.dumps(COMPLETE).encode(), {**JSON, "Idempotency-Key": "short"}),
         both(pair, json.dumps(COMPLETE).encode(), {"Content-Type": "text/plain"}),
     ]
-    assert [status for status, _, _ in refused] == [422, 422, 422]
+    assert [status for status, _, _, _ in refused] == [422, 422, 422]
     assert pair.answered_directly == 4
