@@ -34,6 +34,7 @@ from sqlmodel import Session
 
 from app.models import ResponseSession
 from app.repositories.research_codes import Coder
+from app.repositories.research_days import counted_by_day
 from app.repositories.research_scope import (
     DemographicGroups,
     GroupBy,
@@ -111,6 +112,8 @@ def dimension_codes(
     """
     if _dialect(session) == "postgresql":
         return counted_in_database(session, where, group, None, dimensions, stored=stored).codes
+    if stored:
+        return counted_by_day(session.connection(), where, group, None, dimensions)[1]
     return streamed_codes(session, where, group, dimensions, stored=stored)
 
 
@@ -169,6 +172,8 @@ def response_counts(
     """
     if _dialect(session) == "postgresql":
         return counted_in_database(session, where, group, unit, dimensions, stored=stored)
+    if stored:
+        return ResponseCounts(*counted_by_day(session.connection(), where, group, unit, dimensions))
     return streamed_counts(session, where, group, unit, dimensions, stored=stored)
 
 
