@@ -15,7 +15,8 @@ sum is an exact integer.
 Groups are a column of the response (study, language, country, primary tendency) or the answer
 to a demographic item, read from its byte in the research copy as each batch is decoded.
 
-What differs between SQLite and PostgreSQL lives in :mod:`app.repositories.research_sql`.
+What differs between SQLite and PostgreSQL lives in :mod:`app.repositories.research_sql` and
+(SQLite's counting a day at a time) :mod:`app.repositories.research_days`.
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ def dimension_codes(
     The research copies stream past in batches and are decoded and counted batch by batch;
     the counter holds at most one entry per group, dimension and possible (sum, answered)
     pair, however many responses there are. On PostgreSQL the database counts them
-    (:func:`counted_in_database`).
+    (:func:`counted_in_database`); on SQLite, with ``stored``, it concatenates them a day
+    at a time (:func:`app.repositories.research_days.counted_by_day`).
     """
     if _dialect(session) == "postgresql":
         return counted_in_database(session, where, group, None, dimensions, stored=stored).codes
@@ -168,7 +170,9 @@ def response_counts(
 
     Every column read is in the research index, so the pass reads the index only, as the
     plain aggregate does. On PostgreSQL the database counts (:func:`counted_in_database`);
-    on SQLite the rows are streamed and counted in Python (:func:`streamed_counts`).
+    on SQLite, with ``stored``, the database counts a day at a time and numpy counts the
+    codes it concatenates (:func:`app.repositories.research_days.counted_by_day`);
+    otherwise the rows are streamed and counted in Python (:func:`streamed_counts`).
     """
     if _dialect(session) == "postgresql":
         return counted_in_database(session, where, group, unit, dimensions, stored=stored)

@@ -155,9 +155,8 @@ class _Keys:
         self.names: dict[Any, GroupKey] = {}
 
     def __call__(self, raw: Any) -> GroupKey:
-        found = self.names.get(raw, self)
-        if found is not self:
-            return found  # type: ignore[return-value]
+        if raw in self.names:
+            return self.names[raw]
         name: GroupKey = raw
         if isinstance(self.group, DemographicGroups):
             if len(raw) != 1:
