@@ -3,9 +3,9 @@ at a time, so that a few rows per day reach Python instead of one per response.
 
 For each day on which a covered response was submitted, one ``GROUP BY`` over the research
 index counts the day's responses per group, primary tendency and crisis level, and
-concatenates each of those groups' stored codes (``group_concat`` of ``hex``: two characters
-per byte, whatever the database's text encoding); numpy reads the concatenated codes and
-counts them per group and dimension. SQLite runs its query in its own C code, during which
+concatenates each of those groups' stored codes (``group_concat``, read in hexadecimal: two
+characters per byte); numpy reads the concatenated codes and counts them per group and
+dimension. SQLite runs its query in its own C code, during which
 Python's ``sqlite3`` lets go of the interpreter, so an export counting a million responses
 holds the interpreter (and the event loop's respondents) for a small part of its time; and
 making one Python value per response, which cost more than half of counting them, is gone.
@@ -76,6 +76,20 @@ def _group_column(group: Grouping | None) -> ColumnElement[Any]:
     if group is None:
         return literal_column("NULL")
     return _GROUP_COLUMNS[group]
+
+
+def _joined_codes(connection: Connection) -> ColumnElement[str]:
+    """The stored codes of a group's rows, concatenated, in hexadecimal.
+
+    ``group_concat`` reads a blob as text in the database's encoding: with UTF-8 (what
+    SQLite creates unless told otherwise) the bytes are kept as they are, so the codes are
+    concatenated first and written in hexadecimal once, which sorts half the bytes per row
+    (a sixth less CPU time for a summary); with UTF-16, each row's codes are written in
+    hexadecimal first, which no encoding changes."""
+    codes = _table.research_codes
+    if connection.exec_driver_sql("PRAGMA encoding").scalar() == "UTF-8":
+        return func.hex(func.group_concat(codes, literal("")))
+    return func.group_concat(func.hex(codes), literal(""))
 
 
 def _stored_from(name: str) -> ColumnElement[bool]:
@@ -189,7 +203,7 @@ def counted_by_day(
         *keys,
         func.count(),
         func.count(_table.research_codes),
-        func.group_concat(func.hex(_table.research_codes), literal("")),
+        _joined_codes(connection),
     ).where(*_in_day(where))
     if grouped:
         counting = counting.group_by(*grouped)

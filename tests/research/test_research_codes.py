@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sqlite3
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session
 from test_research_counting import varied
 
+from app import migrations
 from app.repositories import research_arrays, research_data, research_days
 from app.repositories.research_codes import code_width, packed_dimensions, stored_codes
 from app.repositories.research_scope import PackedDimension, ResponseFilter
@@ -450,3 +452,34 @@ def test_random_definitions_count_joined_stored_codes_as_decoded_copies(
     one_by_one = research_arrays.CodeCounts(dimensions)
     one_by_one.add(["g"] * len(copies), research_arrays.matrix_of(copies))
     assert joined.counter() == one_by_one.counter()
+
+
+def test_sqlite_counts_by_day_in_a_database_of_another_encoding(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    """A database created as UTF-16 (big-endian), where SQLite would read concatenated
+    codes as text of that encoding and change some bytes: the counts are still those of
+    the decoded copies."""
+    path = tmp_path / "utf16.db"
+    created = sqlite3.connect(path)
+    created.execute("PRAGMA encoding = 'UTF-16be'")
+    created.execute("CREATE TABLE encoding_chosen (x)")
+    created.execute("DROP TABLE encoding_chosen")
+    created.close()
+    url = f"sqlite:///{path}"
+    migrations.upgrade(url)
+    engine = create_engine(url)
+    try:
+        insert(engine, catalog, varied(catalog, np.random.default_rng(29), 120))
+        assert _without_codes(engine, 3) == 3
+        with Session(engine) as session:
+            encoding = session.connection().exec_driver_sql("PRAGMA encoding").scalar()
+            assert encoding == "UTF-16be"
+            loaded = catalog.definitions[WITH_DEMOGRAPHICS]
+            definition = loaded.definition
+            names = [None, "study", *(d.id for d in definition.demographics)]
+            where = ResponseFilter(WITH_DEMOGRAPHICS, loaded.content_hash)
+            dimensions = packed_dimensions(definition)
+            assert assert_counted_by_day_as_decoded(session, where, names, definition, dimensions)
+    finally:
+        engine.dispose()
