@@ -341,6 +341,32 @@ def assert_counted_by_day_as_decoded(
     return counted
 
 
+def wide_codes_stored(
+    engine: Engine, definition: Definition, times: int, high: int
+) -> tuple[PackedDimension, ...]:
+    """Other rules for ``definition`` (each item ``times`` times, on a scale from 0 to
+    ``high``), whose codes every stored row of it is given for its copy; the rules."""
+    wide = tuple(
+        dataclasses.replace(
+            d, items=tuple(dataclasses.replace(i, low=0, high=high) for i in d.items) * times
+        )
+        for d in packed_dimensions(definition)
+    )
+    with engine.begin() as connection:
+        for response_id, copy in connection.execute(
+            text(
+                "SELECT id, research_answers FROM response_session "
+                "WHERE questionnaire_id = :q AND research_answers IS NOT NULL"
+            ),
+            {"q": definition.id},
+        ).all():
+            connection.execute(
+                text("UPDATE response_session SET research_codes = :codes WHERE id = :id"),
+                {"codes": stored_codes(wide, bytes(copy)), "id": response_id},
+            )
+    return wide
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_sqlite_counts_each_day_in_the_database_as_python_decodes_each_copy(
     database_url: str, catalog: Catalog
@@ -399,25 +425,8 @@ def test_sqlite_counts_codes_of_four_bytes_and_many_dimensions_by_day(
     try:
         insert(engine, library, varied(catalog, np.random.default_rng(23), 120) + relationships)
         loaded = catalog.definitions[QUESTIONNAIRE]
-        wide = tuple(
-            dataclasses.replace(
-                d, items=tuple(dataclasses.replace(i, low=0, high=250) for i in d.items) * 3
-            )
-            for d in packed_dimensions(loaded.definition)
-        )
+        wide = wide_codes_stored(engine, loaded.definition, 3, 250)
         assert code_width(wide) == 4
-        with engine.begin() as connection:
-            for response_id, copy in connection.execute(
-                text(
-                    "SELECT id, research_answers FROM response_session "
-                    "WHERE questionnaire_id = :q AND research_answers IS NOT NULL"
-                ),
-                {"q": QUESTIONNAIRE},
-            ).all():
-                connection.execute(
-                    text("UPDATE response_session SET research_codes = :codes WHERE id = :id"),
-                    {"codes": stored_codes(wide, bytes(copy)), "id": response_id},
-                )
         assert _without_codes(engine, 4) == 4
         with Session(engine) as session:
             names: list[str | None] = [None, "study", "country"]
@@ -471,15 +480,34 @@ def test_sqlite_counts_by_day_in_a_database_of_another_encoding(
     engine = create_engine(url)
     try:
         insert(engine, catalog, varied(catalog, np.random.default_rng(29), 120))
+        # Codes of which many are between 0xD800 and 0xDFFF, which UTF-16 reserves for pairs.
+        wide = wide_codes_stored(engine, catalog.definitions[WITH_DEMOGRAPHICS].definition, 2, 190)
         assert _without_codes(engine, 3) == 3
         with Session(engine) as session:
             encoding = session.connection().exec_driver_sql("PRAGMA encoding").scalar()
             assert encoding == "UTF-16be"
+            bundled = catalog.definitions[QUESTIONNAIRE]
+            assert assert_counted_by_day_as_decoded(
+                session,
+                ResponseFilter(QUESTIONNAIRE, bundled.content_hash),
+                [None, "study"],
+                bundled.definition,
+                packed_dimensions(bundled.definition),
+            )
             loaded = catalog.definitions[WITH_DEMOGRAPHICS]
             definition = loaded.definition
             names = [None, "study", *(d.id for d in definition.demographics)]
             where = ResponseFilter(WITH_DEMOGRAPHICS, loaded.content_hash)
-            dimensions = packed_dimensions(definition)
-            assert assert_counted_by_day_as_decoded(session, where, names, definition, dimensions)
+            stored = b"".join(
+                bytes(codes)
+                for (codes,) in session.connection().execute(
+                    text("SELECT research_codes FROM response_session WHERE questionnaire_id = :q"),
+                    {"q": WITH_DEMOGRAPHICS},
+                )
+                if codes is not None
+            )
+            halves = np.frombuffer(stored, dtype=">u2")
+            assert ((halves >= 0xD800) & (halves <= 0xDFFF)).any()
+            assert assert_counted_by_day_as_decoded(session, where, names, definition, wide)
     finally:
         engine.dispose()
