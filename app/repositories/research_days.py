@@ -1,14 +1,19 @@
-"""SQLite: a summary's and a histogram's counts made by SQLite itself, one day of submissions
-at a time, so that a few rows per day reach Python instead of one per response.
+"""SQLite: the research exports' counts and sums made from what SQLite itself gathers, one day
+of submissions at a time, so that a few values per day reach Python instead of one per
+response.
 
-For each day on which a covered response was submitted, one ``GROUP BY`` over the research
-index counts the day's responses per group, primary tendency and crisis level, and
-concatenates each of those groups' stored codes (``group_concat``, read in hexadecimal: two
-characters per byte); numpy reads the concatenated codes and counts them per group and
-dimension. SQLite runs its query in its own C code, during which
-Python's ``sqlite3`` lets go of the interpreter, so an export counting a million responses
-holds the interpreter (and the event loop's respondents) for a small part of its time; and
-making one Python value per response, which cost more than half of counting them, is gone.
+* A summary (:func:`counted_by_day`): for each day on which a covered response was
+  submitted, one ``GROUP BY`` over the research index counts the day's responses per group,
+  primary tendency and crisis level and concatenates each of those groups' stored codes
+  (``group_concat``); numpy reads the concatenated codes and counts them per group and
+  dimension. A histogram's counts are the same without the tendency and crisis level.
+* The item statistics (:func:`copies_by_day`): each day's research copies, concatenated,
+  become one matrix for numpy without a Python value per copy.
+
+SQLite runs each query in its own C code, during which Python's ``sqlite3`` lets go of the
+interpreter, so an export over a million responses holds the interpreter (and with it the
+event loop's respondents) for a small part of its time; and making a Python value per
+response, which cost more than half of a summary's CPU time, is gone.
 
 Why a day at a time:
 
@@ -17,11 +22,12 @@ Why a day at a time:
   SQLAlchemy writes it), which sorts as the dates do; so every row of the range
   ``[day, next day)`` was submitted on ``day``.
 * SQLite groups by sorting: one day's rows are sorted in memory, where a million rows would
-  spill to temporary files, and one day's concatenated codes (12 characters a response for
-  the bundled questionnaire) are all the memory a count needs beyond its counters.
+  spill to temporary files; and one day's concatenated codes or copies (6 and 27 bytes a
+  response for the bundled questionnaire) are all the memory a count needs beyond its
+  counters.
 
-The next day with responses is found with the index (its first entry from the end of the
-last day), so days without submissions cost one look-up in all, not one each.
+Each day with responses is found with the index (its first entry after the day before), so
+days without submissions cost nothing.
 
 A row stored without codes (of a questionnaire version not loaded when migration ``0007``
 ran) is counted from its research copy, decoded in Python: the day's query counts how many
@@ -33,9 +39,20 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, String, bindparam, func, literal, literal_column, select
+from sqlalchemy import (
+    Connection,
+    LargeBinary,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import ResponseSession
@@ -52,6 +69,9 @@ from app.repositories.research_sql import start_of
 from app.schemas.research import PeriodUnit
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from app.repositories.research_arrays import CodeCounts
 
 _table = ResponseSession.__table__.c  # type: ignore[attr-defined]
@@ -61,9 +81,9 @@ _GROUP_COLUMNS: dict[GroupBy, ColumnElement[Any]] = {
     "country": _table.country,
     "tendency": _table.primary_tendency,
 }
-_FLUSH_CHARACTERS = 1_000_000
-"""Concatenated codes (hexadecimal characters) held before they are counted: what bounds the
-memory of a count beyond one day's rows."""
+_FLUSH_BYTES = 500_000
+"""Concatenated codes held before they are counted: what bounds the memory of a count
+beyond one day's rows."""
 _ResponseKey = tuple[GroupKey, str | None, str | None, dt.date]
 
 
@@ -78,18 +98,33 @@ def _group_column(group: Grouping | None) -> ColumnElement[Any]:
     return _GROUP_COLUMNS[group]
 
 
-def _joined_codes(connection: Connection) -> ColumnElement[str]:
-    """The stored codes of a group's rows, concatenated, in hexadecimal.
+@dataclass(frozen=True, slots=True)
+class _Joined:
+    """How the blobs of a column (stored codes, research copies) of a group's rows are
+    concatenated by SQLite, and read back as bytes.
 
     ``group_concat`` reads a blob as text in the database's encoding: with UTF-8 (what
-    SQLite creates unless told otherwise) the bytes are kept as they are, so the codes are
-    concatenated first and written in hexadecimal once, which sorts half the bytes per row
-    (a sixth less CPU time for a summary); with UTF-16, each row's codes are written in
-    hexadecimal first, which no encoding changes."""
-    codes = _table.research_codes
-    if connection.exec_driver_sql("PRAGMA encoding").scalar() == "UTF-8":
-        return func.hex(func.group_concat(codes, literal("")))
-    return func.group_concat(func.hex(codes), literal(""))
+    SQLite creates unless told otherwise) the bytes are kept as they are, so the blobs are
+    concatenated and the result taken as a blob again; with UTF-16, which would change
+    some bytes, each row's blob is written in hexadecimal first (two characters a byte,
+    which no encoding changes) and read back with ``bytes.fromhex``."""
+
+    as_is: bool
+
+    @classmethod
+    def of(cls, connection: Connection) -> _Joined:
+        return cls(connection.exec_driver_sql("PRAGMA encoding").scalar() == "UTF-8")
+
+    def __call__(self, column: ColumnElement[bytes]) -> ColumnElement[Any]:
+        if self.as_is:
+            return cast(func.group_concat(column, literal("")), LargeBinary)
+        return func.group_concat(func.hex(column), literal(""))
+
+    def read(self, value: bytes | str | None) -> bytes:
+        """The concatenated bytes (none for a group of rows that all had none)."""
+        if value is None:
+            return b""
+        return bytes.fromhex(value) if isinstance(value, str) else bytes(value)
 
 
 def _stored_from(name: str) -> ColumnElement[bool]:
@@ -127,33 +162,32 @@ def _days(connection: Connection, where: ResponseFilter) -> Iterator[dt.date]:
 
 
 class _Codes:
-    """Concatenated stored codes per group (hexadecimal), counted with numpy whenever enough
-    have gathered."""
+    """Concatenated stored codes per group, counted with numpy whenever enough have
+    gathered."""
 
     def __init__(self, dimensions: Sequence[PackedDimension]) -> None:
         from app.repositories import research_arrays as arrays
 
         self.counts: CodeCounts = arrays.CodeCounts(dimensions)
-        self.row_characters = 2 * code_width(dimensions) * len(dimensions)
-        self.waiting: dict[GroupKey, list[str]] = {}
-        self.characters = 0
+        self.row_bytes = code_width(dimensions) * len(dimensions)
+        self.waiting: dict[GroupKey, list[bytes]] = {}
+        self.gathered = 0
 
-    def add(self, key: GroupKey, with_codes: int, joined: str | None) -> None:
-        joined = joined or ""
-        if len(joined) != with_codes * self.row_characters:
+    def add(self, key: GroupKey, with_codes: int, joined: bytes) -> None:
+        if len(joined) != with_codes * self.row_bytes:
             raise ValueError("stored codes of different layouts under one content hash")
         if not joined:
             return
         self.waiting.setdefault(key, []).append(joined)
-        self.characters += len(joined)
-        if self.characters >= _FLUSH_CHARACTERS:
+        self.gathered += len(joined)
+        if self.gathered >= _FLUSH_BYTES:
             self.flush()
 
     def flush(self) -> None:
         for key, parts in self.waiting.items():
-            self.counts.add_block(key, bytes.fromhex("".join(parts)))
+            self.counts.add_block(key, b"".join(parts))
         self.waiting.clear()
-        self.characters = 0
+        self.gathered = 0
 
     def counter(self) -> Counter[tuple[GroupKey, int, int]]:
         self.flush()
@@ -195,6 +229,7 @@ def counted_by_day(
     What :func:`app.repositories.research_data.streamed_counts` counts with ``stored``, for
     every grouping (a demographic item's included)."""
     grp = _group_column(group).label("grp")
+    joined = _Joined.of(connection)
     keyed = unit is not None
     keys = [_table.primary_tendency, _table.crisis_level] if keyed else []
     grouped = ([] if group is None else [grp]) + keys
@@ -203,7 +238,7 @@ def counted_by_day(
         *keys,
         func.count(),
         func.count(_table.research_codes),
-        _joined_codes(connection),
+        joined(_table.research_codes),
     ).where(*_in_day(where))
     if grouped:
         counting = counting.group_by(*grouped)
@@ -220,15 +255,51 @@ def counted_by_day(
         without_codes = 0
         for row in connection.execute(counting, bounds):
             key = name(row[0])
-            n, with_codes, joined = row[-3:]
+            n, with_codes, day_codes = row[-3:]
             if n == 0:
                 continue  # no GROUP BY: one row even for a day without covered responses
             if keyed:
                 responses[(key, row[1], row[2], period)] += n
             without_codes += n - with_codes
-            codes.add(key, with_codes, joined)
+            codes.add(key, with_codes, joined.read(day_codes))
         if without_codes:
             coder = coder or Coder(dimensions)
             for raw, copy in connection.execute(missing, bounds):
-                codes.add(name(raw), 1, coder.codes(bytes(copy)).hex())
+                codes.add(name(raw), 1, coder.codes(bytes(copy)))
     return responses, codes.counter()
+
+
+def copies_by_day(
+    connection: Connection, where: ResponseFilter, rows: int
+) -> Iterator[npt.NDArray[np.uint8]]:
+    """The covered responses' research copies, as matrices of at least ``rows`` rows (but
+    the last) and a column per byte: each day's copies concatenated by SQLite, so that no
+    Python value is made per response.
+
+    Every copy under one content hash has the same layout: a day's copies must take the
+    width of the first day's for each of them, as a batch's must take the width of its
+    first copy when the copies are streamed."""
+    import numpy as np
+
+    joined = _Joined.of(connection)
+    statement = select(func.count(), joined(_table.research_answers)).where(*_in_day(where))
+    waiting: list[bytes] = []
+    gathered = 0
+    width: int | None = None
+    for day in _days(connection, where):
+        bounds = {"day_start": day.isoformat(), "day_end": (day + dt.timedelta(days=1)).isoformat()}
+        n, day_copies = connection.execute(statement, bounds).one()
+        if n == 0:
+            continue
+        copies = joined.read(day_copies)
+        if width is None:
+            width = len(copies) // n
+        if len(copies) != width * n:
+            raise ValueError("research copies of different layouts under one content hash")
+        waiting.append(copies)
+        gathered += n
+        if gathered >= rows:
+            yield np.frombuffer(b"".join(waiting), dtype=np.uint8).reshape(gathered, width)
+            waiting, gathered = [], 0
+    if gathered and width is not None:
+        yield np.frombuffer(b"".join(waiting), dtype=np.uint8).reshape(gathered, width)

@@ -315,7 +315,10 @@ def assert_counted_by_day_as_decoded(
 ) -> int:
     """SQLite's counts a day at a time inside the database (codes stored at submission, the
     copy's own where a row has none) equal the counts of every streamed copy decoded in
-    Python, for every grouping and period; how many responses were counted."""
+    Python, for every grouping and period, and so do the sums of the item statistics from
+    each day's concatenated copies; how many responses were counted."""
+    tallies = research_data.item_tallies(session, where, dimensions)
+    assert tallies == research_data.streamed_tallies(session, where, dimensions)
     counted = 0
     for name in names:
         grouping = None if name is None else grouping_of(definition, name)
@@ -330,6 +333,7 @@ def assert_counted_by_day_as_decoded(
                 session, where, grouping, unit, dimensions, stored=True
             ) == research_data.ResponseCounts(responses, codes)
             counted = sum(responses.values())
+            assert tallies.n == counted
         by_day = research_days.counted_by_day(
             session.connection(), where, grouping, None, dimensions
         )
