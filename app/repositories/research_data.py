@@ -35,7 +35,7 @@ from sqlmodel import Session
 
 from app.models import ResponseSession
 from app.repositories.research_codes import Coder
-from app.repositories.research_days import copies_by_day, counted_by_day
+from app.repositories.research_days import copies_in_ranges, counted_by_day
 from app.repositories.research_scope import (
     DemographicGroups,
     GroupBy,
@@ -330,15 +330,15 @@ def item_tallies(
 ) -> ItemTallies:
     """Answer counts per item and point, complete-case sums per dimension and the sums behind
     the score correlations, in one pass over the research copies, batch by batch: on SQLite
-    each day's copies concatenated by the database
-    (:func:`app.repositories.research_days.copies_by_day`), otherwise streamed
+    each batch's copies concatenated by the database
+    (:func:`app.repositories.research_days.copies_in_ranges`), otherwise streamed
     (:func:`streamed_tallies`)."""
     from app.repositories import research_arrays as arrays
 
     if _dialect(session) != "sqlite":
         return streamed_tallies(session, where, dimensions)
     sums = arrays.AnswerSums(dimensions)
-    for matrix in copies_by_day(session.connection(), where, _ANSWER_BATCH):
+    for matrix in copies_in_ranges(session.connection(), where, _ANSWER_BATCH):
         sums.add(matrix)
     return sums.tallies()
 

@@ -7,8 +7,10 @@ response.
   primary tendency and crisis level and concatenates each of those groups' stored codes
   (``group_concat``); numpy reads the concatenated codes and counts them per group and
   dimension. A histogram's counts are the same without the tendency and crisis level.
-* The item statistics (:func:`copies_by_day`): each day's research copies, concatenated,
-  become one matrix for numpy without a Python value per copy.
+* The item statistics (:func:`copies_in_ranges`): the research copies of each range of
+  submission times holding a few thousand responses, concatenated, become one matrix for
+  numpy without a Python value per copy. (A day can hold any number of responses, and the
+  sums take several numbers per answer: their memory is bounded by responses, not days.)
 
 SQLite runs each query in its own C code, during which Python's ``sqlite3`` lets go of the
 interpreter, so an export over a million responses holds the interpreter (and with it the
@@ -52,6 +54,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    type_coerce,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -269,37 +272,67 @@ def counted_by_day(
     return responses, codes.counter()
 
 
-def copies_by_day(
+def _stored_time() -> ColumnElement[str]:
+    """The submission time as stored (text), without SQLAlchemy's reading of a date."""
+    return type_coerce(_table.submitted_at, String())
+
+
+def _ranges(
+    connection: Connection, where: ResponseFilter, rows: int
+) -> Iterator[tuple[str, str | None]]:
+    """Ranges ``[start, end)`` of stored submission times (no end: to the last), in order,
+    covering every covered response, each holding ``rows`` of them or fewer: the end is the
+    time of the index's ``rows``-th covered entry from the start (or, where more than
+    ``rows`` responses share the start's very time, the next time after it, so that a range
+    is never empty)."""
+    conditions = where.conditions()
+    first = select(_stored_time()).where(*conditions, _stored_from("day_start"))
+    first = first.order_by(_table.submitted_at).limit(1)
+    later = first.offset(rows)
+    after = (
+        select(_stored_time())
+        .where(*conditions, _table.submitted_at > bindparam("day_start", type_=String()))
+        .order_by(_table.submitted_at)
+        .limit(1)
+    )
+    start = "" if where.submitted_from is None else where.submitted_from.date().isoformat()
+    found: str | None = connection.execute(first, {"day_start": start}).scalar()
+    while found is not None:
+        start = found
+        found = connection.execute(later, {"day_start": start}).scalar()
+        if found == start:
+            found = connection.execute(after, {"day_start": start}).scalar()
+        yield start, found
+
+
+def copies_in_ranges(
     connection: Connection, where: ResponseFilter, rows: int
 ) -> Iterator[npt.NDArray[np.uint8]]:
-    """The covered responses' research copies, as matrices of at least ``rows`` rows (but
-    the last) and a column per byte: each day's copies concatenated by SQLite, so that no
-    Python value is made per response.
+    """The covered responses' research copies, as matrices of ``rows`` rows or fewer (more
+    only where more responses share one instant) and a column per byte: each range's copies
+    (:func:`_ranges`) concatenated by SQLite, so that no Python value is made per response.
 
-    Every copy under one content hash has the same layout: a day's copies must take the
-    width of the first day's for each of them, as a batch's must take the width of its
+    Every copy under one content hash has the same layout: a range's copies must take the
+    width of the first range's for each of them, as a batch's must take the width of its
     first copy when the copies are streamed."""
     import numpy as np
 
     joined = _Joined.of(connection)
-    statement = select(func.count(), joined(_table.research_answers)).where(*_in_day(where))
-    waiting: list[bytes] = []
-    gathered = 0
+    concatenated = select(func.count(), joined(_table.research_answers))
+    from_start = [*where.conditions(), _stored_from("day_start")]
+    to_end = concatenated.where(
+        *from_start, _table.submitted_at < bindparam("day_end", type_=String())
+    )
+    to_last = concatenated.where(*from_start)
     width: int | None = None
-    for day in _days(connection, where):
-        bounds = {"day_start": day.isoformat(), "day_end": (day + dt.timedelta(days=1)).isoformat()}
-        n, day_copies = connection.execute(statement, bounds).one()
+    for start, end in _ranges(connection, where, rows):
+        bounds = {"day_start": start, "day_end": end}
+        n, range_copies = connection.execute(to_last if end is None else to_end, bounds).one()
         if n == 0:
             continue
-        copies = joined.read(day_copies)
+        copies = joined.read(range_copies)
         if width is None:
             width = len(copies) // n
         if len(copies) != width * n:
             raise ValueError("research copies of different layouts under one content hash")
-        waiting.append(copies)
-        gathered += n
-        if gathered >= rows:
-            yield np.frombuffer(b"".join(waiting), dtype=np.uint8).reshape(gathered, width)
-            waiting, gathered = [], 0
-    if gathered and width is not None:
-        yield np.frombuffer(b"".join(waiting), dtype=np.uint8).reshape(gathered, width)
+        yield np.frombuffer(copies, dtype=np.uint8).reshape(n, width)

@@ -515,3 +515,46 @@ def test_sqlite_counts_by_day_in_a_database_of_another_encoding(
             assert assert_counted_by_day_as_decoded(session, where, names, definition, wide)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_reads_the_copies_in_small_ranges_even_where_many_share_an_instant(
+    database_url: str, catalog: Catalog
+) -> None:
+    """The item statistics' copies come in ranges of submission times holding a bounded
+    number of responses; responses submitted at the very same instant (here up to a dozen)
+    all come in one range, and none is read twice or left out."""
+    engine = create_engine(database_url)
+    try:
+        insert(engine, catalog, varied(catalog, np.random.default_rng(31), 200))
+        with Session(engine) as session:
+            loaded = catalog.definitions[QUESTIONNAIRE]
+            instants = session.connection().execute(
+                text(
+                    "SELECT submitted_at, count(*) FROM response_session "
+                    "WHERE questionnaire_id = :q AND research_answers IS NOT NULL "
+                    "GROUP BY submitted_at"
+                ),
+                {"q": QUESTIONNAIRE},
+            )
+            most_at_once = max(n for _, n in instants)
+            assert most_at_once >= 3
+            streamed = sorted(
+                bytes(copy)
+                for (copy,) in session.connection().execute(
+                    text(
+                        "SELECT research_answers FROM response_session "
+                        "WHERE questionnaire_id = :q AND research_consent "
+                        "AND research_answers IS NOT NULL"
+                    ),
+                    {"q": QUESTIONNAIRE},
+                )
+            )
+            where = ResponseFilter(QUESTIONNAIRE, loaded.content_hash)
+            for rows in (1, 2, 5, 40, 1000):
+                matrices = list(research_days.copies_in_ranges(session.connection(), where, rows))
+                assert max(len(m) for m in matrices) <= max(rows, most_at_once)
+                read = sorted(bytes(row) for m in matrices for row in m)
+                assert read == streamed, rows
+    finally:
+        engine.dispose()
