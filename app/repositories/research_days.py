@@ -28,8 +28,9 @@ Why a day at a time:
   response for the bundled questionnaire) are all the memory a count needs beyond its
   counters.
 
-Each day with responses is found with the index (its first entry after the day before), so
-days without submissions cost nothing.
+Where days hold few responses, one query counts the rest of their week or month (the
+period is all a summary needs of the day), so that years of a few submissions a day, or
+days without any, cost one query a period.
 
 A row stored without codes (of a questionnaire version not loaded when migration ``0007``
 ran) is counted from its research copy, decoded in Python: the day's query counts how many
@@ -146,24 +147,6 @@ def _in_day(where: ResponseFilter) -> list[ColumnElement[bool]]:
     ]
 
 
-def _days(connection: Connection, where: ResponseFilter) -> Iterator[dt.date]:
-    """Each day on which a covered response was submitted, in order: the day of the index's
-    first entry at or after the end of the day before (its columns after the submission
-    time are read only to check the other conditions)."""
-    following = (
-        select(func.substr(_table.submitted_at, literal_column("1"), literal_column("10")))
-        .where(*where.conditions(), _stored_from("day_start"))
-        .order_by(_table.submitted_at)
-        .limit(1)
-    )
-    # Nothing before the first day of ``submitted_from`` (as SQLAlchemy writes it) is covered.
-    start = "" if where.submitted_from is None else where.submitted_from.date().isoformat()
-    while (found := connection.execute(following, {"day_start": start}).scalar()) is not None:
-        day = dt.date.fromisoformat(found)
-        yield day
-        start = (day + dt.timedelta(days=1)).isoformat()
-
-
 class _Codes:
     """Concatenated stored codes per group, counted with numpy whenever enough have
     gathered."""
@@ -217,6 +200,47 @@ class _Keys:
         return name
 
 
+_LONGEST_SPAN = 64
+"""The most days one count of codes alone spans."""
+_SPARSE = 100
+"""Fewer responses than this a day in a summary's count, and the next counts the rest of
+the period (week or month) at once, whose first day its responses then share."""
+_CODES_PER_COUNT = 50_000
+"""Responses whose codes a count of codes alone (a histogram's) gathers, about: its span
+doubles below half of it (up to :data:`_LONGEST_SPAN` days) and halves above twice it."""
+
+
+def _next_period(start: dt.date, unit: PeriodUnit) -> dt.date:
+    """The first day of the week or month after the one starting on ``start``."""
+    if unit == "week":
+        return start + dt.timedelta(days=7)
+    return (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+class _Days:
+    """The days of covered submissions, found at the research index's ends and after a day."""
+
+    def __init__(self, connection: Connection, where: ResponseFilter) -> None:
+        day = func.substr(_table.submitted_at, literal_column("1"), literal_column("10"))
+        self.connection = connection
+        self.covered = select(day).where(*where.conditions()).limit(1)
+        self.following = self.covered.where(_stored_from("day_start"))
+
+    def first_and_last(self) -> tuple[dt.date, dt.date] | None:
+        first = self.connection.execute(self.covered.order_by(_table.submitted_at)).scalar()
+        last_first = self.covered.order_by(_table.submitted_at.desc())
+        last = self.connection.execute(last_first).scalar()
+        if first is None or last is None:
+            return None
+        return dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+
+    def next_from(self, day: dt.date) -> dt.date | None:
+        """The first day from ``day`` on with a covered submission."""
+        following = self.following.order_by(_table.submitted_at)
+        found = self.connection.execute(following, {"day_start": day.isoformat()}).scalar()
+        return None if found is None else dt.date.fromisoformat(found)
+
+
 def counted_by_day(
     connection: Connection,
     where: ResponseFilter,
@@ -230,18 +254,19 @@ def counted_by_day(
     own, in its order (:func:`app.repositories.research_codes.packed_dimensions`).
 
     What :func:`app.repositories.research_data.streamed_counts` counts with ``stored``, for
-    every grouping (a demographic item's included)."""
+    every grouping (a demographic item's included).
+
+    Each query counts a span of days within one period, whose first day its responses
+    share: one day while days hold many responses, the rest of the period where they hold
+    few (:data:`_SPARSE`), so that years of a few responses a day take one query a week or
+    month, not one a day. Counting codes alone needs no period: its spans gather about
+    :data:`_CODES_PER_COUNT` responses each."""
     grp = _group_column(group).label("grp")
     joined = _Joined.of(connection)
-    keyed = unit is not None
-    keys = [_table.primary_tendency, _table.crisis_level] if keyed else []
+    keys = [] if unit is None else [_table.primary_tendency, _table.crisis_level]
     grouped = ([] if group is None else [grp]) + keys
     counting = select(
-        grp,
-        *keys,
-        func.count(),
-        func.count(_table.research_codes),
-        joined(_table.research_codes),
+        grp, *keys, func.count(), func.count(_table.research_codes), joined(_table.research_codes)
     ).where(*_in_day(where))
     if grouped:
         counting = counting.group_by(*grouped)
@@ -252,23 +277,42 @@ def counted_by_day(
     codes = _Codes(dimensions)
     responses: Counter[_ResponseKey] = Counter()
     coder: Coder | None = None
-    for day in _days(connection, where):
-        period = start_of(day, unit) if unit is not None else day
-        bounds = {"day_start": day.isoformat(), "day_end": (day + dt.timedelta(days=1)).isoformat()}
+    days = _Days(connection, where)
+    ends = days.first_and_last()
+    day, last = ends if ends is not None else (dt.date.max, dt.date.min)
+    span, sparse = 1, False
+    while day <= last:
+        if unit is None:
+            end = day + dt.timedelta(days=span)
+        else:
+            period = start_of(day, unit)
+            end = _next_period(period, unit) if sparse else day + dt.timedelta(days=1)
+        bounds = {"day_start": day.isoformat(), "day_end": end.isoformat()}
         without_codes = 0
+        found = 0
         for row in connection.execute(counting, bounds):
             key = name(row[0])
-            n, with_codes, day_codes = row[-3:]
+            n, with_codes, span_codes = row[-3:]
+            found += n
             if n == 0:
-                continue  # no GROUP BY: one row even for a day without covered responses
-            if keyed:
+                continue  # no GROUP BY: one row even for a span without covered responses
+            if unit is not None:
                 responses[(key, row[1], row[2], period)] += n
             without_codes += n - with_codes
-            codes.add(key, with_codes, joined.read(day_codes))
+            codes.add(key, with_codes, joined.read(span_codes))
         if without_codes:
             coder = coder or Coder(dimensions)
             for raw, copy in connection.execute(missing, bounds):
                 codes.add(name(raw), 1, coder.codes(bytes(copy)))
+        if unit is not None:
+            sparse = found < _SPARSE * (end - day).days
+        elif found < _CODES_PER_COUNT // 2:
+            span = min(2 * span, _LONGEST_SPAN)
+        elif found > 2 * _CODES_PER_COUNT:
+            span = max(span // 2, 1)
+        day = end
+        if not found and day <= last:  # a gap: on to the next day with submissions
+            day = days.next_from(day) or day
     return responses, codes.counter()
 
 

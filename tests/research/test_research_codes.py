@@ -372,9 +372,15 @@ def wide_codes_stored(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("spans", ["a day each", "several days where few"])
 def test_sqlite_counts_each_day_in_the_database_as_python_decodes_each_copy(
-    database_url: str, catalog: Catalog
+    database_url: str, catalog: Catalog, spans: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every count spans one day (as where days hold many responses), or several days
+    with the day as a key (as here, where they hold a few)."""
+    if spans == "a day each":
+        monkeypatch.setattr(research_days, "_SPARSE", 0)
+        monkeypatch.setattr(research_days, "_CODES_PER_COUNT", 0)
     engine = create_engine(database_url)
     try:
         people = varied(catalog, np.random.default_rng(17), 240) + on_the_edges(catalog)
