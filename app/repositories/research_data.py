@@ -37,8 +37,8 @@ from app.models import ResponseSession
 from app.repositories.research_codes import Coder
 from app.repositories.research_days import copies_in_ranges, counted_by_day
 from app.repositories.research_scope import (
+    GROUP_COLUMNS,
     DemographicGroups,
-    GroupBy,
     Grouping,
     GroupKey,
     ItemTallies,
@@ -69,12 +69,6 @@ _COUNT_BATCH = 2_000
 """Rows fetched and counted at a time by :func:`response_counts`, whose rows carry four more
 values than a research copy's: smaller batches keep its memory as flat."""
 _table = ResponseSession.__table__.c  # type: ignore[attr-defined]
-_GROUP_COLUMNS: dict[GroupBy, ColumnElement[Any]] = {
-    "study": _table.study,
-    "language": _table.language,
-    "country": _table.country,
-    "tendency": _table.primary_tendency,
-}
 
 
 def _dialect(session: Session) -> Dialect:
@@ -88,7 +82,7 @@ def _answer_batches(
     group of each row, and a matrix with a row per response and a column per byte."""
     from app.repositories import research_arrays as arrays
 
-    column = _GROUP_COLUMNS[group] if isinstance(group, str) else literal_column("NULL")
+    column = GROUP_COLUMNS[group] if isinstance(group, str) else literal_column("NULL")
     statement = select(column.label("grp"), _table.research_answers).where(*where.conditions())
     for batch in _row_batches(session, statement, _ANSWER_BATCH):
         groups = list(map(_first, batch))
@@ -133,7 +127,7 @@ def streamed_codes(
 
     codes = arrays.CodeCounts(dimensions)
     if stored and not isinstance(group, DemographicGroups):
-        column = _GROUP_COLUMNS[group] if isinstance(group, str) else literal_column("NULL")
+        column = GROUP_COLUMNS[group] if isinstance(group, str) else literal_column("NULL")
         statement = select(column.label("grp"), *_STORED).where(*where.conditions())
         for batch in _row_batches(session, statement, _ANSWER_BATCH):
             codes.add_stored(list(map(_first, batch)), _stored_or_decoded(batch, 1, dimensions))
@@ -201,7 +195,7 @@ def streamed_counts(
     from app.repositories import research_arrays as arrays
 
     dialect = _dialect(session)
-    column = _GROUP_COLUMNS[group] if isinstance(group, str) else literal_column("NULL")
+    column = GROUP_COLUMNS[group] if isinstance(group, str) else literal_column("NULL")
     demographic = isinstance(group, DemographicGroups)
     stored = stored and not demographic
     statement = select(
@@ -281,7 +275,7 @@ def counted_in_database(
     if isinstance(group, DemographicGroups):
         column = answer_byte(group.position)
     elif group is not None:
-        column = _GROUP_COLUMNS[group]
+        column = GROUP_COLUMNS[group]
     keys: list[ColumnElement[Any]] = []
     if unit is not None:
         keys = [_table.primary_tendency, _table.crisis_level, period_start("postgresql", unit)]

@@ -62,8 +62,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.models import ResponseSession
 from app.repositories.research_codes import Coder, code_width
 from app.repositories.research_scope import (
+    GROUP_COLUMNS,
     DemographicGroups,
-    GroupBy,
     Grouping,
     GroupKey,
     PackedDimension,
@@ -79,12 +79,6 @@ if TYPE_CHECKING:
     from app.repositories.research_arrays import CodeCounts
 
 _table = ResponseSession.__table__.c  # type: ignore[attr-defined]
-_GROUP_COLUMNS: dict[GroupBy, ColumnElement[Any]] = {
-    "study": _table.study,
-    "language": _table.language,
-    "country": _table.country,
-    "tendency": _table.primary_tendency,
-}
 _FLUSH_BYTES = 500_000
 """Concatenated codes held before they are counted: what bounds the memory of a count
 beyond one day's rows."""
@@ -99,7 +93,7 @@ def _group_column(group: Grouping | None) -> ColumnElement[Any]:
         return func.substr(_table.research_answers, position, literal_column("1"))
     if group is None:
         return literal_column("NULL")
-    return _GROUP_COLUMNS[group]
+    return GROUP_COLUMNS[group]
 
 
 @dataclass(frozen=True, slots=True)
