@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -96,28 +97,49 @@ class CodeCounts:
     def add_stored(self, groups: Sequence[GroupKey], stored: list[bytes]) -> None:
         """Count a batch of codes as stored at submission
         (:func:`app.repositories.research_codes.stored_codes`), without decoding a copy."""
-        width = code_width(self.dimensions)
-        joined = b"".join(stored)
-        if len(joined) != width * len(self.dimensions) * len(stored):
-            raise ValueError("stored codes of different layouts under one content hash")
-        codes = np.frombuffer(joined, dtype=f">u{width}").reshape(len(stored), -1)
-        self._count(groups, [codes[:, index].astype(np.int64) for index in range(codes.shape[1])])
+        codes = self._stored(b"".join(stored), len(stored)).astype(np.int64)
+        self._count(groups, [codes[:, index] for index in range(codes.shape[1])])
 
-    def _count(self, groups: Sequence[GroupKey], columns: list[npt.NDArray[np.int64]]) -> None:
+    def add_block(self, group: GroupKey, joined: bytes) -> None:
+        """Count the stored codes of many responses of one group, joined end to end."""
+        codes = self._stored(joined, None)
+        row = self._grow([group])[group]
+        for index, span in enumerate(self.spans):
+            self.counts[index][row] += np.bincount(codes[:, index], minlength=span)
+
+    def _stored(self, joined: bytes, rows: int | None) -> npt.NDArray[np.unsignedinteger[Any]]:
+        """Stored codes joined end to end (``rows`` of them when given), a row per response
+        and a column per dimension, read in place (big-endian)."""
+        width = code_width(self.dimensions)
+        size = width * len(self.dimensions)
+        expected = len(joined) - len(joined) % size if rows is None else size * rows
+        if len(joined) != expected:
+            raise ValueError("stored codes of different layouts under one content hash")
+        codes = np.frombuffer(joined, dtype=f">u{width}").reshape(-1, len(self.dimensions))
+        return codes
+
+    def _grow(self, groups: Sequence[GroupKey]) -> dict[GroupKey, int]:
+        """The row of each group, a row of zeros added for each group not seen before."""
         numbering = self.numbering
         for name in dict.fromkeys(groups):  # in order of first appearance
             numbering.setdefault(name, len(numbering))
+        size = len(numbering)
+        for index, span in enumerate(self.spans):
+            counts = self.counts[index]
+            if len(counts) < size:
+                grown = np.zeros((size, span), dtype=np.int64)
+                grown[: len(counts)] = counts
+                self.counts[index] = grown
+        return numbering
+
+    def _count(self, groups: Sequence[GroupKey], columns: list[npt.NDArray[np.int64]]) -> None:
+        numbering = self._grow(groups)
         group_index = np.fromiter(map(numbering.__getitem__, groups), np.int64, len(groups))
         size = len(numbering)
         for index, codes in enumerate(columns):
             span = self.spans[index]
             found = np.bincount(group_index * span + codes, minlength=size * span)
-            counts = self.counts[index]
-            if len(counts) < size:
-                grown = np.zeros((size, span), dtype=np.int64)
-                grown[: len(counts)] = counts
-                counts = self.counts[index] = grown
-            counts += found.reshape(size, span)
+            self.counts[index] += found.reshape(size, span)
 
     def counter(self) -> Counter[tuple[GroupKey, int, int]]:
         names = list(self.numbering)

@@ -15,7 +15,8 @@ sum is an exact integer.
 Groups are a column of the response (study, language, country, primary tendency) or the answer
 to a demographic item, read from its byte in the research copy as each batch is decoded.
 
-What differs between SQLite and PostgreSQL lives in :mod:`app.repositories.research_sql`.
+What differs between SQLite and PostgreSQL lives in :mod:`app.repositories.research_sql` and
+(SQLite's counting a day at a time) :mod:`app.repositories.research_days`.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ from sqlmodel import Session
 
 from app.models import ResponseSession
 from app.repositories.research_codes import Coder
+from app.repositories.research_days import copies_in_ranges, counted_by_day
 from app.repositories.research_scope import (
+    GROUP_COLUMNS,
     DemographicGroups,
-    GroupBy,
     Grouping,
     GroupKey,
     ItemTallies,
@@ -67,12 +69,6 @@ _COUNT_BATCH = 2_000
 """Rows fetched and counted at a time by :func:`response_counts`, whose rows carry four more
 values than a research copy's: smaller batches keep its memory as flat."""
 _table = ResponseSession.__table__.c  # type: ignore[attr-defined]
-_GROUP_COLUMNS: dict[GroupBy, ColumnElement[Any]] = {
-    "study": _table.study,
-    "language": _table.language,
-    "country": _table.country,
-    "tendency": _table.primary_tendency,
-}
 
 
 def _dialect(session: Session) -> Dialect:
@@ -86,7 +82,7 @@ def _answer_batches(
     group of each row, and a matrix with a row per response and a column per byte."""
     from app.repositories import research_arrays as arrays
 
-    column = _GROUP_COLUMNS[group] if isinstance(group, str) else literal_column("NULL")
+    column = GROUP_COLUMNS[group] if isinstance(group, str) else literal_column("NULL")
     statement = select(column.label("grp"), _table.research_answers).where(*where.conditions())
     for batch in _row_batches(session, statement, _ANSWER_BATCH):
         groups = list(map(_first, batch))
@@ -107,10 +103,13 @@ def dimension_codes(
     The research copies stream past in batches and are decoded and counted batch by batch;
     the counter holds at most one entry per group, dimension and possible (sum, answered)
     pair, however many responses there are. On PostgreSQL the database counts them
-    (:func:`counted_in_database`).
+    (:func:`counted_in_database`); on SQLite, with ``stored``, it concatenates them a day
+    at a time (:func:`app.repositories.research_days.counted_by_day`).
     """
     if _dialect(session) == "postgresql":
         return counted_in_database(session, where, group, None, dimensions, stored=stored).codes
+    if stored:
+        return counted_by_day(session.connection(), where, group, None, dimensions)[1]
     return streamed_codes(session, where, group, dimensions, stored=stored)
 
 
@@ -128,7 +127,7 @@ def streamed_codes(
 
     codes = arrays.CodeCounts(dimensions)
     if stored and not isinstance(group, DemographicGroups):
-        column = _GROUP_COLUMNS[group] if isinstance(group, str) else literal_column("NULL")
+        column = GROUP_COLUMNS[group] if isinstance(group, str) else literal_column("NULL")
         statement = select(column.label("grp"), *_STORED).where(*where.conditions())
         for batch in _row_batches(session, statement, _ANSWER_BATCH):
             codes.add_stored(list(map(_first, batch)), _stored_or_decoded(batch, 1, dimensions))
@@ -165,10 +164,14 @@ def response_counts(
 
     Every column read is in the research index, so the pass reads the index only, as the
     plain aggregate does. On PostgreSQL the database counts (:func:`counted_in_database`);
-    on SQLite the rows are streamed and counted in Python (:func:`streamed_counts`).
+    on SQLite, with ``stored``, the database counts a day at a time and numpy counts the
+    codes it concatenates (:func:`app.repositories.research_days.counted_by_day`);
+    otherwise the rows are streamed and counted in Python (:func:`streamed_counts`).
     """
     if _dialect(session) == "postgresql":
         return counted_in_database(session, where, group, unit, dimensions, stored=stored)
+    if stored:
+        return ResponseCounts(*counted_by_day(session.connection(), where, group, unit, dimensions))
     return streamed_counts(session, where, group, unit, dimensions, stored=stored)
 
 
@@ -192,7 +195,7 @@ def streamed_counts(
     from app.repositories import research_arrays as arrays
 
     dialect = _dialect(session)
-    column = _GROUP_COLUMNS[group] if isinstance(group, str) else literal_column("NULL")
+    column = GROUP_COLUMNS[group] if isinstance(group, str) else literal_column("NULL")
     demographic = isinstance(group, DemographicGroups)
     stored = stored and not demographic
     statement = select(
@@ -272,7 +275,7 @@ def counted_in_database(
     if isinstance(group, DemographicGroups):
         column = answer_byte(group.position)
     elif group is not None:
-        column = _GROUP_COLUMNS[group]
+        column = GROUP_COLUMNS[group]
     keys: list[ColumnElement[Any]] = []
     if unit is not None:
         keys = [_table.primary_tendency, _table.crisis_level, period_start("postgresql", unit)]
@@ -320,7 +323,25 @@ def item_tallies(
     session: Session, where: ResponseFilter, dimensions: Sequence[PackedDimension]
 ) -> ItemTallies:
     """Answer counts per item and point, complete-case sums per dimension and the sums behind
-    the score correlations, in one pass over the research copies, batch by batch."""
+    the score correlations, in one pass over the research copies, batch by batch: on SQLite
+    each batch's copies concatenated by the database
+    (:func:`app.repositories.research_days.copies_in_ranges`), otherwise streamed
+    (:func:`streamed_tallies`)."""
+    from app.repositories import research_arrays as arrays
+
+    if _dialect(session) != "sqlite":
+        return streamed_tallies(session, where, dimensions)
+    sums = arrays.AnswerSums(dimensions)
+    for matrix in copies_in_ranges(session.connection(), where, _ANSWER_BATCH):
+        sums.add(matrix)
+    return sums.tallies()
+
+
+def streamed_tallies(
+    session: Session, where: ResponseFilter, dimensions: Sequence[PackedDimension]
+) -> ItemTallies:
+    """:func:`item_tallies` from the research copies streamed a row at a time (either
+    database)."""
     from app.repositories import research_arrays as arrays
 
     sums = arrays.AnswerSums(dimensions)

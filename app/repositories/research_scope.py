@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import LargeBinary, or_, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
@@ -24,6 +24,13 @@ GroupBy = Literal["study", "language", "country", "tendency"]
 GroupKey = str | None
 
 _table = ResponseSession.__table__.c  # type: ignore[attr-defined]
+GROUP_COLUMNS: dict[GroupBy, ColumnElement[Any]] = {
+    "study": _table.study,
+    "language": _table.language,
+    "country": _table.country,
+    "tendency": _table.primary_tendency,
+}
+"""The column of a response each :data:`GroupBy` groups by."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,7 @@
 """DATABASE-SPECIFIC SQL for the research exports. Nothing else in the application differs
-between SQLite and PostgreSQL; every other research query is built from what this module gives.
+between SQLite and PostgreSQL but SQLite's counting a day at a time
+(:mod:`app.repositories.research_days`); every other research query is built from what this
+module gives.
 
 What differs:
 
@@ -15,8 +17,10 @@ What differs:
   ``GROUP BY``, so no row travels to Python (:func:`grouped_counts`); for a row without
   stored codes, or other rules than the stored ones, it is computed from the bytes of the
   research copy (``get_byte``, :func:`packed_code`). SQLite has no ``get_byte`` (a byte of
-  a blob takes two functions there, and its queries run in one thread): there the rows are
-  streamed and counted in Python.
+  a blob takes two functions there, and its queries run in one thread), and groups by
+  sorting: there the responses are counted a day at a time and each group's stored codes
+  concatenated, to be counted with numpy (:mod:`app.repositories.research_days`); codes
+  computed by other rules than the stored ones are decoded from the streamed copies.
 
 Timestamps are stored in UTC (SQLite: as text without an offset).
 """

@@ -9,6 +9,9 @@ dimensions), with items left unanswered, and on every path that submits.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import sqlite3
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from research_support import (
+    NOW,
     QUESTIONNAIRE,
     WITH_DEMOGRAPHICS,
     Respondent,
@@ -29,7 +33,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session
 from test_research_counting import varied
 
-from app.repositories import research_arrays, research_data
+from app import migrations
+from app.repositories import research_arrays, research_data, research_days
 from app.repositories.research_codes import code_width, packed_dimensions, stored_codes
 from app.repositories.research_scope import PackedDimension, ResponseFilter
 from app.services.research.request import grouping_of
@@ -259,5 +264,303 @@ def test_streamed_counts_of_stored_codes_are_those_of_decoded_copies(
                     assert research_data.streamed_codes(
                         session, where, grouping, dimensions, stored=True
                     ) == research_data.streamed_codes(session, where, grouping, dimensions)
+    finally:
+        engine.dispose()
+
+
+LIBRARY = ROOT / "questionnaires" / "library"
+
+
+def filters(questionnaire: str, content_hash: str) -> list[ResponseFilter]:
+    """Every response; one study; all but one study; a range starting and ending within a
+    day (so its first and last days are counted in part)."""
+    return [
+        ResponseFilter(questionnaire, content_hash),
+        ResponseFilter(questionnaire, content_hash, studies=("alpha",)),
+        ResponseFilter(questionnaire, content_hash, excluded_studies=("beta",)),
+        ResponseFilter(
+            questionnaire,
+            content_hash,
+            submitted_from=NOW - dt.timedelta(days=40, hours=5),
+            submitted_before=NOW - dt.timedelta(days=9, hours=-3),
+        ),
+    ]
+
+
+def on_the_edges(catalog: Catalog) -> list[Respondent]:
+    """Respondents at the first and last instants of a day, a week and a month (UTC), where
+    a day counted by the wrong range would land in the wrong period."""
+    sunday = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)  # also the first day of a month
+    moments = [
+        sunday - dt.timedelta(microseconds=1),  # Saturday 31 January, 23:59:59.999999
+        sunday,
+        sunday + dt.timedelta(days=1) - dt.timedelta(microseconds=1),
+        sunday + dt.timedelta(days=1),  # Monday: the next ISO week
+        dt.datetime(2026, 2, 28, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+    ]
+    answers = latent_answers(np.random.default_rng(13), len(moments) * 3, catalog)
+    return [
+        Respondent(answers[index], study=["alpha", None, "beta"][index % 3], submitted_at=moment)
+        for index, moment in enumerate(moments * 3)
+    ]
+
+
+def assert_counted_by_day_as_decoded(
+    session: Session,
+    where: ResponseFilter,
+    names: list[str | None],
+    definition: Definition,
+    dimensions: tuple[PackedDimension, ...],
+) -> int:
+    """SQLite's counts a day at a time inside the database (codes stored at submission, the
+    copy's own where a row has none) equal the counts of every streamed copy decoded in
+    Python, for every grouping and period, and so do the sums of the item statistics from
+    each day's concatenated copies; how many responses were counted."""
+    tallies = research_data.item_tallies(session, where, dimensions)
+    assert tallies == research_data.streamed_tallies(session, where, dimensions)
+    counted = 0
+    for name in names:
+        grouping = None if name is None else grouping_of(definition, name)
+        for unit in ("week", "month"):
+            responses, codes = research_days.counted_by_day(
+                session.connection(), where, grouping, unit, dimensions
+            )
+            decoded = research_data.streamed_counts(session, where, grouping, unit, dimensions)
+            assert responses == decoded.responses, (where, name, unit)
+            assert codes == decoded.codes, (where, name, unit)
+            assert research_data.response_counts(
+                session, where, grouping, unit, dimensions, stored=True
+            ) == research_data.ResponseCounts(responses, codes)
+            counted = sum(responses.values())
+            assert tallies.n == counted
+        by_day = research_days.counted_by_day(
+            session.connection(), where, grouping, None, dimensions
+        )
+        assert by_day[0] == Counter()
+        assert by_day[1] == research_data.streamed_codes(session, where, grouping, dimensions)
+        assert by_day[1] == research_data.dimension_codes(
+            session, where, grouping, dimensions, stored=True
+        )
+    return counted
+
+
+def wide_codes_stored(
+    engine: Engine, definition: Definition, times: int, high: int
+) -> tuple[PackedDimension, ...]:
+    """Other rules for ``definition`` (each item ``times`` times, on a scale from 0 to
+    ``high``), whose codes every stored row of it is given for its copy; the rules."""
+    wide = tuple(
+        dataclasses.replace(
+            d, items=tuple(dataclasses.replace(i, low=0, high=high) for i in d.items) * times
+        )
+        for d in packed_dimensions(definition)
+    )
+    with engine.begin() as connection:
+        for response_id, copy in connection.execute(
+            text(
+                "SELECT id, research_answers FROM response_session "
+                "WHERE questionnaire_id = :q AND research_answers IS NOT NULL"
+            ),
+            {"q": definition.id},
+        ).all():
+            connection.execute(
+                text("UPDATE response_session SET research_codes = :codes WHERE id = :id"),
+                {"codes": stored_codes(wide, bytes(copy)), "id": response_id},
+            )
+    return wide
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("spans", ["a day each", "several days where few"])
+def test_sqlite_counts_each_day_in_the_database_as_python_decodes_each_copy(
+    database_url: str, catalog: Catalog, spans: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every count spans one day (as where days hold many responses), or several days
+    with the day as a key (as here, where they hold a few)."""
+    if spans == "a day each":
+        monkeypatch.setattr(research_days, "_SPARSE", 0)
+        monkeypatch.setattr(research_days, "_CODES_PER_COUNT", 0)
+    engine = create_engine(database_url)
+    try:
+        people = varied(catalog, np.random.default_rng(17), 240) + on_the_edges(catalog)
+        insert(engine, catalog, people)
+        assert _without_codes(engine, 9) == 9
+        with Session(engine) as session:
+            for questionnaire in (QUESTIONNAIRE, WITH_DEMOGRAPHICS):
+                loaded = catalog.definitions[questionnaire]
+                definition = loaded.definition
+                dimensions = packed_dimensions(definition)
+                demographic = [d.id for d in definition.demographics]
+                names = [None, "study", "language", "country", "tendency", *demographic]
+                for where in filters(questionnaire, loaded.content_hash):
+                    counted = assert_counted_by_day_as_decoded(
+                        session, where, names, definition, dimensions
+                    )
+                    assert counted > 20, where
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_counts_codes_of_four_bytes_and_many_dimensions_by_day(
+    database_url: str, catalog: Catalog
+) -> None:
+    """Codes too large for two bytes (stored as such for every row here), and the ECR-RS,
+    whose eight dimensions each have a code per response."""
+    library = Catalog.load([ROOT / "tests" / "research" / "fixtures", LIBRARY])
+    rng = np.random.default_rng(19)
+    ecr = library.definitions["ecr-rs"].definition
+    relationships = []
+    for index in range(150):
+        answers = {}
+        for dimension in ecr.dimensions:
+            items = ecr.items_of(dimension.id)
+            # One item of six may be left unanswered (three quarters are needed).
+            skipped = int(rng.integers(0, 6)) if len(items) == 6 and rng.random() < 0.4 else -1
+            for position, item in enumerate(items):
+                scale = ecr.scales[item.scale]
+                if position != skipped:
+                    answers[item.id] = int(rng.integers(scale.min, scale.max + 1))
+        relationships.append(
+            Respondent(
+                answers,
+                questionnaire="ecr-rs",
+                study=[None, "alpha", "beta"][index % 3],
+                country=[None, "DE", "FR"][index % 3],
+                submitted_at=NOW - dt.timedelta(days=int(rng.integers(0, 60)), hours=index % 24),
+            )
+        )
+    engine = create_engine(database_url)
+    try:
+        insert(engine, library, varied(catalog, np.random.default_rng(23), 120) + relationships)
+        loaded = catalog.definitions[QUESTIONNAIRE]
+        wide = wide_codes_stored(engine, loaded.definition, 3, 250)
+        assert code_width(wide) == 4
+        assert _without_codes(engine, 4) == 4
+        with Session(engine) as session:
+            names: list[str | None] = [None, "study", "country"]
+            where = ResponseFilter(QUESTIONNAIRE, loaded.content_hash)
+            assert assert_counted_by_day_as_decoded(session, where, names, loaded.definition, wide)
+            relationship = library.definitions["ecr-rs"]
+            dimensions = packed_dimensions(relationship.definition)
+            assert len(dimensions) == 8
+            for where in filters("ecr-rs", relationship.content_hash):
+                assert assert_counted_by_day_as_decoded(
+                    session, where, names, relationship.definition, dimensions
+                )
+    finally:
+        engine.dispose()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_random_definitions_count_joined_stored_codes_as_decoded_copies(
+    data: st.DataObject,
+) -> None:
+    """What the day-by-day count does with a group's concatenated codes (read end to end
+    with numpy) gives what decoding each copy gives, whatever the definition and width."""
+    definition = data.draw(definitions())
+    dimensions = packed_dimensions(definition)
+    copies = [
+        answer_copy.encode(definition, data.draw(answer_sets(definition, invalid=False)))
+        for _ in range(data.draw(st.integers(1, 12)))
+    ]
+    joined = research_arrays.CodeCounts(dimensions)
+    joined.add_block("g", b"".join(stored_codes(dimensions, copy) for copy in copies))
+    one_by_one = research_arrays.CodeCounts(dimensions)
+    one_by_one.add(["g"] * len(copies), research_arrays.matrix_of(copies))
+    assert joined.counter() == one_by_one.counter()
+
+
+def test_sqlite_counts_by_day_in_a_database_of_another_encoding(
+    tmp_path: Path, catalog: Catalog
+) -> None:
+    """A database created as UTF-16 (big-endian), where SQLite would read concatenated
+    codes as text of that encoding and change some bytes: the counts are still those of
+    the decoded copies."""
+    path = tmp_path / "utf16.db"
+    created = sqlite3.connect(path)
+    created.execute("PRAGMA encoding = 'UTF-16be'")
+    created.execute("CREATE TABLE encoding_chosen (x)")
+    created.execute("DROP TABLE encoding_chosen")
+    created.close()
+    url = f"sqlite:///{path}"
+    migrations.upgrade(url)
+    engine = create_engine(url)
+    try:
+        insert(engine, catalog, varied(catalog, np.random.default_rng(29), 120))
+        # Codes of which many are between 0xD800 and 0xDFFF, which UTF-16 reserves for pairs.
+        wide = wide_codes_stored(engine, catalog.definitions[WITH_DEMOGRAPHICS].definition, 2, 190)
+        assert _without_codes(engine, 3) == 3
+        with Session(engine) as session:
+            encoding = session.connection().exec_driver_sql("PRAGMA encoding").scalar()
+            assert encoding == "UTF-16be"
+            bundled = catalog.definitions[QUESTIONNAIRE]
+            assert assert_counted_by_day_as_decoded(
+                session,
+                ResponseFilter(QUESTIONNAIRE, bundled.content_hash),
+                [None, "study"],
+                bundled.definition,
+                packed_dimensions(bundled.definition),
+            )
+            loaded = catalog.definitions[WITH_DEMOGRAPHICS]
+            definition = loaded.definition
+            names = [None, "study", *(d.id for d in definition.demographics)]
+            where = ResponseFilter(WITH_DEMOGRAPHICS, loaded.content_hash)
+            stored = b"".join(
+                bytes(codes)
+                for (codes,) in session.connection().execute(
+                    text("SELECT research_codes FROM response_session WHERE questionnaire_id = :q"),
+                    {"q": WITH_DEMOGRAPHICS},
+                )
+                if codes is not None
+            )
+            halves = np.frombuffer(stored, dtype=">u2")
+            assert ((halves >= 0xD800) & (halves <= 0xDFFF)).any()
+            assert assert_counted_by_day_as_decoded(session, where, names, definition, wide)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_reads_the_copies_in_small_ranges_even_where_many_share_an_instant(
+    database_url: str, catalog: Catalog
+) -> None:
+    """The item statistics' copies come in ranges of submission times holding a bounded
+    number of responses; responses submitted at the very same instant (here up to a dozen)
+    all come in one range, and none is read twice or left out."""
+    engine = create_engine(database_url)
+    try:
+        insert(engine, catalog, varied(catalog, np.random.default_rng(31), 200))
+        with Session(engine) as session:
+            loaded = catalog.definitions[QUESTIONNAIRE]
+            instants = session.connection().execute(
+                text(
+                    "SELECT submitted_at, count(*) FROM response_session "
+                    "WHERE questionnaire_id = :q AND research_answers IS NOT NULL "
+                    "GROUP BY submitted_at"
+                ),
+                {"q": QUESTIONNAIRE},
+            )
+            most_at_once = max(n for _, n in instants)
+            assert most_at_once >= 3
+            streamed = sorted(
+                bytes(copy)
+                for (copy,) in session.connection().execute(
+                    text(
+                        "SELECT research_answers FROM response_session "
+                        "WHERE questionnaire_id = :q AND research_consent "
+                        "AND research_answers IS NOT NULL"
+                    ),
+                    {"q": QUESTIONNAIRE},
+                )
+            )
+            where = ResponseFilter(QUESTIONNAIRE, loaded.content_hash)
+            for rows in (1, 2, 5, 40, 1000):
+                matrices = list(research_days.copies_in_ranges(session.connection(), where, rows))
+                assert max(len(m) for m in matrices) <= max(rows, most_at_once)
+                read = sorted(bytes(row) for m in matrices for row in m)
+                assert read == streamed, rows
     finally:
         engine.dispose()
