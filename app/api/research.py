@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import structlog
@@ -16,6 +17,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.export_thread import run_export
 from app.deps import CatalogDep, ReadSessionDep, SessionDep, SettingsDep
 from app.errors import SecureBaseError, Unauthorized
 from app.negotiation import media_quality
@@ -224,7 +226,7 @@ Exported = TypeVar("Exported", SummaryExport, HistogramsExport, ItemsExport)
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
-def _export(
+async def _export(
     ctx: ResearchContext,
     researcher: access.Researcher,
     query: ExportQuery,
@@ -233,12 +235,25 @@ def _export(
     as_text: Callable[[Exported], str],
     name: str,
 ) -> Exported | Response:
-    """Resolve the query, build the export, and answer with JSON or with CSV (``name``.csv)."""
-    export = build(ctx, resolve(ctx, researcher, query.parameters), query.export_format)
+    """Resolve the query, build the export on the export thread (``export_thread``), and
+    answer with JSON or with CSV (``name``.csv)."""
+    export = await run_export(
+        partial(_build, ctx, researcher, query.parameters, build, query.export_format)
+    )
     if query.as_csv:
         return _csv(as_text(export), name)
     response.headers.update(_NO_STORE)
     return export
+
+
+def _build(
+    ctx: ResearchContext,
+    researcher: access.Researcher,
+    parameters: ExportParameters,
+    build: Callable[[ResearchContext, Coverage, str], Exported],
+    export_format: str,
+) -> Exported:
+    return build(ctx, resolve(ctx, researcher, parameters), export_format)
 
 
 def _export_route(
@@ -264,7 +279,7 @@ def _csv(text: str, name: str) -> Response:
 @_export_route(
     "summary", SummaryExport, "getResearchSummary", "Research export: summary statistics"
 )
-def summary(
+async def summary(
     ctx: ResearchContextDep,
     researcher: ResearcherDep,
     query: ExportQueryDep,
@@ -280,7 +295,7 @@ def summary(
 ) -> SummaryExport | Response:
     """N, dimension statistics, tendencies, crisis rates and responses per period."""
     grouped = replace(query, parameters=replace(query.parameters, group_by=group_by))
-    return _export(
+    return await _export(
         ctx, researcher, grouped, response, build_summary, csv_format.summary_csv, "summary"
     )
 
@@ -296,13 +311,13 @@ def _add_export(
 ) -> None:
     """Register an export that takes exactly the shared query (``summary`` adds group_by)."""
 
-    def endpoint(
+    async def endpoint(
         ctx: ResearchContextDep,
         researcher: ResearcherDep,
         query: ExportQueryDep,
         response: Response,
     ) -> Any:
-        return _export(ctx, researcher, query, response, build, as_text, name)
+        return await _export(ctx, researcher, query, response, build, as_text, name)
 
     endpoint.__doc__ = description
     _export_route(name, model, operation_id, summary)(endpoint)
