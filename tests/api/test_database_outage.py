@@ -448,22 +448,27 @@ def test_every_operation_the_outage_makes_503_documents_it_with_retry_after(
 def test_an_outage_in_the_middle_of_a_research_export_is_a_503_not_part_of_one(
     outage: Outage, app_on: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The item statistics read the research copies a batch at a time; here the database goes
-    away after the first batch. The export is built in full (and logged) before its first byte
-    is sent, so the client gets a 503 to retry, never part of an export."""
+    """The item statistics read the research copies a batch at a time (streamed on
+    PostgreSQL, concatenated by SQLite a range of submission times at a time); here the
+    database goes away after the first batch. The export is built in full (and logged) before
+    its first byte is sent, so the client gets a 503 to retry, never part of an export."""
     batches_read = 0
-    real_batches = research_data._row_batches
 
-    def outage_after_the_first_batch(*args: Any) -> Iterator[Any]:
-        nonlocal batches_read
-        for batch in real_batches(*args):
-            yield batch
-            batches_read += 1
-            if batches_read == 1:
-                outage.begin(app_on.state.engine)
+    def outage_after_the_first_batch(read: Callable[..., Iterator[Any]]) -> Any:
+        def reading(*args: Any) -> Iterator[Any]:
+            nonlocal batches_read
+            for batch in read(*args):
+                yield batch
+                batches_read += 1
+                if batches_read == 1:
+                    outage.begin(app_on.state.engine)
+
+        return reading
 
     monkeypatch.setattr(research_data, "_ANSWER_BATCH", 1)
-    monkeypatch.setattr(research_data, "_row_batches", outage_after_the_first_batch)
+    for reader in ("_row_batches", "copies_in_ranges"):
+        real = getattr(research_data, reader)
+        monkeypatch.setattr(research_data, reader, outage_after_the_first_batch(real))
     body = {
         "questionnaire_id": QUESTIONNAIRE,
         "answers": complete_answers(),
