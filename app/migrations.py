@@ -11,6 +11,7 @@ migrated database and a ``/readyz`` probe never pay for it.
 from __future__ import annotations
 
 import ast
+import re
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,10 +74,29 @@ def _heads(versions: Path) -> frozenset[str]:
     return frozenset(revisions - below)
 
 
+_FIRST_DEFINITION = re.compile(r"^(?:async\s+def|def|class)\s", re.MULTILINE)
+
+
 def _revision_lines(path: Path) -> dict[str, object]:
-    """The module-level ``revision`` and ``down_revision`` assignments of a migration file."""
+    """The module-level ``revision`` and ``down_revision`` assignments of a migration file.
+
+    A migration file states them ahead of its functions, so only that head is parsed (a
+    process reads the history at start); a file that does otherwise is parsed whole."""
+    text = path.read_text(encoding="utf-8")
+    first = _FIRST_DEFINITION.search(text)
+    if first is not None:
+        try:
+            found = _assignments(ast.parse(text[: first.start()], str(path)))
+        except SyntaxError:  # the cut fell inside a string
+            found = {}
+        if {"revision", "down_revision"} <= found.keys():
+            return found
+    return _assignments(ast.parse(text, str(path)))
+
+
+def _assignments(module: ast.Module) -> dict[str, object]:
     found: dict[str, object] = {}
-    for statement in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
+    for statement in module.body:
         targets: list[ast.expr]
         if isinstance(statement, ast.AnnAssign) and statement.value is not None:
             targets, value = [statement.target], statement.value

@@ -245,6 +245,10 @@ def _remove_bench_submissions(url: str) -> None:
         connection.execute(statement)
 
 
+STARTS = 5
+"""How many starts on the migrated file the start-up figure is the best of."""
+
+
 def startup_figures(report: Report) -> None:
     """Process start to the first /readyz 200, from bytecode compiled as an install compiles
     it (pip writes it for a wheel; ``PYTHONDONTWRITEBYTECODE`` would otherwise leave every
@@ -257,12 +261,13 @@ def startup_figures(report: Report) -> None:
         with http_load.server(command, env, "/readyz") as first:
             pass
         runs = []
-        for _ in range(3):
+        # Five starts: on a shared machine one or two of them meet another process's burst.
+        for _ in range(STARTS):
             with http_load.server(command, env, "/readyz") as again:
                 runs.append(again)
     best = min(runs, key=lambda run: run.seconds)
     report.add(
-        "start-up to /readyz 200, SQLite, migrated (best of 3)",
+        f"start-up to /readyz 200, SQLite, migrated (best of {STARTS})",
         f"{best.seconds:.2f} s",
         "<= 1.5 s",
         best.seconds <= 1.5,

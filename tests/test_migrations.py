@@ -74,6 +74,25 @@ def test_the_head_read_without_alembic_is_alembics_head() -> None:
     assert migrations.head_revisions() == set(script.get_heads())
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        # Stated after a function: the whole file is read.
+        'def upgrade() -> None:\n    pass\n\n\nrevision = "b"\ndown_revision = "a"\n',
+        # A docstring with a line that starts like a function: the cut falls inside it.
+        '"""Split.\n\ndef is a word here.\n"""\n\nrevision = "b"\ndown_revision = "a"\n',
+        # Only one of the two ahead of the functions.
+        'revision = "b"\n\n\ndef upgrade() -> None:\n    pass\n\n\ndown_revision = "a"\n',
+    ],
+)
+def test_a_migration_file_laid_out_otherwise_is_still_read(tmp_path: Path, source: str) -> None:
+    """Start-up reads only the head of each migration file; one that states its revision
+    elsewhere is still understood, so a second head is never reported by mistake."""
+    (tmp_path / "0001_a.py").write_text('revision = "a"\ndown_revision = None\n')
+    (tmp_path / "0002_b.py").write_text(source)
+    assert migrations._heads(tmp_path) == {"b"}
+
+
 def test_upgrade_from_empty_creates_every_table_at_head(
     empty_database_url: str, engine: Engine
 ) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
@@ -33,12 +33,9 @@ from app.schemas.fhir import FhirResource
 from app.schemas.problem import RETRY_AFTER
 from app.services import questionnaires as questionnaire_service
 from app.services import responses as response_service
-from app.services.fhir.intake import posted_notice, posted_response
 from app.services.fhir.outcome import FhirProblem, Issue, operation_outcome, problem_from
 from app.services.fhir.questionnaire import build_questionnaire
 from app.services.fhir.response import stored_response
-from app.services.fhir.results import score_posted
-from app.services.fhir.storing import StoredReply, StoreOptions, store_posted
 from app.services.fhir.versions import (
     DEFAULT_VERSION,
     FHIR_JSON,
@@ -53,6 +50,12 @@ from app.services.responses import ResponseContext
 from scoring.catalog import Catalog
 from scoring.crisis import CrisisNotice
 from scoring.definition import CRISIS_LEVEL_ORDER
+
+if TYPE_CHECKING:
+    from app.services.fhir.storing import StoredReply, StoreOptions
+
+# Reading, scoring and storing a posted QuestionnaireResponse are imported by the first
+# POST /fhir/QuestionnaireResponse, not at start-up: the routes above need none of it.
 
 router = APIRouter(tags=["fhir"])
 NO_STORE = "no-store"
@@ -208,6 +211,9 @@ def questionnaire_as_fhir(
 
 
 def _score(catalog: Catalog, body: bytes, locale: RequestLocale) -> dict[str, Any]:
+    from app.services.fhir.intake import posted_response
+    from app.services.fhir.results import score_posted
+
     return score_posted(catalog, posted_response(catalog, body, locale))
 
 
@@ -218,6 +224,9 @@ def _store(
     options: StoreOptions,
     fhir: FhirExchange,
 ) -> StoredReply:
+    from app.services.fhir.intake import posted_response
+    from app.services.fhir.storing import store_posted
+
     # Nothing is kept from a refused request: the reply is an OperationOutcome, not an
     # exception, so the request's own rollback on error would not run.
     with ctx.all_or_nothing():
@@ -346,6 +355,8 @@ async def score_questionnaire_response(
         # Scoring is CPU work: off the event loop, as for the other (plain def) routes.
         if not _flag(store, "store"):
             return fhir.reply(await run_in_threadpool(_score, catalog, body, asked))
+        from app.services.fhir.storing import StoreOptions
+
         options = StoreOptions(
             study,
             _flag(research_consent, "researchConsent"),
@@ -355,6 +366,8 @@ async def score_questionnaire_response(
     except (FhirProblem, SecureBaseError) as error:
         notice = None
         if isinstance(error, SecureBaseError) or error.notice is None:
+            from app.services.fhir.intake import posted_notice
+
             notice = await run_in_threadpool(posted_notice, catalog, body, asked)
         return fhir.refuse(error, notice)
     reply = fhir.reply(stored.bundle, 201)

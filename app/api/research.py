@@ -32,16 +32,61 @@ from app.schemas.research import (
     PrivacyMode,
     SummaryExport,
 )
-from app.services.research import access, csv_format, quota
+from app.services.research import access, quota
 from app.services.research import audit as research_audit
-from app.services.research.codebook import codebook as build_codebook
 from app.services.research.context import ResearchContext
-from app.services.research.histograms import histograms as build_histograms
-from app.services.research.items import items as build_items
 from app.services.research.request import MIN_EPSILON, Coverage, ExportParameters, resolve
-from app.services.research.summary import summary as build_summary
 
 log = structlog.get_logger("securebase.research")
+
+
+# The exports themselves (their statistics, suppression, differential privacy and CSV form)
+# are imported by the first research call, not at start-up: no respondent's request needs
+# them, and the routes above declare everything the OpenAPI document says about them.
+
+
+def build_summary(ctx: ResearchContext, coverage: Coverage, export_format: str) -> SummaryExport:
+    from app.services.research.summary import summary
+
+    return summary(ctx, coverage, export_format)
+
+
+def build_histograms(
+    ctx: ResearchContext, coverage: Coverage, export_format: str
+) -> HistogramsExport:
+    from app.services.research.histograms import histograms
+
+    return histograms(ctx, coverage, export_format)
+
+
+def build_items(ctx: ResearchContext, coverage: Coverage, export_format: str) -> ItemsExport:
+    from app.services.research.items import items
+
+    return items(ctx, coverage, export_format)
+
+
+def build_codebook(ctx: ResearchContext, coverage: Coverage) -> Codebook:
+    from app.services.research.codebook import codebook
+
+    return codebook(ctx, coverage)
+
+
+def summary_csv(export: SummaryExport) -> str:
+    from app.services.research.csv_format import summary_csv
+
+    return summary_csv(export)
+
+
+def histograms_csv(export: HistogramsExport) -> str:
+    from app.services.research.csv_format import histograms_csv
+
+    return histograms_csv(export)
+
+
+def items_csv(export: ItemsExport) -> str:
+    from app.services.research.csv_format import items_csv
+
+    return items_csv(export)
 
 
 def _status_of(exc: Exception) -> int:
@@ -295,9 +340,7 @@ async def summary(
 ) -> SummaryExport | Response:
     """N, dimension statistics, tendencies, crisis rates and responses per period."""
     grouped = replace(query, parameters=replace(query.parameters, group_by=group_by))
-    return await _export(
-        ctx, researcher, grouped, response, build_summary, csv_format.summary_csv, "summary"
-    )
+    return await _export(ctx, researcher, grouped, response, build_summary, summary_csv, "summary")
 
 
 def _add_export(
@@ -330,7 +373,7 @@ _add_export(
     "Research export: score histograms",
     "Each dimension's scores in fixed bins derived from the scale.",
     build_histograms,
-    csv_format.histograms_csv,
+    histograms_csv,
 )
 _add_export(
     "items",
@@ -339,7 +382,7 @@ _add_export(
     "Research export: item statistics and reliability",
     "Item statistics, Cronbach's alpha per dimension and correlations of the scores.",
     build_items,
-    csv_format.items_csv,
+    items_csv,
 )
 
 

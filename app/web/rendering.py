@@ -12,8 +12,8 @@ import hashlib
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
@@ -33,6 +33,9 @@ from scoring.catalog import Catalog
 from scoring.crisis import CrisisNotice
 from scoring.definition import CRISIS_LEVEL_ORDER
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
@@ -41,6 +44,10 @@ STATIC_PREFIX = "/static"
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
+    """Built, and Jinja2 imported, by the first page: the service starts without them, as the
+    API's requests never render a template (the first page compiles its templates anyway)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,
