@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.direct import DirectRoute, direct_answer, direct_routes
 from app.edge.middleware import RiskEdge
+from app.edge.policy import body_policy
 from app.headers import with_security_headers
 from app.middleware import CLIENT_CLOSED_REQUEST, ResponseFrameMiddleware, log_request
 from app.services.notices import one_answer
@@ -75,7 +76,7 @@ class DirectPath:
         if scope["type"] == "http" and not scope.get("root_path"):
             routes = self._routes
             if routes is None:  # the routes are complete once the first request arrives
-                routes = self._routes = direct_routes(scope["app"].routes)
+                routes = self._routes = _screened_routes(scope["app"].routes)
             route = routes.get((scope["method"], scope["path"]))
             if route is not None and direct_answer(route) is not None:
                 await self._direct(scope, receive, send, route)
@@ -186,6 +187,12 @@ class DirectPath:
             if key not in (500, Exception)
         }
         return ExceptionMiddleware(_Raising(error), handlers=handlers, debug=app.debug)
+
+
+def _screened_routes(routes: list[Any]) -> dict[tuple[str, str], DirectRoute]:
+    """The direct routes whose bodies the edge reads and screens whole (not one it streams)."""
+    found = direct_routes(routes).items()
+    return {key: route for key, route in found if body_policy(key[1]) == "screened"}
 
 
 def _routed(scope: Scope, route: DirectRoute) -> tuple[str, ...]:
