@@ -69,8 +69,8 @@ class DirectPath:
         self.edge: RiskEdge = frame.app
         self.framework: ASGIApp = frame.app.app
         self._routes: dict[tuple[str, str], DirectRoute] | None = None
-        # Per route and answer start (status and headers but its length), the start as sent.
-        self._starts: dict[tuple[int, int, tuple[tuple[bytes, bytes], ...]], Headers] = {}
+        # Per route, method and answer start (status, headers but the length): the start sent.
+        self._starts: dict[tuple[int, str, int, tuple[tuple[bytes, bytes], ...]], Headers] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope.get("root_path"):
@@ -157,7 +157,7 @@ class DirectPath:
             start: Message = {"type": "http.response.start", "status": status, "headers": headers}
             start, payload = self.edge.answer_of(scope, start, bytes(body), notice)
             return with_security_headers(start), payload
-        key = (id(route), status, tuple(headers[1:]))
+        key = (id(route), scope["method"], status, tuple(headers[1:]))
         kept = self._starts.get(key)
         if kept is None:
             start = {"type": "http.response.start", "status": status, "headers": headers}
