@@ -15,6 +15,7 @@ from app.cache_policy import cache_policy
 from app.catalog import load_catalog
 from app.config import Settings, get_settings
 from app.db import create_db_engine
+from app.edge.direct import DirectPath
 from app.edge.middleware import RiskEdge
 from app.logs import configure_logging
 from app.middleware import ResponseFrameMiddleware
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         install_api_docs(app)
     app.include_router(web.router)
     app.mount(STATIC_PREFIX, static_files(), name="static")
-    # Two layers of our own, outermost last: each wraps ``send`` once for all its jobs.
+    # The layers of our own, outermost last: each wraps ``send`` once for all its jobs.
     app.add_middleware(
         RiskEdge,
         max_body_bytes=settings.max_body_bytes,
@@ -82,6 +83,9 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         start_edits=(cache_policy, AllowHeader().edit),
     )
     app.add_middleware(ResponseFrameMiddleware)
+    # Outermost: a request a route answers directly is answered from here, through the
+    # same frame and edge but not the framework's layers (app.edge.direct).
+    app.add_middleware(DirectPath)
     return app
 
 

@@ -28,6 +28,13 @@ CLIENT_CLOSED_REQUEST = 499
 _PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
 
 
+_KEPT = 1024
+"""At most this many route templates, metric series and loggers are kept for reuse (there
+are a few dozen routes; a client can make up any number of methods)."""
+
+_FIXED_TEMPLATES: dict[tuple[str, str], str] = {}
+
+
 def route_template(scope: Scope) -> str:
     """The matched route as a template with its full prefix, e.g.
     ``/api/v1/responses/{response_id}``; ``unmatched`` when no route matched. An included
@@ -38,19 +45,72 @@ def route_template(scope: Scope) -> str:
     if not isinstance(template, str):
         return "unmatched"
     params = scope.get("path_params", {})
+    if not params:  # a path without parameters: one template per route and path
+        key = (template, str(scope.get("path", "")))
+        full = _FIXED_TEMPLATES.get(key)
+        if full is None:
+            full = _full_template(template, params, key[1])
+            if len(_FIXED_TEMPLATES) < _KEPT:
+                _FIXED_TEMPLATES[key] = full
+        return full
+    return _full_template(template, params, str(scope.get("path", "")))
+
+
+def _full_template(template: str, params: dict[str, Any], path: str) -> str:
     concrete = _PARAMETER.sub(lambda m: str(params.get(m.group(1), m.group(0))), template)
-    path = str(scope.get("path", ""))
     if concrete and path.endswith(concrete):
         return path[: len(path) - len(concrete)] + template
     return template
 
 
+_COUNTS: dict[tuple[str, str, str], Any] = {}
+_TIMES: dict[tuple[str, str], Any] = {}
+_LOGGER: list[Any] = [None, None]
+"""The access logger bound for the logging configuration it was bound under."""
+
+
+def _counter(method: str, template: str, status: str) -> Any:
+    """``REQUESTS`` for these labels: the same series ``labels`` gives, looked up once."""
+    key = (method, template, status)
+    series = _COUNTS.get(key)
+    if series is None:
+        series = REQUESTS.labels(method, template, status)
+        if len(_COUNTS) < _KEPT:
+            _COUNTS[key] = series
+    return series
+
+
+def _timer(method: str, template: str) -> Any:
+    key = (method, template)
+    series = _TIMES.get(key)
+    if series is None:
+        series = LATENCY.labels(method, template)
+        if len(_TIMES) < _KEPT:
+            _TIMES[key] = series
+    return series
+
+
+def _access_logger() -> Any:
+    """The access logger as ``access_log`` assembles it for each line, assembled again only
+    when the logging configuration changes (``structlog.configure``)."""
+    config = tuple(structlog.get_config().values())
+    kept_config, logger = _LOGGER
+    if (
+        kept_config is None
+        or len(kept_config) != len(config)
+        or any(kept is not now for kept, now in zip(kept_config, config, strict=True))
+    ):
+        logger = access_log.bind()
+        _LOGGER[:] = [config, logger]
+    return logger
+
+
 def log_request(scope: Scope, method: str, status: int, elapsed: float) -> None:
     """One access log line, and the request counted and timed by route template."""
     template = route_template(scope)
-    REQUESTS.labels(method, template, str(status)).inc()
-    LATENCY.labels(method, template).observe(elapsed)
-    access_log.info(
+    _counter(method, template, str(status)).inc()
+    _timer(method, template).observe(elapsed)
+    _access_logger().info(
         "request",
         method=method,
         route=template,

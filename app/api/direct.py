@@ -16,10 +16,12 @@ document does not change.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
+import fastapi.routing
 from fastapi import Request, Response
+from starlette.routing import compile_path
 from starlette.types import Receive, Scope, Send
 
 from app.api.screened_body import SCREENED_JSON, ScreenedBodyRoute, ScreenedJson
@@ -71,3 +73,52 @@ class DirectRoute(ScreenedBodyRoute):
                 await answer(scope, receive, send)
                 return
         await super().handle(scope, receive, send)
+
+
+def direct_answer(route: DirectRoute) -> DirectAnswer | None:
+    """The route's direct answer, if its endpoint has one now."""
+    return _DIRECT_ANSWERS.get(route.endpoint)
+
+
+def _flat_routes(routes: Iterable[Any]) -> Iterator[tuple[Any, object]]:
+    """Every route in the order the router tries them, each with its full path (included
+    routers' routes in their place)."""
+    flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+    if flatten is None:  # older FastAPI lists the included routes themselves
+        yield from ((route, getattr(route, "path", None)) for route in routes)
+        return
+    for context in flatten(list(routes)):
+        yield context.original_route, context.path
+
+
+def direct_routes(routes: Iterable[Any]) -> dict[tuple[str, str], DirectRoute]:
+    """The requests, by method and path, that the router would hand to a route that may
+    have a direct answer, whatever else they hold: the route's path has no parameters, and
+    no route tried before it (nor a mount) takes that method and path. Anything in doubt is
+    left out, and goes through the router as usual."""
+    flat = list(_flat_routes(routes))
+    targets: dict[tuple[str, str], DirectRoute] = {}
+    for index, (route, path) in enumerate(flat):
+        if not isinstance(route, DirectRoute) or not isinstance(path, str):
+            continue
+        if "{" in path or not path.startswith("/"):
+            continue
+        for method in route.methods or ():
+            if (method, path) not in targets and not _taken_before(flat[:index], method, path):
+                targets[(method, path)] = route
+    return targets
+
+
+def _taken_before(earlier: list[tuple[Any, object]], method: str, path: str) -> bool:
+    for route, route_path in earlier:
+        methods = getattr(route, "methods", None)
+        if not isinstance(route_path, str):
+            return True  # a route whose path is unknown: it might take it
+        if methods is None:
+            # A mount (or anything else without methods) takes every path under its own.
+            if path == route_path or path.startswith(route_path.rstrip("/") + "/"):
+                return True
+            continue
+        if method in methods and compile_path(route_path)[0].fullmatch(path):
+            return True
+    return False

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -60,6 +61,15 @@ _FORM_TYPES = (b"application/x-www-form-urlencoded", b"multipart/form-data")
 
 class ClientGone(Exception):
     """The client closed the connection before its body arrived."""
+
+
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """A request the edge let through: the ``receive`` that replays its body to the app, and
+    the notice its answer carries (None when it calls for none)."""
+
+    receive: Receive
+    notice: CrisisNotice | None
 
 
 async def _read_within(receive: Receive, limit: int) -> tuple[bytes, bool]:
@@ -130,11 +140,21 @@ class RiskEdge:
     async def _screened(
         self, scope: Scope, receive: Receive, send: Send, state: dict[str, Any]
     ) -> None:
+        screened = await self.screen(scope, receive, send, state)
+        if screened is not None:
+            await self.app(scope, screened.receive, self.answering(scope, send, screened.notice))
+
+    async def screen(
+        self, scope: Scope, receive: Receive, send: Send, state: dict[str, Any]
+    ) -> Screened | None:
+        """Read and screen the request's body (steps 1 to 3 and 5 above). A request the edge
+        refuses is answered here, through ``send``, and gives None, as does a client gone
+        before its body arrived; any other gives what the app is to be called with."""
         try:
             raw, too_large = await _read_within(receive, self.max_body_bytes)
         except ClientGone:
             state["client_disconnected"] = True
-            return
+            return None
         state["raw_body"] = raw
         notice, reading = await self._screen(scope, raw)
         state["crisis_notice"] = notice
@@ -143,7 +163,7 @@ class RiskEdge:
                 f"The body may be at most {self.max_body_bytes} bytes."
             )
             await self._refuse(scope, send, body_of(too_large_error), notice, close=True)
-            return
+            return None
         problems = [FieldProblem(key, APPEARS_TWICE) for key in reading.duplicates]
         # A FHIR route reads an unparsable, deep or long-numbered body itself, so that its
         # OperationOutcome can name the item at fault; its risk is already screened above.
@@ -152,7 +172,7 @@ class RiskEdge:
         if problems:
             invalid = InvalidInput("See errors for each field.", problems)
             await self._refuse(scope, send, body_of(invalid), notice)
-            return
+            return None
         if reading.parsed and reading.refusal is None:
             state[SCREENED_JSON] = ScreenedJson(raw, reading.document)
         delivered = False
@@ -164,13 +184,24 @@ class RiskEdge:
                 return {"type": "http.request", "body": raw, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, self._answering(scope, send, notice))
+        return Screened(replay, notice)
 
-    def _answering(self, scope: Scope, send: Send, notice: CrisisNotice | None) -> Send:
+    def answering(self, scope: Scope, send: Send, notice: CrisisNotice | None) -> Send:
         """``send`` for the app's own answer: its start passed through the start edits (the
         application's: ``Cache-Control`` and ``Allow``), then the notice added. The
         edge's own refusals skip the edits: they set their headers themselves."""
         return editing_start(_with_notice(send, notice), scope, self.start_edits)
+
+    def answer_of(
+        self, scope: Scope, start: Message, payload: bytes, notice: CrisisNotice | None
+    ) -> tuple[Message, bytes]:
+        """The start and the body that :meth:`answering` sends for an answer of one
+        ``start`` and one body: the start edits, then the notice."""
+        for edit in self.start_edits:
+            start = edit(scope, start)
+        if notice is None or not _is_json(start):
+            return start, payload
+        return noticed(start, payload, notice)
 
     def _risk_items(self, catalog: Catalog) -> frozenset[str]:
         """The catalog's risk item ids, worked out once per catalog rather than per request."""
@@ -255,23 +286,50 @@ class RiskEdge:
         # The handler counts what it reads against the same limit and answers in its own
         # format: a JSON batch with 413, an NDJSON stream already under way with a last line
         # that says why it stopped. Raising here instead would break a reply already started.
-        await self.app(scope, receive, self._answering(scope, send, None))
+        await self.app(scope, receive, self.answering(scope, send, None))
+
+
+def _is_json(start: Message) -> bool:
+    """Whether the answer that starts so is a JSON document (a problem's included)."""
+    headers: Sequence[tuple[bytes, bytes]] = start.get("headers", [])
+    kind = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+    return kind.split(b";")[0].strip().lower() in _JSON_TYPES
+
+
+def noticed(start: Message, payload: bytes, notice: CrisisNotice) -> tuple[Message, bytes]:
+    """A JSON answer's start and whole body with ``crisis`` added to a JSON object that
+    lacks it or has a weaker one (the notice counted then), and never kept by a cache."""
+    try:
+        document = json.loads(payload)
+    except ValueError:
+        document = None
+    if (
+        isinstance(document, dict)
+        and _rank(document.get("crisis")) < CRISIS_LEVEL_ORDER[notice.level]
+    ):
+        document["crisis"] = counted(notice).model_dump(mode="json")  # type: ignore[union-attr]
+        payload = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    dropped = {b"content-length", b"cache-control"}
+    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in dropped]
+    # A notice is about one person: never kept by a cache.
+    headers += [
+        (b"content-length", str(len(payload)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    return {**start, "headers": headers}, payload
 
 
 def _with_notice(send: Send, notice: CrisisNotice | None) -> Send:
     """``send``, adding ``crisis`` to a JSON object answer that lacks it or has a weaker one."""
     if notice is None:
         return send
-    wanted = CRISIS_LEVEL_ORDER[notice.level]
     start: Message | None = None
     chunks: list[bytes] = []
 
     async def sending(message: Message) -> None:
         nonlocal start
         if message["type"] == "http.response.start":
-            headers: Sequence[tuple[bytes, bytes]] = message.get("headers", [])
-            kind = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-            if kind.split(b";")[0].strip().lower() in _JSON_TYPES:
+            if _is_json(message):
                 start = message
                 return
             await send(message)
@@ -282,22 +340,8 @@ def _with_notice(send: Send, notice: CrisisNotice | None) -> Send:
         chunks.append(message.get("body", b""))
         if message.get("more_body", False):
             return
-        payload = b"".join(chunks)
-        try:
-            document = json.loads(payload)
-        except ValueError:
-            document = None
-        if isinstance(document, dict) and _rank(document.get("crisis")) < wanted:
-            document["crisis"] = counted(notice).model_dump(mode="json")  # type: ignore[union-attr]
-            payload = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-        dropped = {b"content-length", b"cache-control"}
-        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in dropped]
-        # A notice is about one person: never kept by a cache.
-        headers += [
-            (b"content-length", str(len(payload)).encode()),
-            (b"cache-control", b"no-store"),
-        ]
-        await send({**start, "headers": headers})
+        answer_start, payload = noticed(start, b"".join(chunks), notice)
+        await send(answer_start)
         await send({"type": "http.response.body", "body": payload})
 
     return sending

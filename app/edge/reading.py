@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,6 +45,13 @@ class _Collector:
         self.duplicates: list[str] = []
         self.too_long = False
 
+    def start(self) -> _Collector:
+        """Empty, for another body."""
+        self.pairs = []
+        self.duplicates = []
+        self.too_long = False
+        return self
+
     def object_pairs(self, pairs: list[tuple[str, object]]) -> dict[str, object]:
         self.pairs += pairs
         document = dict(pairs)
@@ -62,17 +70,42 @@ class _Collector:
         return int(digits)
 
 
+class _Readers(threading.local):
+    """A collector and the JSON decoder that calls it, made once per thread and used for one
+    body at a time (decoding never waits): ``json.loads`` with hooks makes a new decoder for
+    every call. Numbers are parsed by json itself: a number longer than MAX_DIGITS needs a
+    longer body than every usual request, which gets a decoder of its own."""
+
+    def __init__(self) -> None:
+        self.collector = _Collector()
+        self.decoder = json.JSONDecoder(object_pairs_hook=self.collector.object_pairs)
+
+
+_READERS = _Readers()
+
+
+def _decoded(raw: bytes) -> tuple[object, _Collector]:
+    """``json.loads(raw)`` with every object's pairs collected (and long numbers noted)."""
+    if len(raw) > MAX_DIGITS:
+        collector = _Collector()
+        hooked = json.JSONDecoder(
+            object_pairs_hook=collector.object_pairs, parse_int=collector.integer
+        )
+    else:
+        readers = _READERS
+        collector, hooked = readers.collector.start(), readers.decoder
+    # As json.loads reads bytes: their encoding detected (a UTF-8 BOM allowed), surrogates
+    # passed through to the decoder.
+    return hooked.decode(raw.decode(json.detect_encoding(raw), "surrogatepass")), collector
+
+
 def read_body(raw: bytes, *, form: bool, risk_items: frozenset[str]) -> BodyReading:
     """The pairs of ``raw`` that name a risk item (case-insensitively), and any refusal."""
     if not raw:
         return BodyReading((), None, parsed=False)
     if not form:
-        collector = _Collector()
-        # A number longer than MAX_DIGITS needs a longer body: a shorter one (every usual
-        # request) has its integers parsed by json itself, without a call back per number.
-        integer = collector.integer if len(raw) > MAX_DIGITS else None
         try:
-            document = json.loads(raw, object_pairs_hook=collector.object_pairs, parse_int=integer)
+            document, collector = _decoded(raw)
         except RecursionError:
             return BodyReading(scan(raw, risk_items), None, False, refusal=NESTED_TOO_DEEPLY)
         except ValueError:  # includes UnicodeDecodeError

@@ -1,6 +1,7 @@
-"""Starting a response answered directly (app.api.direct) reads exactly as FastAPI's own
-answer: the same status, headers and bytes for every request, valid or not, and the same
-crisis notices and submissions counted.
+"""Starting a response answered directly (app.api.direct, from the outermost layer:
+app.edge.direct) reads exactly as FastAPI's own answer: the same status, headers and bytes
+for every request, valid or not, the same crisis notices and submissions counted, and the same
+access log line and request metrics.
 
 Two instances, each on a database of its own, get the same requests in the same order: one
 as served, one with the direct answer taken away, so that FastAPI answers every request. The
@@ -27,6 +28,8 @@ from helpers import API, ATTACHMENT_ITEMS, QUESTIONNAIRE, WELLBEING_ITEMS, anxio
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY
+from sqlalchemy.exc import DBAPIError, OperationalError
+from structlog.testing import capture_logs
 from study_registry import register
 
 from app.api import direct
@@ -50,6 +53,8 @@ class Pair:
     monkeypatch: pytest.MonkeyPatch
     answered_directly: int = 0
     requests: int = 0
+    failing: bool = False
+    """Whether a server error (500) is what the requests are meant to meet."""
 
 
 class Counter:
@@ -100,7 +105,11 @@ def pair(
     ]
     for app in apps:
         assert register(app.state.engine, STUDY) == ENROLMENT
-    with TestClient(apps[0]) as served, TestClient(apps[1]) as standard:
+    # A server error is answered, not raised: the pair compares its answers too.
+    with (
+        TestClient(apps[0], raise_server_exceptions=False) as served,
+        TestClient(apps[1], raise_server_exceptions=False) as standard,
+    ):
         pair = Pair(served, standard, monkeypatch)
         answer_directly = direct._DIRECT_ANSWERS[create_response]
 
@@ -115,27 +124,41 @@ def pair(
         app.state.engine.dispose()
 
 
-async def _never(request: Request) -> None:
-    return None
-
-
 Headers = dict[str, str] | list[tuple[str, str]]
 
 
 COUNTED = ("securebase_crisis_notices_total", "securebase_submissions_total")
+ROUTE = f"{API}/responses"
+TIMED = ("securebase_http_request_duration_seconds_count", {"method": "POST", "route": ROUTE})
 
 
 def _counts() -> list[float]:
-    return [REGISTRY.get_sample_value(name) or 0.0 for name in COUNTED]
+    counted = [REGISTRY.get_sample_value(name) or 0.0 for name in COUNTED]
+    answered = [
+        REGISTRY.get_sample_value(
+            "securebase_http_requests_total", {"method": "POST", "route": ROUTE, "status": status}
+        )
+        or 0.0
+        for status in ("201", "404", "409", "413", "422", "500", "503")
+    ]
+    return [*counted, *answered, REGISTRY.get_sample_value(*TIMED) or 0.0]
 
 
 def _sent(client: TestClient, body: bytes | None, headers: Headers) -> tuple[Any, ...]:
-    """The answer's status, headers and body, and what it added to the counts of crisis
-    notices shown and of responses submitted."""
+    """The answer's status, headers and body; what it added to the counts of crisis notices
+    shown, of responses submitted and of requests answered (by status) and timed; and its
+    access log line (but the time it took)."""
     before = _counts()
-    answer = client.post(f"{API}/responses", content=body, headers=headers)
+    with capture_logs() as logged:
+        answer = client.post(f"{API}/responses", content=body, headers=headers)
     added = [after - then for after, then in zip(_counts(), before, strict=True)]
-    return answer.status_code, answer.headers.multi_items(), answer.content, added
+    access = [
+        {key: value for key, value in entry.items() if key != "duration_ms"}
+        for entry in logged
+        if entry["event"] == "request"
+    ]
+    assert access, "every answer is logged"
+    return answer.status_code, answer.headers.multi_items(), answer.content, added, access
 
 
 def both(pair: Pair, body: bytes | None, headers: Headers) -> tuple[Any, ...]:
@@ -146,7 +169,7 @@ def both(pair: Pair, body: bytes | None, headers: Headers) -> tuple[Any, ...]:
     served = _sent(pair.served, body, headers)
     counter.restart(pair.requests)
     with pair.monkeypatch.context() as standard_only:
-        standard_only.setitem(direct._DIRECT_ANSWERS, create_response, _never)
+        standard_only.delitem(direct._DIRECT_ANSWERS, create_response)
         standard = _sent(pair.standard, body, headers)
     assert served == standard
     return served
@@ -295,14 +318,14 @@ def test_each_start_is_answered_as_fastapi_answers_it(
 def test_the_ordinary_start_is_answered_directly(pair: Pair) -> None:
     """The comparison above is between two paths: a valid start, a submission with a notice,
     a replay, a study's start take the direct one; a refusal does not."""
-    status, _, content, added = both(pair, json.dumps(COMPLETE).encode(), JSON)
+    status, _, content, added, _ = both(pair, json.dumps(COMPLETE).encode(), JSON)
     assert status == 201
     assert json.loads(content)["result"]["primary_tendency"] == "anxious"
-    assert added == [0, 1]  # no notice shown; one response submitted
-    status, _, content, added = both(pair, json.dumps(RISKY).encode(), KEYED)
+    assert added[:2] == [0, 1]  # no notice shown; one response submitted
+    status, _, content, added, _ = both(pair, json.dumps(RISKY).encode(), KEYED)
     assert status == 201
     assert json.loads(content)["crisis"]["level"] == "acute"
-    assert added == [1, 1]
+    assert added[:2] == [1, 1]
     assert both(pair, json.dumps(RISKY).encode(), KEYED)[2] == content
     assert both(pair, json.dumps({**COMPLETE, "study": ENROLMENT}).encode(), JSON)[0] == 201
     assert pair.answered_directly == 4
@@ -311,5 +334,49 @@ def test_the_ordinary_start_is_answered_directly(pair: Pair) -> None:
         both(pair, json.dumps(COMPLETE).encode(), {**JSON, "Idempotency-Key": "short"}),
         both(pair, json.dumps(COMPLETE).encode(), {"Content-Type": "text/plain"}),
     ]
-    assert [status for status, _, _, _ in refused] == [422, 422, 422]
+    assert [status for status, *_ in refused] == [422, 422, 422]
     assert pair.answered_directly == 4
+
+
+def test_a_body_too_large_is_refused_alike(pair: Pair) -> None:
+    """The edge refuses a body over the limit before the direct answer is offered it."""
+    padded = {**COMPLETE, "padding": "x" * (64 * 1024)}
+    status, headers, _, _, access = both(pair, json.dumps(padded).encode(), JSON)
+    assert status == 413
+    assert ("connection", "close") in headers
+    assert access[0]["route"] == "unmatched"  # refused before any route was chosen
+    assert pair.answered_directly == 0
+
+
+class Broken(RuntimeError):
+    """A fault of the service's own, met in the middle of a start."""
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        (Broken("unexpected"), 500),
+        (DBAPIError("INSERT ...", {}, Exception("gone")), 500),
+        (OperationalError("BEGIN", {}, Exception("database is locked")), 503),
+    ],
+)
+def test_a_failing_start_is_answered_as_fastapi_answers_it(
+    pair: Pair, fault: Exception, expected: int
+) -> None:
+    """An exception the direct answer raises meets the same handlers as the route's: an
+    outage is a 503, anything unexpected the server error's 500; both with the notice the
+    answers call for, counted once."""
+
+    async def failing(*args: object, **kwargs: object) -> None:
+        raise fault
+
+    pair.monkeypatch.setattr(submissions, "start_grouped", failing)
+    pair.failing = True
+    status, headers, content, added, access = both(pair, json.dumps(RISKY).encode(), KEYED)
+    assert status == expected
+    assert json.loads(content)["crisis"]["level"] == "acute"
+    assert added[:2] == [1, 0]  # the notice shown, nothing submitted
+    assert ("x-frame-options", "DENY") in headers
+    assert access[0]["status"] == expected
+    assert both(pair, json.dumps(COMPLETE).encode(), JSON)[0] == expected
+    assert pair.answered_directly == 0  # each failed: none answered
