@@ -111,6 +111,7 @@ def _prepare_start(
         crisis=notice,
     )
     consent = request.consent.research
+    packed = responses_repo.packed_answers(loaded.content_hash, definition, answers)
     # Every column but the ids of shared content; a submitted response's as
     # scored_results.mark_submitted sets them on a saved one.
     values = {
@@ -124,7 +125,7 @@ def _prepare_start(
         "study": study,
         "research_consent": consent,
         "status": ResponseStatus.in_progress.value,
-        "answers": responses_repo.packed_answers(loaded.content_hash, definition, answers),
+        "answers": packed,
         "result_values": None,
         "primary_tendency": None,
         "crisis_level": peak.level,
@@ -139,7 +140,8 @@ def _prepare_start(
     pieces: tuple[stored_results.Content, ...] = ()
     if finished is not None:
         pieces = finished.compact.pieces
-        copy = answer_copy.encode(definition, answers) if consent else None
+        # packed_answers packs in answer_copy.layout_of(definition): the copy's own layout.
+        copy = answer_copy.copied_part(definition, packed) if consent else None
         values |= {
             "status": ResponseStatus.submitted.value,
             "result_values": finished.compact.values,
