@@ -14,6 +14,7 @@ client's Idempotency-Key, which the server never stores.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import ssl
@@ -22,11 +23,14 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
 
 def _random_text(size: int) -> str:
     """``size`` random bytes written as ``secrets.token_urlsafe`` writes them (URL-safe
-    base64 without padding)."""
-    return base64.urlsafe_b64encode(ssl.RAND_bytes(size)).rstrip(b"=").decode("ascii")
+    base64 without padding; ``base64.urlsafe_b64encode`` in one call fewer)."""
+    encoded = binascii.b2a_base64(ssl.RAND_bytes(size), newline=False)
+    return encoded.translate(_URL_SAFE).rstrip(b"=").decode("ascii")
 
 
 def new_response_id() -> str:

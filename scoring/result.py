@@ -387,7 +387,9 @@ def compose_result(
         section_ids = _beside_a_notice(section_ids, definition.content.secure)
 
     targets = words.targets
-    return ScoreResult(
+    # Every value below is already of its field's type (parts validated where they were made,
+    # texts, tuples): the result is assembled without validating each again.
+    return ScoreResult.model_construct(
         questionnaire=words.questionnaire,
         language=language,
         scores={

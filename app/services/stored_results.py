@@ -137,8 +137,27 @@ def _slotted(piece: str) -> tuple[Content, tuple[str, ...]]:
     return content(body), tuple(slots)
 
 
-@lru_cache(maxsize=256)
+_KEPT_SECTION_LISTS = 256
+_kept_sections: dict[int, tuple[tuple[PsychoeducationSection, ...], tuple[Content, ...]]] = {}
+"""The pieces of each list of sections, by the list's identity: a result's list of sections
+is one the composer keeps and hands to every result with the same sections, so it is found
+without hashing every section's text (the list is kept with its pieces, so its id cannot be
+another list's while kept); emptied when full."""
+
+
 def _section_pieces(sections: tuple[PsychoeducationSection, ...]) -> tuple[Content, ...]:
+    kept = _kept_sections.get(id(sections))
+    if kept is not None and kept[0] is sections:
+        return kept[1]
+    pieces = _sections_cut(sections)
+    if len(_kept_sections) >= _KEPT_SECTION_LISTS:
+        _kept_sections.clear()
+    _kept_sections[id(sections)] = (sections, pieces)
+    return pieces
+
+
+@lru_cache(maxsize=256)
+def _sections_cut(sections: tuple[PsychoeducationSection, ...]) -> tuple[Content, ...]:
     # Serialized, escaped and hashed once per set of sections (per definition, language,
     # tendencies and notice), not once per submission; numbers stay in these pieces.
     document = {"psychoeducation": [s.model_dump(mode="json") for s in sections]}

@@ -64,7 +64,7 @@ def _cut_afresh(result: ScoreResult) -> stored_results.CompactResult:
         slotted, numbers = stored_results._slotted.__wrapped__(piece)
         pieces.append(slotted)
         values += numbers
-    pieces += stored_results._section_pieces.__wrapped__(result.psychoeducation)
+    pieces += stored_results._sections_cut.__wrapped__(result.psychoeducation)
     return stored_results.CompactResult(tuple(pieces), stored_results._packed(values))
 
 
