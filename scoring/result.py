@@ -387,9 +387,7 @@ def compose_result(
         section_ids = _beside_a_notice(section_ids, definition.content.secure)
 
     targets = words.targets
-    # Every value below is already of its field's type (parts validated where they were made,
-    # texts, tuples): the result is assembled without validating each again.
-    return ScoreResult.model_construct(
+    return ScoreResult(
         questionnaire=words.questionnaire,
         language=language,
         scores={

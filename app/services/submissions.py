@@ -102,9 +102,7 @@ def _prepare_start(
         scored_results.require_complete(scoring)
         result = scored_results.compose(catalog, loaded, scoring, peak, language, country)
         finished = scored_results.finished(loaded, result, now)
-    # Each value is already of its field's type (the progress and result models validated
-    # where they were made): the reply is assembled without validating them again.
-    created = ResponseCreated.model_construct(
+    created = ResponseCreated(
         response_id=response_id,
         token=token,
         status="submitted" if request.submit else "in_progress",
