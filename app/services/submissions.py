@@ -88,7 +88,8 @@ def _prepare_start(
 ) -> NewResponse:
     loaded = checked.loaded
     definition = loaded.definition
-    locale = locale.with_explicit(request.country, request.lang)
+    if request.country is not None or request.lang is not None:
+        locale = locale.with_explicit(request.country, request.lang)
     language = locale.language(definition.languages)
     country = locale.country()
     answers = checked.answers

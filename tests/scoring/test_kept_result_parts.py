@@ -242,3 +242,26 @@ def test_values_are_packed_by_the_rule_and_come_back(values: list[str]) -> None:
     packed = stored_results._packed(values)
     assert packed == _packed_by_the_rule(values)
     assert stored_results._unpacked(packed) == values
+
+
+def test_a_negative_zero_score_is_said_as_scored(catalog: Catalog) -> None:
+    definition = catalog.definitions["attachment-self-reflection"].definition
+    words = result_module._words(definition, "sha256:" + "0" * 64, "en", catalog.content)
+    said = []
+    for zero in (0.0, -0.0, 0.0):
+        scored = DimensionScore("anxiety", zero, "low", 3, 3, 2, False)
+        said.append(result_module._dimension_line(words, "anxiety", zero, scored))
+    assert said[0] == said[2] != said[1]
+    assert "-0.00" in said[1]
+
+
+def test_a_kept_line_says_what_a_new_one_would(catalog: Catalog) -> None:
+    definition = catalog.definitions["attachment-self-reflection"].definition
+    for value in (2, 5, 2):
+        answers = {item.id: value for item in definition.items}
+        kept = _compose(catalog, definition, answers)
+        afresh = _compose(catalog, definition.model_copy(), answers)
+        assert kept.how_scored == afresh.how_scored
+        mean = kept.scores["anxiety"].mean
+        assert mean is not None
+        assert f"{mean:.2f} (mean of" in kept.how_scored
