@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -138,21 +139,24 @@ def _slotted(piece: str) -> tuple[Content, tuple[str, ...]]:
 
 
 _KEPT_SECTION_LISTS = 256
-_kept_sections: dict[int, tuple[tuple[PsychoeducationSection, ...], tuple[Content, ...]]] = {}
-"""The pieces of each list of sections, by the list's identity: a result's list of sections
-is one the composer keeps and hands to every result with the same sections, so it is found
-without hashing every section's text (the list is kept with its pieces, so its id cannot be
-another list's while kept); emptied when full."""
+_kept_sections: dict[
+    tuple[int, ...], tuple[tuple[PsychoeducationSection, ...], tuple[Content, ...]]
+] = {}
+"""The pieces of each list of sections, by the identities of its sections: the composer keeps
+the sections it makes and hands the same objects to every result that shows them, so a list
+is found without hashing every section's text (the sections are kept with their pieces, so
+their ids cannot be other objects' while kept); emptied when full."""
 
 
 def _section_pieces(sections: tuple[PsychoeducationSection, ...]) -> tuple[Content, ...]:
-    kept = _kept_sections.get(id(sections))
-    if kept is not None and kept[0] is sections:
+    identities = tuple(map(id, sections))
+    kept = _kept_sections.get(identities)
+    if kept is not None and all(map(operator.is_, kept[0], sections)):
         return kept[1]
     pieces = _sections_cut(sections)
     if len(_kept_sections) >= _KEPT_SECTION_LISTS:
         _kept_sections.clear()
-    _kept_sections[id(sections)] = (sections, pieces)
+    _kept_sections[identities] = (sections, pieces)
     return pieces
 
 
@@ -169,18 +173,19 @@ def _sections_cut(sections: tuple[PsychoeducationSection, ...]) -> tuple[Content
 def _packed(values: list[str]) -> str:
     # A reference (``^`` and a position) is at least two characters long, so only a value of
     # three or more can be written shorter as one: shorter values are written as they are.
+    # A value is written as it is unless it repeats one written in full before; the one
+    # written in full last is the one referred to.
     first: dict[str, int] = {}
-    packed = []
+    packed = values.copy()
     for index, value in enumerate(values):
         if len(value) > 2:
-            seen = first.get(value)
-            if seen is not None:
+            seen = first.setdefault(value, index)
+            if seen != index:
                 earlier = f"{_EARLIER}{seen}"
                 if len(earlier) < len(value):
-                    packed.append(earlier)
-                    continue
-            first[value] = index
-        packed.append(value)
+                    packed[index] = earlier
+                else:
+                    first[value] = index
     return SEPARATOR.join(packed)
 
 
@@ -261,7 +266,18 @@ _entry_pieces: dict[tuple[object, ...], Slotted] = {}
 """Slotted entries by what decides their text; emptied when full."""
 
 
+_entries_by_part: dict[tuple[int, str, str], tuple[object, str | None, Slotted]] = {}
+"""The same, by the identity of the part and where it stands: the composer keeps the parts
+it makes and hands the same object to every result that states the same numbers, so most
+parts are found without working out what decides their text (each part is kept with its
+entry, so its id cannot be another object's while kept); emptied when full."""
+
+
 def _entry(before: str, name: str | None, part: object, after: str) -> Slotted:
+    place = (id(part), before, after)
+    kept = _entries_by_part.get(place)
+    if kept is not None and kept[0] is part and kept[1] == name:
+        return kept[2]
     key = _part_key(part)
     if key is None:
         return _slotted(before + _entry_text(name, part) + after)
@@ -271,6 +287,9 @@ def _entry(before: str, name: str | None, part: object, after: str) -> Slotted:
             _entry_pieces.clear()
         found = _slotted(before + _entry_text(name, part) + after)
         _entry_pieces[before, name, after, key] = found
+    if len(_entries_by_part) >= _KEPT_ENTRIES:
+        _entries_by_part.clear()
+    _entries_by_part[place] = (part, name, found)
     return found
 
 

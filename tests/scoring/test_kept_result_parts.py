@@ -147,12 +147,14 @@ def test_what_is_kept_of_cut_pieces_stays_bounded(
     # Start empty: entries kept by earlier requests in this process would be found again
     # rather than added, and the bound is only checked when something is added.
     monkeypatch.setattr(stored_results, "_entry_pieces", {})
+    monkeypatch.setattr(stored_results, "_entries_by_part", {})
     definition = catalog.definitions["attachment-self-reflection"].definition
     for value in range(1, 8):
         for other in range(1, 8):
             answers = {item.id: value for item in definition.items} | {"anx01": other}
             _assert_cut_as_afresh(_compose(catalog, definition, answers))
             assert len(stored_results._entry_pieces) <= 5
+            assert len(stored_results._entries_by_part) <= 5
 
 
 def test_a_definition_copied_with_other_words_says_its_own(catalog: Catalog) -> None:
