@@ -201,6 +201,8 @@ class _Words:
     """The first sentence of ``how_scored``: the instrument, its scale and what it needs."""
     thresholds: dict[str, tuple[str, str]]
     """Each dimension's ``moderate_from`` and ``elevated_from`` as the result writes them."""
+    borderline_notes: dict[str, str]
+    """Each dimension's note for a score near a band's edge."""
     rules: tuple[tuple[str, str | None], ...]
     """The label and target of each tendency rule, flat ones first."""
     target_parts: tuple[tuple[str, str, tuple[str, ...]], ...]
@@ -277,6 +279,9 @@ def _make_words(
         labels=labels,
         targets={d.id: d.target for d in definition.dimensions},
         opening=opening,
+        borderline_notes={
+            d_id: wording.borderline_note.format(dimension=label) for d_id, label in labels.items()
+        },
         thresholds={
             d.id: (_number(d.bands.moderate_from), _number(d.bands.elevated_from))
             for d in definition.dimensions
@@ -378,7 +383,7 @@ def compose_result(
             continue
         lines.append(_dimension_line(words, dimension.id, score.mean, score))
         if score.borderline:
-            notes.append(wording.borderline_note.format(dimension=labels[dimension.id]))
+            notes.append(words.borderline_notes[dimension.id])
 
     tendencies = scoring.tendencies + target_tendency_scores(definition, scoring.dimensions)
     primaries = target_primaries(definition, scoring.dimensions, tendencies)

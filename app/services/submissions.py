@@ -40,7 +40,7 @@ from scoring.answers import check_answers
 from scoring.catalog import Catalog
 from scoring.engine import score
 from scoring.loading import LoadedDefinition
-from scoring.risk import RiskAssessment, assess_risk, strongest
+from scoring.risk import RiskAssessment, assess_risk
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,9 @@ def _prepare_start(
     answers = checked.answers
     token = new_token()
     response_id = new_response_id()
-    peak = strongest([checked.risk])  # a new response has indicated nothing before
+    # A new response has indicated nothing before: its peak is what its answers indicate
+    # (assess_risk names each item once, as strongest would).
+    peak = checked.risk
     notice = crisis_notice(catalog, peak, country, language)
     finished: scored_results.Finished | None = None
     if request.submit:
