@@ -27,7 +27,7 @@ from app.models import ResponseStatus
 from app.repositories import research_codes
 from app.repositories import responses as responses_repo
 from app.schemas.responses import CreateResponseRequest, ResponseCreated
-from app.security import digest, new_response_id, new_token, seal
+from app.security import digest, new_response_keys, seal
 from app.services import idempotent_replies, new_responses, scored_results, stored_results, studies
 from app.services.locale import RequestLocale
 from app.services.new_responses import CREATE_SCOPE, KeyedStart, NewResponse
@@ -93,8 +93,7 @@ def _prepare_start(
     language = locale.language(definition.languages)
     country = locale.country()
     answers = checked.answers
-    token = new_token()
-    response_id = new_response_id()
+    response_id, token = new_response_keys()
     # A new response has indicated nothing before: its peak is what its answers indicate
     # (assess_risk names each item once, as strongest would).
     peak = checked.risk
