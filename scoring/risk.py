@@ -157,8 +157,13 @@ def assess_risk(definition: Definition, raw: Mapping[str, object]) -> RiskAssess
             by_item.setdefault(folded, []).append(value)
     for check in checks:
         rule = check.rule
-        values = by_item.get(check.folded_item, [])
-        numbers = [n for v in values if (n := generous_value(v, check.scale)) is not None]
+        numbers: list[float] = []
+        for v in by_item.get(check.folded_item, ()):
+            # A whole number (the usual answer) is read at once, as generous_value reads it.
+            if type(v) is int and -_HUGE < v < _HUGE:
+                numbers.append(float(v))
+            elif (n := generous_value(v, check.scale)) is not None:
+                numbers.append(n)
         if not numbers or max(numbers) < rule.at_least:
             continue
         if rule.item not in triggered:
