@@ -82,6 +82,13 @@ def frame_of(piece_ids: list[int]) -> Content:
     return content(SEPARATOR.join(map(str, piece_ids)))
 
 
+@lru_cache(maxsize=1024)
+def frame_listing(piece_ids: tuple[int, ...]) -> Content:
+    """:func:`frame_of`, made once per (bounded) list of pieces: results that differ only in
+    their numbers list the same pieces."""
+    return frame_of(list(piece_ids))
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
