@@ -14,6 +14,7 @@ client's Idempotency-Key, which the server never stores.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import ssl
@@ -22,19 +23,33 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
 
-def _random_text(size: int) -> str:
-    """``size`` random bytes written as ``secrets.token_urlsafe`` writes them (URL-safe
-    base64 without padding)."""
-    return base64.urlsafe_b64encode(ssl.RAND_bytes(size)).rstrip(b"=").decode("ascii")
+
+_ID_BYTES = 16
+_TOKEN_BYTES = 32
+
+
+def _text_of(random: bytes) -> str:
+    """Random bytes written as ``secrets.token_urlsafe`` writes them (URL-safe base64
+    without padding; ``base64.urlsafe_b64encode`` in one call fewer)."""
+    encoded = binascii.b2a_base64(random, newline=False)
+    return encoded.translate(_URL_SAFE).rstrip(b"=").decode("ascii")
 
 
 def new_response_id() -> str:
-    return _random_text(16)
+    return _text_of(ssl.RAND_bytes(_ID_BYTES))
 
 
 def new_token() -> str:
-    return _random_text(32)
+    return _text_of(ssl.RAND_bytes(_TOKEN_BYTES))
+
+
+def new_response_keys() -> tuple[str, str]:
+    """A new response's id and token, cut from one draw of the generator (each call of it
+    costs about as much as the bytes of both): 128 and 256 bits that share none."""
+    random = ssl.RAND_bytes(_ID_BYTES + _TOKEN_BYTES)
+    return _text_of(random[:_ID_BYTES]), _text_of(random[_ID_BYTES:])
 
 
 def digest(value: str) -> str:

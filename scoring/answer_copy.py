@@ -86,8 +86,13 @@ def layout_from_text(text: str) -> Layout:
 
 def encode(definition: Definition, answers: Mapping[str, int]) -> bytes:
     """The research copy of ``answers`` (already checked against ``definition``)."""
-    copied = len(definition.items) + len(definition.demographics)
-    return pack(layout_of(definition), answers)[:copied]
+    return copied_part(definition, pack(layout_of(definition), answers))
+
+
+def copied_part(definition: Definition, packed: bytes) -> bytes:
+    """The research copy of answers already packed in ``layout_of(definition)``: the copy
+    is the bytes of the attachment and demographic items, which that layout puts first."""
+    return packed[: len(definition.items) + len(definition.demographics)]
 
 
 def position_of(definition: Definition, item_id: str) -> int:

@@ -41,6 +41,9 @@ def check_answers(
             problems.append(AnswerProblem(item_id, f"unknown item {item_id!r} in {definition.id}"))
             continue
         low, high, off = accepted
+        if type(value) is int and low <= value <= high:  # the usual answer, checked at once
+            valid[item_id] = value
+            continue
         if not is_answer_value(value):
             problems.append(
                 AnswerProblem(

@@ -9,7 +9,7 @@ that this is self-reflection, not a diagnosis.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -201,11 +201,45 @@ class _Words:
     """The first sentence of ``how_scored``: the instrument, its scale and what it needs."""
     thresholds: dict[str, tuple[str, str]]
     """Each dimension's ``moderate_from`` and ``elevated_from`` as the result writes them."""
+    borderline_notes: dict[str, str]
+    """Each dimension's note for a score near a band's edge."""
     rules: tuple[tuple[str, str | None], ...]
     """The label and target of each tendency rule, flat ones first."""
     target_parts: tuple[tuple[str, str, tuple[str, ...]], ...]
     """Each target's id, label and dimension ids."""
     questionnaire: QuestionnaireRef
+    dimension_lines: dict[tuple[object, ...], str] = field(default_factory=dict, compare=False)
+    """The line of ``how_scored`` for each dimension's score, as made (see
+    :func:`_dimension_line`)."""
+
+
+_KEPT_LINES = 4096
+
+
+def _dimension_line(words: _Words, dimension_id: str, mean: float, score: DimensionScore) -> str:
+    """The line saying a dimension's score, its band and thresholds: made once per (bounded)
+    dimension and score, since scores take few values. A zero mean is never kept (-0.0 ==
+    0.0, but is written "-0.00")."""
+    key = (dimension_id, mean, score.answered, score.of, score.band)
+    line = words.dimension_lines.get(key) if mean != 0.0 else None
+    if line is None:
+        wording = words.wording
+        band = score.band or ""
+        moderate_from, elevated_from = words.thresholds[dimension_id]
+        line = wording.dimension_line.format(
+            dimension=words.labels[dimension_id],
+            score=_number(mean),
+            answered=score.answered,
+            of=score.of,
+            band=wording.band_names.get(band, band),
+            moderate_from=moderate_from,
+            elevated_from=elevated_from,
+        )
+        if mean != 0.0:
+            if len(words.dimension_lines) >= _KEPT_LINES:
+                words.dimension_lines.clear()
+            words.dimension_lines[key] = line
+    return line
 
 
 _KEPT_SECTION_LISTS = 1024
@@ -245,6 +279,9 @@ def _make_words(
         labels=labels,
         targets={d.id: d.target for d in definition.dimensions},
         opening=opening,
+        borderline_notes={
+            d_id: wording.borderline_note.format(dimension=label) for d_id, label in labels.items()
+        },
         thresholds={
             d.id: (_number(d.bands.moderate_from), _number(d.bands.elevated_from))
             for d in definition.dimensions
@@ -344,20 +381,9 @@ def compose_result(
                 )
             )
             continue
-        moderate_from, elevated_from = words.thresholds[dimension.id]
-        lines.append(
-            wording.dimension_line.format(
-                dimension=labels[dimension.id],
-                score=_number(score.mean),
-                answered=score.answered,
-                of=score.of,
-                band=wording.band_names.get(score.band, score.band),
-                moderate_from=moderate_from,
-                elevated_from=elevated_from,
-            )
-        )
+        lines.append(_dimension_line(words, dimension.id, score.mean, score))
         if score.borderline:
-            notes.append(wording.borderline_note.format(dimension=labels[dimension.id]))
+            notes.append(words.borderline_notes[dimension.id])
 
     tendencies = scoring.tendencies + target_tendency_scores(definition, scoring.dimensions)
     primaries = target_primaries(definition, scoring.dimensions, tendencies)

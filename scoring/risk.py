@@ -127,22 +127,43 @@ def assess_answer(definition: Definition, key: object, value: object) -> RiskAss
     return RiskAssessment(level, tuple(triggered)) if level is not None else NO_RISK
 
 
+@per_definition
+def _unread_ids(definition: Definition) -> frozenset[str]:
+    """The ids of the definition's items that no risk rule reads, in any letter case: an
+    answer under one of them, as written, is passed over without folding its key."""
+    _, read = _rule_checks(definition)
+    ids = (
+        *(item.id for item in definition.items),
+        *(item.id for item in definition.wellbeing_items),
+        *(demographic.id for demographic in definition.demographics),
+    )
+    return frozenset(i for i in ids if i.casefold() not in read)
+
+
 def assess_risk(definition: Definition, raw: Mapping[str, object]) -> RiskAssessment:
     """Run every risk rule of ``definition`` over ``raw`` answers, valid or not."""
     checks, read = _rule_checks(definition)
     if not checks:
         return NO_RISK
+    unread = _unread_ids(definition)
     level: CrisisLevel | None = None
     triggered: list[str] = []
     by_item: dict[str, list[object]] = {}
     for key, value in raw.items():
+        if key in unread:
+            continue
         folded = str(key).casefold()
         if folded in read:  # the values no rule reads are never looked at
             by_item.setdefault(folded, []).append(value)
     for check in checks:
         rule = check.rule
-        values = by_item.get(check.folded_item, [])
-        numbers = [n for v in values if (n := generous_value(v, check.scale)) is not None]
+        numbers: list[float] = []
+        for v in by_item.get(check.folded_item, ()):
+            # A whole number (the usual answer) is read at once, as generous_value reads it.
+            if type(v) is int and -_HUGE < v < _HUGE:
+                numbers.append(float(v))
+            elif (n := generous_value(v, check.scale)) is not None:
+                numbers.append(n)
         if not numbers or max(numbers) < rule.at_least:
             continue
         if rule.item not in triggered:

@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from app.security import new_response_id, new_token
+from app.security import new_response_id, new_response_keys, new_token
 
 URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -38,3 +38,16 @@ def test_a_forked_process_makes_tokens_of_its_own() -> None:
         [sys.executable, "-c", program], capture_output=True, text=True, check=True
     ).stdout.split()
     assert child != parent
+
+
+def test_a_new_responses_id_and_token_are_drawn_whole_and_apart() -> None:
+    keys = [new_response_keys() for _ in range(2000)]
+    ids = [response_id for response_id, _ in keys]
+    tokens = [token for _, token in keys]
+    assert {len(i) for i in ids} == {22}
+    assert {len(t) for t in tokens} == {43}
+    assert all(URL_SAFE.fullmatch(value) for value in ids + tokens)
+    assert len(set(ids)) == len(ids)
+    assert len(set(tokens)) == len(tokens)
+    # Apart: the token does not begin with the id's bytes (16 bytes fill 21 characters).
+    assert not any(token.startswith(response_id[:21]) for response_id, token in keys)

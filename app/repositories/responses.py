@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import Dialect, delete, insert
 from sqlalchemy.orm import object_session
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session, col, select
 
 from app.models import ResponseSession, ResponseStatus
@@ -88,14 +91,69 @@ def answers_of(row: ResponseSession) -> dict[str, int]:
     return answer_copy.unpack(_layout(text), bytes(row.answers))
 
 
-_INSERT = insert(ResponseSession.__table__)  # type: ignore[attr-defined]
+_TABLE = ResponseSession.__table__  # type: ignore[attr-defined]
+_INSERT = insert(_TABLE)
+_COLUMNS = tuple(column.key for column in _TABLE.columns)
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledInsert:
+    """The INSERT of a whole row, compiled once for a dialect: its SQL, and for each
+    parameter (in the order the SQL names them) the column it takes and how the dialect
+    converts its value for the driver, if it does."""
+
+    sql: str
+    columns: tuple[str, ...]
+    converters: tuple[Callable[[Any], Any] | None, ...]
+    positional: bool
+
+
+_COMPILED: weakref.WeakKeyDictionary[Dialect, _CompiledInsert] = weakref.WeakKeyDictionary()
+
+
+def _compiled_insert(dialect: Dialect) -> _CompiledInsert:
+    found = _COMPILED.get(dialect)
+    if found is None:
+        compiled = _INSERT.compile(dialect=dialect, column_keys=list(_COLUMNS))
+        assert isinstance(compiled, SQLCompiler)
+        columns = tuple(compiled.positiontup or compiled.binds)
+        converters: list[Callable[[Any], Any] | None] = []
+        for column in columns:
+            convert = compiled._bind_processors.get(column)
+            if convert is not None and not callable(convert):  # pragma: no cover - tuples only
+                raise RuntimeError(f"column {column} takes no single value")
+            converters.append(convert)
+        if set(columns) != set(_COLUMNS) or compiled.escaped_bind_names:  # pragma: no cover
+            raise RuntimeError("the INSERT of new responses does not take one value per column")
+        found = _COMPILED[dialect] = _CompiledInsert(
+            compiled.string, columns, tuple(converters), compiled.positional
+        )
+    return found
 
 
 def insert_new(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert new responses given as the values of every column (each with the id of its
     answers' layout): one statement for them all, no ORM object. The session's identity map
-    does not know them; a later query finds them."""
-    session.connection().execute(_INSERT, list(rows))
+    does not know them; a later query finds them.
+
+    The statement is the one SQLAlchemy would send for these rows, compiled once per dialect,
+    and the values are converted as SQLAlchemy converts them; the writer stores many rows per
+    group, and compiling and converting them afresh each time cost more than the driver's
+    own work."""
+    connection = session.connection()
+    insert = _compiled_insert(connection.dialect)
+    pairs = tuple(zip(insert.columns, insert.converters, strict=True))
+    if insert.positional:
+        parameters: list[Any] = [
+            tuple(row[c] if convert is None else convert(row[c]) for c, convert in pairs)
+            for row in rows
+        ]
+    else:
+        parameters = [
+            {c: row[c] if convert is None else convert(row[c]) for c, convert in pairs}
+            for row in rows
+        ]
+    connection.exec_driver_sql(insert.sql, parameters)
 
 
 def erase(session: Session, response: ResponseSession) -> None:

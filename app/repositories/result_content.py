@@ -10,7 +10,7 @@ would point at nothing.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, Pool, event
@@ -67,6 +67,11 @@ def _once_committed(session: Session, remember: Callable[[], None]) -> None:
 
     event.listen(session, "after_commit", committed, once=True)
     event.listen(session, "after_soft_rollback", rolled_back, once=True)
+
+
+def known_ids(session: Session) -> Mapping[str, int]:
+    """The ids of rows known to be committed, by hash (a row, once committed, stays)."""
+    return _known(session).ids
 
 
 def keep(session: Session, contents: Sequence[tuple[str, str]]) -> list[int]:

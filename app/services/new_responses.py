@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -116,6 +116,35 @@ def _replayed(previous: IdempotencyRecord, keyed: KeyedStart) -> ResponseCreated
 def _with_content_ids(session: Session, starts: Sequence[NewResponse]) -> list[dict[str, Any]]:
     """The rows of ``starts``, given the ids of the shared content they refer to (stored
     first where new)."""
+    known = result_content_repo.known_ids(session)
+    found: list[tuple[int, tuple[int, ...]]] = []
+    for start in starts:
+        layout_id = known.get(start.layout.hash)
+        piece_ids = tuple(known.get(piece.hash) for piece in start.pieces)
+        if layout_id is None or None in piece_ids:
+            return _with_new_content_ids(session, starts)
+        found.append((layout_id, cast(tuple[int, ...], piece_ids)))
+    # The usual group: every layout and piece is stored already, and its id known.
+    frames = [
+        stored_results.frame_listing(piece_ids) if start.submitted else None
+        for start, (_, piece_ids) in zip(starts, found, strict=True)
+    ]
+    framed = {frame.hash: frame.body for frame in frames if frame is not None}
+    frame_ids = dict(
+        zip(framed, result_content_repo.keep(session, list(framed.items())), strict=True)
+    )
+    return [
+        {
+            **start.values,
+            "answer_layout": layout_id,
+            "result_frame": None if frame is None else frame_ids[frame.hash],
+        }
+        for start, (layout_id, _), frame in zip(starts, found, frames, strict=True)
+    ]
+
+
+def _with_new_content_ids(session: Session, starts: Sequence[NewResponse]) -> list[dict[str, Any]]:
+    """:func:`_with_content_ids` of a group that brings content not known to be stored."""
     contents = {start.layout.hash: start.layout.body for start in starts}
     for start in starts:
         contents.update((piece.hash, piece.body) for piece in start.pieces)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,6 +80,13 @@ class CompactResult:
 def frame_of(piece_ids: list[int]) -> Content:
     """The frame listing these pieces."""
     return content(SEPARATOR.join(map(str, piece_ids)))
+
+
+@lru_cache(maxsize=1024)
+def frame_listing(piece_ids: tuple[int, ...]) -> Content:
+    """:func:`frame_of`, made once per (bounded) list of pieces: results that differ only in
+    their numbers list the same pieces."""
+    return frame_of(list(piece_ids))
 
 
 def _json(value: Any) -> str:
@@ -137,8 +145,30 @@ def _slotted(piece: str) -> tuple[Content, tuple[str, ...]]:
     return content(body), tuple(slots)
 
 
-@lru_cache(maxsize=256)
+_KEPT_SECTION_LISTS = 256
+_kept_sections: dict[
+    tuple[int, ...], tuple[tuple[PsychoeducationSection, ...], tuple[Content, ...]]
+] = {}
+"""The pieces of each list of sections, by the identities of its sections: the composer keeps
+the sections it makes and hands the same objects to every result that shows them, so a list
+is found without hashing every section's text (the sections are kept with their pieces, so
+their ids cannot be other objects' while kept); emptied when full."""
+
+
 def _section_pieces(sections: tuple[PsychoeducationSection, ...]) -> tuple[Content, ...]:
+    identities = tuple(map(id, sections))
+    kept = _kept_sections.get(identities)
+    if kept is not None and all(map(operator.is_, kept[0], sections)):
+        return kept[1]
+    pieces = _sections_cut(sections)
+    if len(_kept_sections) >= _KEPT_SECTION_LISTS:
+        _kept_sections.clear()
+    _kept_sections[identities] = (sections, pieces)
+    return pieces
+
+
+@lru_cache(maxsize=256)
+def _sections_cut(sections: tuple[PsychoeducationSection, ...]) -> tuple[Content, ...]:
     # Serialized, escaped and hashed once per set of sections (per definition, language,
     # tendencies and notice), not once per submission; numbers stay in these pieces.
     document = {"psychoeducation": [s.model_dump(mode="json") for s in sections]}
@@ -150,18 +180,19 @@ def _section_pieces(sections: tuple[PsychoeducationSection, ...]) -> tuple[Conte
 def _packed(values: list[str]) -> str:
     # A reference (``^`` and a position) is at least two characters long, so only a value of
     # three or more can be written shorter as one: shorter values are written as they are.
+    # A value is written as it is unless it repeats one written in full before; the one
+    # written in full last is the one referred to.
     first: dict[str, int] = {}
-    packed = []
+    packed = values.copy()
     for index, value in enumerate(values):
         if len(value) > 2:
-            seen = first.get(value)
-            if seen is not None:
+            seen = first.setdefault(value, index)
+            if seen != index:
                 earlier = f"{_EARLIER}{seen}"
                 if len(earlier) < len(value):
-                    packed.append(earlier)
-                    continue
-            first[value] = index
-        packed.append(value)
+                    packed[index] = earlier
+                else:
+                    first[value] = index
     return SEPARATOR.join(packed)
 
 
@@ -242,7 +273,18 @@ _entry_pieces: dict[tuple[object, ...], Slotted] = {}
 """Slotted entries by what decides their text; emptied when full."""
 
 
+_entries_by_part: dict[tuple[int, str, str], tuple[object, str | None, Slotted]] = {}
+"""The same, by the identity of the part and where it stands: the composer keeps the parts
+it makes and hands the same object to every result that states the same numbers, so most
+parts are found without working out what decides their text (each part is kept with its
+entry, so its id cannot be another object's while kept); emptied when full."""
+
+
 def _entry(before: str, name: str | None, part: object, after: str) -> Slotted:
+    place = (id(part), before, after)
+    kept = _entries_by_part.get(place)
+    if kept is not None and kept[0] is part and kept[1] == name:
+        return kept[2]
     key = _part_key(part)
     if key is None:
         return _slotted(before + _entry_text(name, part) + after)
@@ -252,6 +294,9 @@ def _entry(before: str, name: str | None, part: object, after: str) -> Slotted:
             _entry_pieces.clear()
         found = _slotted(before + _entry_text(name, part) + after)
         _entry_pieces[before, name, after, key] = found
+    if len(_entries_by_part) >= _KEPT_ENTRIES:
+        _entries_by_part.clear()
+    _entries_by_part[place] = (part, name, found)
     return found
 
 

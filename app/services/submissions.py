@@ -27,7 +27,7 @@ from app.models import ResponseStatus
 from app.repositories import research_codes
 from app.repositories import responses as responses_repo
 from app.schemas.responses import CreateResponseRequest, ResponseCreated
-from app.security import digest, new_response_id, new_token, seal
+from app.security import digest, new_response_keys, seal
 from app.services import idempotent_replies, new_responses, scored_results, stored_results, studies
 from app.services.locale import RequestLocale
 from app.services.new_responses import CREATE_SCOPE, KeyedStart, NewResponse
@@ -40,7 +40,7 @@ from scoring.answers import check_answers
 from scoring.catalog import Catalog
 from scoring.engine import score
 from scoring.loading import LoadedDefinition
-from scoring.risk import RiskAssessment, assess_risk, strongest
+from scoring.risk import RiskAssessment, assess_risk
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +88,15 @@ def _prepare_start(
 ) -> NewResponse:
     loaded = checked.loaded
     definition = loaded.definition
-    locale = locale.with_explicit(request.country, request.lang)
+    if request.country is not None or request.lang is not None:
+        locale = locale.with_explicit(request.country, request.lang)
     language = locale.language(definition.languages)
     country = locale.country()
     answers = checked.answers
-    token = new_token()
-    response_id = new_response_id()
-    peak = strongest([checked.risk])  # a new response has indicated nothing before
+    response_id, token = new_response_keys()
+    # A new response has indicated nothing before: its peak is what its answers indicate
+    # (assess_risk names each item once, as strongest would).
+    peak = checked.risk
     notice = crisis_notice(catalog, peak, country, language)
     finished: scored_results.Finished | None = None
     if request.submit:
@@ -111,6 +113,7 @@ def _prepare_start(
         crisis=notice,
     )
     consent = request.consent.research
+    packed = responses_repo.packed_answers(loaded.content_hash, definition, answers)
     # Every column but the ids of shared content; a submitted response's as
     # scored_results.mark_submitted sets them on a saved one.
     values = {
@@ -124,7 +127,7 @@ def _prepare_start(
         "study": study,
         "research_consent": consent,
         "status": ResponseStatus.in_progress.value,
-        "answers": responses_repo.packed_answers(loaded.content_hash, definition, answers),
+        "answers": packed,
         "result_values": None,
         "primary_tendency": None,
         "crisis_level": peak.level,
@@ -139,7 +142,8 @@ def _prepare_start(
     pieces: tuple[stored_results.Content, ...] = ()
     if finished is not None:
         pieces = finished.compact.pieces
-        copy = answer_copy.encode(definition, answers) if consent else None
+        # packed_answers packs in answer_copy.layout_of(definition): the copy's own layout.
+        copy = answer_copy.copied_part(definition, packed) if consent else None
         values |= {
             "status": ResponseStatus.submitted.value,
             "result_values": finished.compact.values,

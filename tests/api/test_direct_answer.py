@@ -74,6 +74,10 @@ class Counter:
     def response_id(self) -> str:
         return f"id-{self.base}-{next(self.made)}"
 
+    def response_keys(self) -> tuple[str, str]:
+        token = self.token()
+        return self.response_id(), token
+
 
 @pytest.fixture
 def standard_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
@@ -96,8 +100,7 @@ def pair(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Pair]:
     counter = Counter()
-    monkeypatch.setattr(submissions, "new_token", counter.token)
-    monkeypatch.setattr(submissions, "new_response_id", counter.response_id)
+    monkeypatch.setattr(submissions, "new_response_keys", counter.response_keys)
     monkeypatch.setattr(studies, "new_enrolment_code", lambda: ENROLMENT)
     apps = [
         create_app(Settings(environment="test", database_url=url, default_country=None), catalog)
@@ -164,7 +167,7 @@ def _sent(client: TestClient, body: bytes | None, headers: Headers) -> tuple[Any
 def both(pair: Pair, body: bytes | None, headers: Headers) -> tuple[Any, ...]:
     """The request sent to each instance in turn; the served one's answer, checked equal."""
     pair.requests += 1
-    counter = submissions.new_token.__self__  # type: ignore[attr-defined]
+    counter = submissions.new_response_keys.__self__  # type: ignore[attr-defined]
     counter.restart(pair.requests)
     served = _sent(pair.served, body, headers)
     counter.restart(pair.requests)

@@ -64,7 +64,7 @@ def _cut_afresh(result: ScoreResult) -> stored_results.CompactResult:
         slotted, numbers = stored_results._slotted.__wrapped__(piece)
         pieces.append(slotted)
         values += numbers
-    pieces += stored_results._section_pieces.__wrapped__(result.psychoeducation)
+    pieces += stored_results._sections_cut.__wrapped__(result.psychoeducation)
     return stored_results.CompactResult(tuple(pieces), stored_results._packed(values))
 
 
@@ -147,12 +147,14 @@ def test_what_is_kept_of_cut_pieces_stays_bounded(
     # Start empty: entries kept by earlier requests in this process would be found again
     # rather than added, and the bound is only checked when something is added.
     monkeypatch.setattr(stored_results, "_entry_pieces", {})
+    monkeypatch.setattr(stored_results, "_entries_by_part", {})
     definition = catalog.definitions["attachment-self-reflection"].definition
     for value in range(1, 8):
         for other in range(1, 8):
             answers = {item.id: value for item in definition.items} | {"anx01": other}
             _assert_cut_as_afresh(_compose(catalog, definition, answers))
             assert len(stored_results._entry_pieces) <= 5
+            assert len(stored_results._entries_by_part) <= 5
 
 
 def test_a_definition_copied_with_other_words_says_its_own(catalog: Catalog) -> None:
@@ -242,3 +244,26 @@ def test_values_are_packed_by_the_rule_and_come_back(values: list[str]) -> None:
     packed = stored_results._packed(values)
     assert packed == _packed_by_the_rule(values)
     assert stored_results._unpacked(packed) == values
+
+
+def test_a_negative_zero_score_is_said_as_scored(catalog: Catalog) -> None:
+    definition = catalog.definitions["attachment-self-reflection"].definition
+    words = result_module._words(definition, "sha256:" + "0" * 64, "en", catalog.content)
+    said = []
+    for zero in (0.0, -0.0, 0.0):
+        scored = DimensionScore("anxiety", zero, "low", 3, 3, 2, False)
+        said.append(result_module._dimension_line(words, "anxiety", zero, scored))
+    assert said[0] == said[2] != said[1]
+    assert "-0.00" in said[1]
+
+
+def test_a_kept_line_says_what_a_new_one_would(catalog: Catalog) -> None:
+    definition = catalog.definitions["attachment-self-reflection"].definition
+    for value in (2, 5, 2):
+        answers = {item.id: value for item in definition.items}
+        kept = _compose(catalog, definition, answers)
+        afresh = _compose(catalog, definition.model_copy(), answers)
+        assert kept.how_scored == afresh.how_scored
+        mean = kept.scores["anxiety"].mean
+        assert mean is not None
+        assert f"{mean:.2f} (mean of" in kept.how_scored
