@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from scoring import yaml_text
 from scoring.definition import Identifier, NonEmptyText, TendencyId
 from scoring.loading import DefinitionError, DefinitionProblem, dotted
 
@@ -99,7 +100,7 @@ class ContentLibrary:
             strings = language_dir / "strings.yaml"
             try:
                 wording[language] = ResultWording.model_validate(
-                    _plain(yaml.safe_load(strings.read_text(encoding="utf-8")))
+                    _plain(yaml_text.safe_load(strings.read_text(encoding="utf-8")))
                 )
             except OSError:
                 problems.append(DefinitionProblem(str(strings), "", "missing"))
@@ -143,7 +144,7 @@ def _read_section(path: Path) -> Section:
             [DefinitionProblem(str(path), "", "must start with a '---' front matter block")]
         )
     try:
-        front = yaml.safe_load(parts[1])
+        front = yaml_text.safe_load(parts[1])
     except yaml.YAMLError as exc:
         raise DefinitionError([DefinitionProblem(str(path), "", f"front matter: {exc}")]) from exc
     if not isinstance(front, dict):

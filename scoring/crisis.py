@@ -33,6 +33,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from scoring import yaml_text
 from scoring.definition import CrisisLevel, Identifier, Localized, NonEmptyText
 from scoring.loading import DefinitionError, DefinitionProblem, dotted
 from scoring.memo import bounded, kept_with
@@ -130,7 +131,7 @@ class CrisisDirectory(CrisisModel):
     @classmethod
     def load(cls, path: Path) -> CrisisDirectory:
         try:
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+            document = yaml_text.safe_load(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise DefinitionError(
                 [DefinitionProblem(str(path), "", f"cannot read: {exc}")]

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from scoring import yaml_text
 from scoring.crosscheck import cross_check
 from scoring.definition import Definition
 from scoring.targets import expand
@@ -101,7 +102,7 @@ def read_document(path: Path) -> object:
     try:
         if path.suffix == ".json":
             return json.loads(text)
-        return yaml.safe_load(text)
+        return yaml_text.safe_load(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise DefinitionError(
             [DefinitionProblem(str(path), "", f"not valid syntax: {exc}")]

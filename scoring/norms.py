@@ -31,6 +31,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from scoring import yaml_text
 from scoring.loading import DefinitionError, DefinitionProblem, LoadedDefinition
 
 NORMS_FORMAT = "securebase-norms/1"
@@ -230,7 +231,7 @@ def parse_norms(path: Path) -> NormsFile:
     """Read one norms file, or raise :class:`DefinitionError` saying what is wrong."""
     where = str(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml_text.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise DefinitionError([DefinitionProblem(where, "", f"cannot be read: {exc}")]) from exc
     try:
@@ -313,7 +314,7 @@ def is_norms_path(path: Path) -> bool:
     """Whether a file given to ``questionnaires validate`` is a norms file: one that says so
     in its ``format`` (anything else is checked as a definition)."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml_text.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False
     return isinstance(raw, dict) and str(raw.get("format", "")).startswith("securebase-norms/")
