@@ -74,6 +74,30 @@ def _decode(matrix: npt.NDArray[np.uint8], dimension: PackedDimension) -> _Decod
     return _Decoded(answered, keyed, answered.sum(axis=1), keyed.sum(axis=1))
 
 
+class _KeyedTable:
+    """One dimension's keyed values looked up by byte: row ``i`` of the table holds, for
+    each byte of item ``i``'s place in the copy, its keyed value (0 where not answered), so
+    decoding a batch is one lookup per answer. Places beyond an item's scale look up 0:
+    :meth:`AnswerSums.add` refuses such copies before it decodes them."""
+
+    def __init__(self, dimension: PackedDimension) -> None:
+        self.positions = [item.position for item in dimension.items]
+        table = np.zeros((len(dimension.items), 256), dtype=np.int64)
+        for row, item in enumerate(dimension.items):
+            for answer in range(item.low, item.high + 1):
+                place = answer - item.low + answer_copy.FIRST_PLACE
+                # Reverse keying as in the scoring engine: low + high - x.
+                table[row, place] = item.low + item.high - answer if item.reverse else answer
+        self.flat = table.ravel()
+        self.offsets = np.arange(len(dimension.items), dtype=np.intp) * 256
+
+    def decode(self, matrix: npt.NDArray[np.uint8]) -> _Decoded:
+        places = matrix[:, self.positions]
+        answered = places != answer_copy.NOT_ANSWERED
+        keyed = self.flat[places.astype(np.intp) + self.offsets]
+        return _Decoded(answered, keyed, answered.sum(axis=1), keyed.sum(axis=1))
+
+
 class CodeCounts:
     """Responses per group, dimension and packed code, as one array of counts per dimension
     (a row per group, a column per possible code): a batch is counted with ``bincount``,
@@ -150,12 +174,31 @@ class CodeCounts:
         return result
 
 
+_EXACT = 1 << 53
+"""Below this, every integer is exactly a float64, and so is every partial sum of them."""
+
+
+def _sums_by(
+    keys: npt.NDArray[np.int64], values: npt.NDArray[np.int64], size: int
+) -> npt.NDArray[np.int64]:
+    """Exact integer sums of ``values`` per key (``0 <= key < size``): ``bincount`` with the
+    values as weights, which adds float64s, when no sum can reach 2**53 (so every partial
+    sum is exact); otherwise a masked sum per key, in integers."""
+    if len(values) == 0:
+        return np.zeros(size, dtype=np.int64)
+    largest = int(np.abs(values).max())
+    if largest * len(values) < _EXACT:
+        return np.rint(np.bincount(keys, weights=values, minlength=size)).astype(np.int64)
+    return np.array([int(values[keys == key].sum()) for key in range(size)], dtype=np.int64)
+
+
 class AnswerSums:
     """Running exact integer sums for :func:`item_tallies`."""
 
     def __init__(self, dimensions: Sequence[PackedDimension]) -> None:
         self.dimensions = dimensions
         self.n = 0
+        self.tables = [_KeyedTable(dimension) for dimension in dimensions]
         self.answers = [[0] * (item.high - item.low + 1) for d in dimensions for item in d.items]
         self.complete = [[0] * (3 + 3 * len(d.items)) for d in dimensions]
         self.scored = 0
@@ -172,41 +215,58 @@ class AnswerSums:
 
     def add(self, matrix: npt.NDArray[np.uint8]) -> None:
         self.n += len(matrix)
-        slot = 0
-        for dimension in self.dimensions:
-            for item in dimension.items:
-                points = item.high - item.low + 1
-                chosen = np.bincount(matrix[:, item.position], minlength=points + 1)[1:]
-                self.answers[slot] = [
-                    a + int(b) for a, b in zip(self.answers[slot], chosen, strict=True)
-                ]
-                slot += 1
-        decoded = [_decode(matrix, dimension) for dimension in self.dimensions]
+        self._add_answers(matrix)
+        decoded = [table.decode(matrix) for table in self.tables]
         for index, part in enumerate(decoded):
             self._add_complete(index, part)
         scored = np.logical_and.reduce(
             [part.count >= d.needed for part, d in zip(decoded, self.dimensions, strict=True)]
         )
         self.scored += int(scored.sum())
-        for index, part in enumerate(decoded):
-            for c, pair in self.sums[index].items():
-                chosen_rows = part.total[scored & (part.count == c)]
-                pair[0] += int(chosen_rows.sum())
-                pair[1] += int((chosen_rows * chosen_rows).sum())
+        counts = [part.count[scored] for part in decoded]
+        totals = [part.total[scored] for part in decoded]
+        for index, by_count in enumerate(self.sums):
+            size = len(self.dimensions[index].items) + 1
+            found = _sums_by(counts[index], totals[index], size)
+            squares = _sums_by(counts[index], totals[index] * totals[index], size)
+            for c, pair in by_count.items():
+                pair[0] += int(found[c])
+                pair[1] += int(squares[c])
         for a, b in self.pairs:
-            first, second = decoded[a], decoded[b]
-            product = first.total * second.total
-            for ca, cb in self.products[(a, b)]:
-                rows = scored & (first.count == ca) & (second.count == cb)
-                self.products[(a, b)][(ca, cb)] += int(product[rows].sum())
+            size = len(self.dimensions[b].items) + 1
+            keys = counts[a] * size + counts[b]
+            found = _sums_by(
+                keys, totals[a] * totals[b], size * (len(self.dimensions[a].items) + 1)
+            )
+            products = self.products[(a, b)]
+            for ca, cb in products:
+                products[(ca, cb)] += int(found[ca * size + cb])
+
+    def _add_answers(self, matrix: npt.NDArray[np.uint8]) -> None:
+        """How often each place of each item was chosen: one ``bincount`` over every item's
+        byte, each item's places shifted to a range of its own."""
+        items = [item for dimension in self.dimensions for item in dimension.items]
+        if not items:
+            return
+        places = matrix[:, [item.position for item in items]].astype(np.intp)
+        places += np.arange(len(items), dtype=np.intp) * 256
+        chosen = np.bincount(places.ravel(), minlength=256 * len(items)).reshape(len(items), 256)
+        for slot, item in enumerate(items):
+            points = item.high - item.low + 1
+            if chosen[slot, points + 1 :].any():
+                raise ValueError(f"{item.id}: a research copy's answer is beyond its scale")
+            self.answers[slot] = [
+                a + int(b)
+                for a, b in zip(self.answers[slot], chosen[slot, 1 : points + 1], strict=True)
+            ]
 
     def _add_complete(self, index: int, part: _Decoded) -> None:
         keyed = part.keyed[part.answered.all(axis=1)]
         total = keyed.sum(axis=1)
-        block = [len(keyed), int(total.sum()), int((total * total).sum())]
+        block = [len(keyed), int(total.sum()), int(total @ total)]
         item_sums = keyed.sum(axis=0)
-        item_squares = (keyed * keyed).sum(axis=0)
-        item_total = (keyed * total[:, None]).sum(axis=0)
+        item_squares = np.einsum("ij,ij->j", keyed, keyed)
+        item_total = total @ keyed
         for i in range(keyed.shape[1]):
             block += [int(item_sums[i]), int(item_squares[i]), int(item_total[i])]
         self.complete[index] = [a + b for a, b in zip(self.complete[index], block, strict=True)]

@@ -141,7 +141,7 @@ def _in_day(where: ResponseFilter) -> list[ColumnElement[bool]]:
     ]
 
 
-class _Codes:
+class JoinedCodes:
     """Concatenated stored codes per group, counted with numpy whenever enough have
     gathered."""
 
@@ -268,7 +268,7 @@ def counted_by_day(
         *_in_day(where), _table.research_codes.is_(None)
     )
     name = _Keys(group)
-    codes = _Codes(dimensions)
+    codes = JoinedCodes(dimensions)
     responses: Counter[_ResponseKey] = Counter()
     coder: Coder | None = None
     days = _Days(connection, where)

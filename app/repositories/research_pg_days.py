@@ -1,0 +1,264 @@
+"""PostgreSQL: the research exports' counts and sums made a day of submissions at a time,
+inside ONE query, so that a few values per day reach Python instead of one per response.
+
+* Counts (:func:`counted_by_day`): for each day (UTC) from the first covered submission to
+  the last, a ``LATERAL`` subquery reads that day's range of the research index, groups the
+  day's responses by (primary tendency, crisis level, group) and concatenates each group's
+  stored codes (``string_agg``); numpy counts the concatenated codes per group and
+  dimension (:class:`app.repositories.research_days.JoinedCodes`). A histogram's counts are
+  the same without the tendency and crisis level.
+* The item statistics (:func:`copies_by_day`): each day's research copies, concatenated the
+  same way, become matrices for numpy without a Python value per copy.
+
+Why a day at a time, in one query:
+
+* The day of each row costs nothing: it is the range of the research index's submission
+  time the subquery reads, ``[midnight, next midnight)`` UTC, so no row has its time
+  converted (computing the day or week of every row, as ``date_trunc`` does, cost as much
+  as reading the index). The days come from ``generate_series`` in the same statement:
+  one round trip, and an empty day costs one descent of the index.
+* Only each day's groups are hashed, a handful of entries; the rows come in the index's
+  order of submission time.
+* PostgreSQL 15 aggregates ``string_agg`` in one process (it gained parallel partial
+  aggregation in 16): the query reads the index once, instead of once per dimension with
+  the counting of the previous design, whose ``GROUP BY`` branches ran in parallel workers
+  but each read every entry and computed every row's period.
+
+A row stored without codes (of a questionnaire version not loaded when migration ``0007``
+ran) is counted from its research copy, decoded in Python: each day's group says how many
+rows have codes, and only when some row lacks them are those rows' copies read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Select,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    true,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.models import ResponseSession
+from app.repositories.research_codes import Coder
+from app.repositories.research_days import JoinedCodes
+from app.repositories.research_scope import (
+    GROUP_COLUMNS,
+    DemographicGroups,
+    Grouping,
+    GroupKey,
+    PackedDimension,
+    ResponseFilter,
+)
+from app.repositories.research_sql import answer_byte, counting_settings, start_of, stream
+from app.schemas.research import PeriodUnit
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+_table = ResponseSession.__table__.c  # type: ignore[attr-defined]
+_ResponseKey = tuple[GroupKey, str | None, str | None, dt.date]
+_ROWS = 500
+"""Rows of the result (a day's group each) taken from the server at a time."""
+
+
+def _group_column(group: Grouping | None) -> ColumnElement[Any] | None:
+    """What a row's group is read from: a column, or for a demographic item the byte of its
+    answer in the research copy."""
+    if isinstance(group, DemographicGroups):
+        return answer_byte(group.position)
+    if group is None:
+        return None
+    return GROUP_COLUMNS[group]
+
+
+def _name(group: Grouping | None, names: dict[Any, GroupKey], raw: Any) -> GroupKey:
+    """A row's group as the exports name it: the column's value, or a demographic item's
+    option for the byte of its answer."""
+    if raw in names:
+        return names[raw]
+    name: GroupKey = group.key(int(raw)) if isinstance(group, DemographicGroups) else raw
+    names[raw] = name
+    return name
+
+
+def _covered_days(connection: Connection, where: ResponseFilter) -> tuple[dt.date, dt.date] | None:
+    """The days (UTC) of the first and the last covered submission, from the index's ends."""
+    submitted = _table.submitted_at
+    ends = connection.execute(
+        select(func.min(submitted), func.max(submitted)).where(*where.conditions())
+    ).one()
+    if ends[0] is None or ends[1] is None:
+        return None
+    first, last = (moment.astimezone(dt.UTC).date() for moment in ends)
+    return first, last
+
+
+def _by_day(
+    connection: Connection,
+    where: ResponseFilter,
+    columns: Sequence[ColumnElement[Any]],
+    keys: Sequence[ColumnElement[Any]],
+) -> Select[Any] | None:
+    """For each day (UTC) from the first covered submission to the last, ``columns`` over
+    that day's covered responses, grouped by ``keys`` (one row a day without keys, also for
+    a day without responses): ``(day, *keys, *columns)`` rows; ``None`` when nothing is
+    covered."""
+    ends = _covered_days(connection, where)
+    if ends is None:
+        return None
+    first, last = ends
+    midnight = dt.time()
+    series = func.generate_series(
+        bindparam("first_day", dt.datetime.combine(first, midnight), type_=DateTime()),
+        bindparam("last_day", dt.datetime.combine(last, midnight), type_=DateTime()),
+        literal_column("interval '1 day'"),
+    )
+    days = series.table_valued("day").render_derived(name="days")
+    utc: ColumnElement[str] = literal_column("'UTC'")
+    one_day: ColumnElement[Any] = literal_column("interval '1 day'")
+    labelled = [key.label(f"key_{index}") for index, key in enumerate(keys)]
+    day = (
+        select(*labelled, *columns)
+        .where(
+            *where.conditions(),
+            _table.submitted_at >= func.timezone(utc, days.c.day),
+            _table.submitted_at < func.timezone(utc, days.c.day + one_day),
+        )
+        .group_by(*labelled)
+        .lateral("day_counts")
+    )
+    return select(days.c.day, day).select_from(days).join(day, true())
+
+
+def counted_by_day(
+    connection: Connection,
+    where: ResponseFilter,
+    group: Grouping | None,
+    unit: PeriodUnit | None,
+    dimensions: Sequence[PackedDimension],
+) -> tuple[Counter[_ResponseKey], Counter[tuple[GroupKey, int, int]]]:
+    """The covered responses per (group, primary tendency, crisis level, first day of the
+    ``unit`` of submission) (none without ``unit``), and per (group, dimension index, packed
+    code), from the codes stored at submission; ``dimensions`` are the covered version's
+    own, in its order (:func:`app.repositories.research_codes.packed_dimensions`).
+
+    What :func:`app.repositories.research_data.streamed_counts` counts with ``stored``, for
+    every grouping (a demographic item's included)."""
+    column = _group_column(group)
+    keys: list[ColumnElement[Any]] = []
+    if unit is not None:
+        keys = [_table.primary_tendency, _table.crisis_level]
+    if column is not None:
+        keys.append(column)
+    codes_column = _table.research_codes
+    statement = _by_day(
+        connection,
+        where,
+        [
+            func.count(),
+            func.count(codes_column),
+            func.string_agg(codes_column, literal_column("''::bytea")),
+        ],
+        keys,
+    )
+    responses: Counter[_ResponseKey] = Counter()
+    codes = JoinedCodes(dimensions)
+    if statement is None:
+        return responses, codes.counter()
+    names: dict[Any, GroupKey] = {}
+    periods: dict[dt.datetime, dt.date] = {}
+    without_codes = 0
+    with counting_settings(connection):
+        for row in stream(connection, statement, _ROWS):
+            n, with_codes, joined = row[-3:]
+            if n == 0:
+                continue  # no keys: one row even for a day without covered responses
+            key = None if column is None else _name(group, names, row[len(keys)])
+            if unit is not None:
+                day = row[0]
+                period = periods.get(day)
+                if period is None:
+                    period = periods[day] = start_of(day.date(), unit)
+                responses[(key, row[1], row[2], period)] += n
+            without_codes += n - with_codes
+            codes.add(key, with_codes, b"" if joined is None else bytes(joined))
+    if without_codes:
+        _count_copies_without_codes(connection, where, group, column, dimensions, codes, names)
+    return responses, codes.counter()
+
+
+def _count_copies_without_codes(
+    connection: Connection,
+    where: ResponseFilter,
+    group: Grouping | None,
+    column: ColumnElement[Any] | None,
+    dimensions: Sequence[PackedDimension],
+    codes: JoinedCodes,
+    names: dict[Any, GroupKey],
+) -> None:
+    """The codes of the covered rows stored without them, decoded from their copies."""
+    grp = literal_column("NULL") if column is None else column
+    missing = select(grp, _table.research_answers).where(
+        *where.conditions(), _table.research_codes.is_(None)
+    )
+    coder = Coder(dimensions)
+    for raw, copy in stream(connection, missing, _ROWS):
+        key = None if column is None else _name(group, names, raw)
+        codes.add(key, 1, coder.codes(bytes(copy)))
+
+
+def copies_by_day(
+    connection: Connection, where: ResponseFilter, rows: int
+) -> Iterator[npt.NDArray[np.uint8]]:
+    """The covered responses' research copies, as matrices of ``rows`` rows (the last one
+    fewer) and a column per byte: each day's copies concatenated by the database, so that
+    no Python value is made per response.
+
+    Every copy under one content hash has the same layout: each day's copies must take the
+    width of the first day's for each of them, as a batch's must take the width of its
+    first copy when the copies are streamed."""
+    copy = _table.research_answers
+    statement = _by_day(
+        connection, where, [func.count(), func.string_agg(copy, literal_column("''::bytea"))], []
+    )
+    if statement is None:
+        return
+    with counting_settings(connection):
+        yield from _day_matrices(stream(connection, statement, _ROWS), rows)
+
+
+def _day_matrices(days: Iterator[tuple[Any, ...]], rows: int) -> Iterator[npt.NDArray[np.uint8]]:
+    """Matrices of ``rows`` rows (the last one fewer) from days' concatenated copies: a
+    batch's temporary arrays are bounded by ``rows``, not by the largest day."""
+    import numpy as np
+
+    width: int | None = None
+    waiting = b""
+    for _day, n, joined in days:
+        if n == 0:
+            continue
+        copies = bytes(joined)
+        if width is None:
+            width = len(copies) // n
+        if len(copies) != width * n:
+            raise ValueError("research copies of different layouts under one content hash")
+        waiting += copies
+        whole = len(waiting) // (rows * width) * rows * width
+        if whole:
+            matrix = np.frombuffer(waiting[:whole], dtype=np.uint8).reshape(-1, width)
+            waiting = waiting[whole:]
+            for start in range(0, len(matrix), rows):
+                yield matrix[start : start + rows]
+    if waiting and width is not None:
+        yield np.frombuffer(waiting, dtype=np.uint8).reshape(-1, width)
