@@ -59,7 +59,7 @@ from app.repositories.research_scope import (
     PackedDimension,
     ResponseFilter,
 )
-from app.repositories.research_sql import answer_byte, counting_settings, start_of, stream
+from app.repositories.research_sql import answer_byte, counting_settings, start_of
 from app.schemas.research import PeriodUnit
 
 if TYPE_CHECKING:
@@ -68,8 +68,11 @@ if TYPE_CHECKING:
 
 _table = ResponseSession.__table__.c  # type: ignore[attr-defined]
 _ResponseKey = tuple[GroupKey, str | None, str | None, dt.date]
-_ROWS = 500
-"""Rows of the result (a day's group each) taken from the server at a time."""
+_GROUPS = 256
+"""Rows of a count's result (one day's group each: a count and its codes, a few hundred
+bytes) fetched from the server at a time."""
+_DAYS = 8
+"""Rows of the copies' result (one day's concatenated copies each) fetched at a time."""
 
 
 def _group_column(group: Grouping | None) -> ColumnElement[Any] | None:
@@ -90,6 +93,23 @@ def _name(group: Grouping | None, names: dict[Any, GroupKey], raw: Any) -> Group
     name: GroupKey = group.key(int(raw)) if isinstance(group, DemographicGroups) else raw
     names[raw] = name
     return name
+
+
+def _fetched(connection: Connection, statement: Select[Any], size: int) -> Iterator[Any]:
+    """The rows of ``statement``, fetched ``size`` at a time through a cursor on the server,
+    in the current transaction, in binary (bytes arrive as they are stored): the server
+    runs the query as rows are fetched, so the client holds one fetch, however long the
+    result. (psycopg's ``stream`` reads whatever the server has sent, which can be the whole
+    result when numpy is slower than the server.)"""
+    compiled = statement.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor("research_days", binary=True) as cursor:
+        cursor.execute(str(compiled), compiled.params)
+        while rows := cursor.fetchmany(size):
+            yield from rows
 
 
 def _covered_days(connection: Connection, where: ResponseFilter) -> tuple[dt.date, dt.date] | None:
@@ -180,7 +200,7 @@ def counted_by_day(
     periods: dict[dt.datetime, dt.date] = {}
     without_codes = 0
     with counting_settings(connection):
-        for row in stream(connection, statement, _ROWS):
+        for row in _fetched(connection, statement, _GROUPS):
             n, with_codes, joined = row[-3:]
             if n == 0:
                 continue  # no keys: one row even for a day without covered responses
@@ -213,7 +233,7 @@ def _count_copies_without_codes(
         *where.conditions(), _table.research_codes.is_(None)
     )
     coder = Coder(dimensions)
-    for raw, copy in stream(connection, missing, _ROWS):
+    for raw, copy in _fetched(connection, missing, _GROUPS):
         key = None if column is None else _name(group, names, raw)
         codes.add(key, 1, coder.codes(bytes(copy)))
 
@@ -235,7 +255,7 @@ def copies_by_day(
     if statement is None:
         return
     with counting_settings(connection):
-        yield from _day_matrices(stream(connection, statement, _ROWS), rows)
+        yield from _day_matrices(_fetched(connection, statement, _DAYS), rows)
 
 
 def _day_matrices(days: Iterator[tuple[Any, ...]], rows: int) -> Iterator[npt.NDArray[np.uint8]]:
