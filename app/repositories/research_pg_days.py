@@ -32,9 +32,11 @@ rows have codes, and only when some row lacks them are those rows' copies read.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -68,6 +70,7 @@ if TYPE_CHECKING:
 
 _table = ResponseSession.__table__.c  # type: ignore[attr-defined]
 _ResponseKey = tuple[GroupKey, str | None, str | None, dt.date]
+_Result = TypeVar("_Result")
 _GROUPS = 256
 """Rows of a count's result (one day's group each: a count and its codes, a few hundred
 bytes) fetched from the server at a time."""
@@ -125,19 +128,15 @@ def _covered_days(connection: Connection, where: ResponseFilter) -> tuple[dt.dat
 
 
 def _by_day(
-    connection: Connection,
     where: ResponseFilter,
     columns: Sequence[ColumnElement[Any]],
     keys: Sequence[ColumnElement[Any]],
-) -> Select[Any] | None:
-    """For each day (UTC) from the first covered submission to the last, ``columns`` over
-    that day's covered responses, grouped by ``keys`` (one row a day without keys, also for
-    a day without responses): ``(day, *keys, *columns)`` rows; ``None`` when nothing is
-    covered."""
-    ends = _covered_days(connection, where)
-    if ends is None:
-        return None
-    first, last = ends
+    first: dt.date,
+    last: dt.date,
+) -> Select[Any]:
+    """For each day (UTC) from ``first`` to ``last``, ``columns`` over that day's covered
+    responses, grouped by ``keys`` (one row a day without keys, also for a day without
+    responses): ``(day, *keys, *columns)`` rows."""
     midnight = dt.time()
     series = func.generate_series(
         bindparam("first_day", dt.datetime.combine(first, midnight), type_=DateTime()),
@@ -161,6 +160,46 @@ def _by_day(
     return select(days.c.day, day).select_from(days).join(day, true())
 
 
+_SNAPSHOT = re.compile(r"[0-9A-Fa-f-]+")
+
+
+def _halves(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """The days from ``first`` to ``last`` in two halves (one span for a single day)."""
+    if first == last:
+        return [(first, last)]
+    middle = first + (last - first) // 2
+    return [(first, middle), (middle + dt.timedelta(days=1), last)]
+
+
+def _in_same_snapshot(
+    connection: Connection, work: Callable[[Connection], _Result]
+) -> Future[_Result]:
+    """``work`` run on a thread of its own, on a second connection of the same pool whose
+    transaction reads the snapshot of ``connection``'s (exported, then imported: both see
+    exactly the same rows), read only: PostgreSQL 15 runs a ``string_agg`` in one process,
+    so two connections counting half of the days each take about half the time where a
+    core is free (the thread, started by the export's, keeps its lower priority)."""
+    snapshot = connection.execute(select(func.pg_export_snapshot())).scalar_one()
+    if not _SNAPSHOT.fullmatch(snapshot):
+        raise ValueError(f"unexpected snapshot identifier {snapshot!r}")
+
+    def run() -> _Result:
+        with connection.engine.connect() as other:
+            # Before any query of the transaction: its isolation, then the snapshot.
+            other.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            other.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            try:
+                return work(other)
+            finally:
+                other.rollback()
+
+    helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="research-days")
+    try:
+        return helper.submit(run)
+    finally:
+        helper.shutdown(wait=False)
+
+
 def counted_by_day(
     connection: Connection,
     where: ResponseFilter,
@@ -182,40 +221,84 @@ def counted_by_day(
     if column is not None:
         keys.append(column)
     codes_column = _table.research_codes
-    statement = _by_day(
-        connection,
-        where,
-        [
-            func.count(),
-            func.count(codes_column),
-            func.string_agg(codes_column, literal_column("''::bytea")),
-        ],
-        keys,
-    )
-    responses: Counter[_ResponseKey] = Counter()
-    codes = JoinedCodes(dimensions)
-    if statement is None:
-        return responses, codes.counter()
-    names: dict[Any, GroupKey] = {}
-    periods: dict[dt.datetime, dt.date] = {}
-    without_codes = 0
-    with counting_settings(connection):
-        for row in _fetched(connection, statement, _GROUPS):
+    columns = [
+        func.count(),
+        func.count(codes_column),
+        func.string_agg(codes_column, literal_column("''::bytea")),
+    ]
+    counts = _DayCounts(group, column, unit, len(keys), dimensions)
+    ends = _covered_days(connection, where)
+    if ends is None:
+        return counts.responses, counts.codes.counter()
+
+    def count(span: tuple[dt.date, dt.date], on: Connection) -> _DayCounts:
+        counted = _DayCounts(group, column, unit, len(keys), dimensions)
+        with counting_settings(on):
+            counted.add_all(_fetched(on, _by_day(where, columns, keys, *span), _GROUPS))
+        return counted
+
+    spans = _halves(*ends)
+    later = None
+    if len(spans) == 2:
+        later = _in_same_snapshot(connection, lambda other: count(spans[1], other))
+    try:
+        counts.absorb(count(spans[0], connection))
+    except BaseException:
+        if later is not None:
+            wait([later])  # its connection back in the pool before the error goes on
+        raise
+    if later is not None:
+        counts.absorb(later.result())
+    if counts.without_codes:
+        _count_copies_without_codes(
+            connection, where, group, column, dimensions, counts.codes, counts.names
+        )
+    return counts.responses, counts.codes.counter()
+
+
+class _DayCounts:
+    """What the rows of a count a day at a time add up to: responses per key, the codes
+    (joined, counted with numpy), and how many rows had no stored codes."""
+
+    def __init__(
+        self,
+        group: Grouping | None,
+        column: ColumnElement[Any] | None,
+        unit: PeriodUnit | None,
+        keys: int,
+        dimensions: Sequence[PackedDimension],
+    ) -> None:
+        self.group = group
+        self.grouped = column is not None
+        self.unit = unit
+        self.keys = keys
+        self.responses: Counter[_ResponseKey] = Counter()
+        self.codes = JoinedCodes(dimensions)
+        self.names: dict[Any, GroupKey] = {}
+        self.periods: dict[dt.datetime, dt.date] = {}
+        self.without_codes = 0
+
+    def add_all(self, rows: Iterator[Any]) -> None:
+        group, names, periods, unit = self.group, self.names, self.periods, self.unit
+        for row in rows:
             n, with_codes, joined = row[-3:]
             if n == 0:
                 continue  # no keys: one row even for a day without covered responses
-            key = None if column is None else _name(group, names, row[len(keys)])
+            key = _name(group, names, row[self.keys]) if self.grouped else None
             if unit is not None:
                 day = row[0]
                 period = periods.get(day)
                 if period is None:
                     period = periods[day] = start_of(day.date(), unit)
-                responses[(key, row[1], row[2], period)] += n
-            without_codes += n - with_codes
-            codes.add(key, with_codes, b"" if joined is None else bytes(joined))
-    if without_codes:
-        _count_copies_without_codes(connection, where, group, column, dimensions, codes, names)
-    return responses, codes.counter()
+                self.responses[(key, row[1], row[2], period)] += n
+            self.without_codes += n - with_codes
+            self.codes.add(key, with_codes, b"" if joined is None else bytes(joined))
+
+    def absorb(self, other: _DayCounts) -> None:
+        self.responses.update(other.responses)
+        self.codes.absorb(other.codes)
+        self.without_codes += other.without_codes
+        self.names.update(other.names)
 
 
 def _count_copies_without_codes(
@@ -249,11 +332,11 @@ def copies_by_day(
     width of the first day's for each of them, as a batch's must take the width of its
     first copy when the copies are streamed."""
     copy = _table.research_answers
-    statement = _by_day(
-        connection, where, [func.count(), func.string_agg(copy, literal_column("''::bytea"))], []
-    )
-    if statement is None:
+    ends = _covered_days(connection, where)
+    if ends is None:
         return
+    columns = [func.count(), func.string_agg(copy, literal_column("''::bytea"))]
+    statement = _by_day(where, columns, [], *ends)
     with counting_settings(connection):
         yield from _day_matrices(_fetched(connection, statement, _DAYS), rows)
 
