@@ -284,6 +284,21 @@ class AnswerSums:
             for ca, cb in products:
                 products[(ca, cb)] += int(found[ca * size + cb])
 
+    def absorb(self, other: AnswerSums) -> None:
+        """Add the sums of ``other`` (the same dimensions, other responses)."""
+        self.n += other.n
+        self.chosen += other.chosen
+        for index, gram in enumerate(other.grams):
+            self.grams[index] += gram
+        self.scored += other.scored
+        for mine, theirs in zip(self.sums, other.sums, strict=True):
+            for c, pair in theirs.items():
+                mine[c][0] += pair[0]
+                mine[c][1] += pair[1]
+        for pair_key, by_counts in other.products.items():
+            for counts, value in by_counts.items():
+                self.products[pair_key][counts] += value
+
     def _add_answers(self, places: npt.NDArray[np.uint8]) -> None:
         """How often each place of each item was chosen: one ``bincount`` over every item's
         byte, each item's places shifted to a range of its own, added to a row per item."""

@@ -345,12 +345,16 @@ def item_tallies(
     the score correlations, in one pass over the research copies, batch by batch, each
     batch's copies concatenated by the database: on SQLite a range of submission times at a
     time (:func:`app.repositories.research_days.copies_in_ranges`), on PostgreSQL a day at a
-    time (:func:`app.repositories.research_pg_days.copies_by_day`)."""
+    time (:func:`app.repositories.research_pg_days.copies_by_day`), the two halves of the
+    days side by side (:func:`app.repositories.research_pg_days.tallies_by_day`)."""
     from app.repositories import research_arrays as arrays
 
-    read = copies_in_ranges if _dialect(session) == "sqlite" else copies_by_day
+    if _dialect(session) == "postgresql":
+        return research_pg_days.tallies_by_day(
+            session.connection(), where, dimensions, _ANSWER_BATCH, copies_by_day
+        )
     sums = arrays.AnswerSums(dimensions)
-    for matrix in read(session.connection(), where, _ANSWER_BATCH):
+    for matrix in copies_in_ranges(session.connection(), where, _ANSWER_BATCH):
         sums.add(matrix)
     return sums.tallies()
 

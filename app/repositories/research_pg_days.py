@@ -58,6 +58,7 @@ from app.repositories.research_scope import (
     DemographicGroups,
     Grouping,
     GroupKey,
+    ItemTallies,
     PackedDimension,
     ResponseFilter,
 )
@@ -322,23 +323,69 @@ def _count_copies_without_codes(
 
 
 def copies_by_day(
-    connection: Connection, where: ResponseFilter, rows: int
+    connection: Connection,
+    where: ResponseFilter,
+    rows: int,
+    days: tuple[dt.date, dt.date] | None = None,
 ) -> Iterator[npt.NDArray[np.uint8]]:
-    """The covered responses' research copies, as matrices of ``rows`` rows (the last one
-    fewer) and a column per byte: each day's copies concatenated by the database, so that
-    no Python value is made per response.
+    """The covered responses' research copies (of the days from ``days[0]`` to ``days[1]``,
+    UTC, when given), as matrices of ``rows`` rows (the last one fewer) and a column per
+    byte: each day's copies concatenated by the database, so that no Python value is made
+    per response.
 
     Every copy under one content hash has the same layout: each day's copies must take the
     width of the first day's for each of them, as a batch's must take the width of its
     first copy when the copies are streamed."""
     copy = _table.research_answers
-    ends = _covered_days(connection, where)
+    ends = days or _covered_days(connection, where)
     if ends is None:
         return
     columns = [func.count(), func.string_agg(copy, literal_column("''::bytea"))]
     statement = _by_day(where, columns, [], *ends)
     with counting_settings(connection):
         yield from _day_matrices(_fetched(connection, statement, _DAYS), rows)
+
+
+CopiesReader = Callable[
+    [Connection, ResponseFilter, int, tuple[dt.date, dt.date]], Iterator["npt.NDArray[np.uint8]"]
+]
+
+
+def tallies_by_day(
+    connection: Connection,
+    where: ResponseFilter,
+    dimensions: Sequence[PackedDimension],
+    rows: int,
+    read: CopiesReader = copies_by_day,
+) -> ItemTallies:
+    """The item statistics' sums of the covered responses, from their copies read a day at
+    a time (``read``: :func:`copies_by_day`), the two halves of the days side by side (as
+    :func:`counted_by_day` counts them), each added up with numpy on its own thread."""
+    from app.repositories.research_arrays import AnswerSums
+
+    ends = _covered_days(connection, where)
+    if ends is None:
+        return AnswerSums(dimensions).tallies()
+
+    def add_up(span: tuple[dt.date, dt.date], on: Connection) -> AnswerSums:
+        sums = AnswerSums(dimensions)
+        for matrix in read(on, where, rows, span):
+            sums.add(matrix)
+        return sums
+
+    spans = _halves(*ends)
+    later = None
+    if len(spans) == 2:
+        later = _in_same_snapshot(connection, lambda other: add_up(spans[1], other))
+    try:
+        sums = add_up(spans[0], connection)
+    except BaseException:
+        if later is not None:
+            wait([later])
+        raise
+    if later is not None:
+        sums.absorb(later.result())
+    return sums.tallies()
 
 
 def _day_matrices(days: Iterator[tuple[Any, ...]], rows: int) -> Iterator[npt.NDArray[np.uint8]]:

@@ -121,6 +121,15 @@ def test_batched_sums_are_the_sums_of_each_response(
         for start in range(0, len(copies), batch):
             sums.add(research_arrays.matrix_of(copies[start : start + batch]))
         assert sums.tallies() == one_by_one(dimensions, copies)
+        # Two parts added up apart (as two halves of the days are), then one absorbing the
+        # other's sums.
+        split = data.draw(st.integers(0, len(copies)))
+        first, second = (research_arrays.AnswerSums(dimensions) for _ in range(2))
+        for part, sums in ((copies[:split], first), (copies[split:], second)):
+            if part:
+                sums.add(research_arrays.matrix_of(part))
+        first.absorb(second)
+        assert first.tallies() == one_by_one(dimensions, copies)
 
     check()
 
