@@ -1,5 +1,6 @@
 """PostgreSQL: the research exports' counts and sums made a day of submissions at a time,
-inside ONE query, so that a few values per day reach Python instead of one per response.
+one query per half of the days, so that a few values per day reach Python instead of one
+per response.
 
 * Counts (:func:`counted_by_day`): for each day (UTC) from the first covered submission to
   the last, a ``LATERAL`` subquery reads that day's range of the research index, groups the
@@ -7,10 +8,11 @@ inside ONE query, so that a few values per day reach Python instead of one per r
   stored codes (``string_agg``); numpy counts the concatenated codes per group and
   dimension (:class:`app.repositories.research_days.JoinedCodes`). A histogram's counts are
   the same without the tendency and crisis level.
-* The item statistics (:func:`copies_by_day`): each day's research copies, concatenated the
-  same way, become matrices for numpy without a Python value per copy.
+* The item statistics (:func:`tallies_by_day`, :func:`copies_by_day`): each day's research
+  copies, concatenated the same way, become matrices for numpy without a Python value per
+  copy.
 
-Why a day at a time, in one query:
+Why a day at a time:
 
 * The day of each row costs nothing: it is the range of the research index's submission
   time the subquery reads, ``[midnight, next midnight)`` UTC, so no row has its time
@@ -19,10 +21,16 @@ Why a day at a time, in one query:
   one round trip, and an empty day costs one descent of the index.
 * Only each day's groups are hashed, a handful of entries; the rows come in the index's
   order of submission time.
-* PostgreSQL 15 aggregates ``string_agg`` in one process (it gained parallel partial
-  aggregation in 16): the query reads the index once, instead of once per dimension with
-  the counting of the previous design, whose ``GROUP BY`` branches ran in parallel workers
-  but each read every entry and computed every row's period.
+* The index is read once, instead of once per dimension with the counting of the previous
+  design (:func:`app.repositories.research_sql.grouped_counts`), whose ``GROUP BY``
+  branches ran in parallel workers but each read every entry and computed every row's
+  period.
+
+Why two halves: PostgreSQL 15 aggregates ``string_agg`` in one process (it gained parallel
+partial aggregation in 16), so the export splits its days in two and counts the later half
+on a second connection of the pool, on a thread of its own, in the same snapshot as the
+export's transaction (``pg_export_snapshot``, then ``SET TRANSACTION SNAPSHOT``: both read
+exactly the same rows), then adds the halves' counts or sums.
 
 A row stored without codes (of a questionnaire version not loaded when migration ``0007``
 ran) is counted from its research copy, decoded in Python: each day's group says how many
