@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import psycopg
 from sqlalchemy import (
     Connection,
     DateTime,
@@ -56,6 +57,7 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy import exc as db_errors
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import ResponseSession
@@ -118,10 +120,16 @@ def _fetched(connection: Connection, statement: Select[Any], size: int) -> Itera
     )
     driver = connection.connection.driver_connection
     assert driver is not None
-    with driver.cursor("research_days", binary=True) as cursor:
-        cursor.execute(str(compiled), compiled.params)
-        while rows := cursor.fetchmany(size):
-            yield from rows
+    sql = str(compiled)
+    try:
+        with driver.cursor("research_days", binary=True) as cursor:
+            cursor.execute(sql, compiled.params)
+            while rows := cursor.fetchmany(size):
+                yield from rows
+    except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+        # The driver's own cursor, so its errors as SQLAlchemy would have raised them: a
+        # connection lost in the middle of an export is an outage (503), as elsewhere.
+        raise db_errors.OperationalError(sql, None, error) from error
 
 
 def _covered_days(connection: Connection, where: ResponseFilter) -> tuple[dt.date, dt.date] | None:

@@ -578,3 +578,35 @@ def test_sqlite_reads_the_copies_in_small_ranges_even_where_many_share_an_instan
                 assert read == streamed, rows
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_connection_lost_while_days_are_fetched_is_an_outage(
+    database_url: str, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's days are fetched through the driver's own cursor: a connection lost
+    between two fetches is raised as the database errors the API answers with 503, never
+    as a driver error it does not know (a 500)."""
+    from app.errors import DATABASE_OUTAGES
+
+    monkeypatch.setattr(research_pg_days, "_DAYS", 1)  # a fetch per day
+    engine = create_engine(database_url)
+    try:
+        insert(engine, catalog, varied(catalog, np.random.default_rng(31), 60))
+        loaded = catalog.definitions[QUESTIONNAIRE]
+        where = ResponseFilter(QUESTIONNAIRE, loaded.content_hash)
+        with engine.connect() as connection:
+            backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            days = research_pg_days._covered_days(connection, where)
+            assert days is not None
+            assert days[0] < days[1]
+            copies = research_pg_days.copies_by_day(connection, where, 1, days)
+            assert len(next(copies)) == 1
+            with engine.connect() as admin:
+                admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+            with pytest.raises(DATABASE_OUTAGES):
+                for _ in copies:
+                    pass
+            connection.invalidate()  # gone: nothing to roll back
+    finally:
+        engine.dispose()
