@@ -408,11 +408,16 @@ def build_postgres(server: str, size: int) -> str:
     return url
 
 
-def measure(url: str, export: str) -> dict[str, float]:
-    """One export in a fresh process: seconds, and resident memory added (MB)."""
-    child = subprocess.run(  # noqa: S603 (our own interpreter and arguments)
-        [sys.executable, "-m", "bench.research_exports", "--child", url, export],
-        cwd=ROOT,
+def measure(url: str, export: str, checkout: Path | None = None) -> dict[str, float]:
+    """One export in a fresh process: seconds, and resident memory added (MB). With
+    ``checkout``, that checkout's application answers it (its own ``.venv``), measured by
+    this file's child, so that two versions are measured alike."""
+    command = [sys.executable, "-m", "bench.research_exports", "--child", url, export]
+    if checkout is not None:
+        command = [str(checkout / ".venv" / "bin" / "python"), __file__, "--child", url, export]
+    child = subprocess.run(  # noqa: S603 (our own interpreters and arguments)
+        command,
+        cwd=checkout or ROOT,
         capture_output=True,
         text=True,
         check=False,
@@ -507,6 +512,15 @@ def child(url: str, export: str) -> None:
     params = {"questionnaire_id": QUESTIONNAIRE, **EXPORTS[export]}
     with TestClient(app) as client:
         client.get("/healthz")
+        # One refused request on the same route first (no questionnaire named: 422), as a
+        # running server has answered before: the route's one-time set-up (FastAPI reads
+        # the endpoint's source for its error context, pydantic builds its validators) is
+        # not the export's work.
+        refused = client.get(
+            f"/api/v1/research/{endpoint}", headers={"Authorization": f"Bearer {key}"}
+        )
+        if refused.status_code != 422:
+            raise SystemExit(f"warm-up: {refused.status_code}: {refused.text[:500]}")
         _reset_peak()
         before = _status_mb("VmRSS")
         started = time.perf_counter()
@@ -525,6 +539,43 @@ def child(url: str, export: str) -> None:
     print(json.dumps({"seconds": seconds, "cpu": cpu, "added_mb": max(0.0, peak - before), "n": n}))
 
 
+def compare(url: str, size: int, before: Path, runs: int) -> list[str]:
+    """Each export answered by ``before`` (another checkout) and by this one alternately,
+    ``runs`` rounds, with the floor measured at the start of every round: the rows of a
+    Markdown table (best time, best CPU time, largest memory growth; the floor's best)."""
+    floor = float("inf")
+    best: dict[tuple[str, str], dict[str, float]] = {}
+    for _ in range(runs):
+        floor = min(floor, plain_aggregate(url))
+        for export in EXPORTS:
+            for side, checkout in (("before", before), ("after", None)):
+                found = measure(url, export, checkout)
+                kept = best.setdefault((export, side), dict(found))
+                kept["seconds"] = min(kept["seconds"], found["seconds"])
+                kept["cpu"] = min(kept["cpu"], found["cpu"])
+                kept["added_mb"] = max(kept["added_mb"], found["added_mb"])
+                if found["n"] != kept["n"]:
+                    raise RuntimeError(f"{export}: n {found['n']} != {kept['n']}")
+    lines = [
+        "| export | seconds before (x floor) | seconds after (x floor) | app CPU before "
+        "| app CPU after | memory added before / after (MB) | targets (after) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        f"| plain SQL aggregate (floor) | {floor:.2f} | {floor:.2f} | | | | |",
+    ]
+    for export in EXPORTS:
+        old, new = best[(export, "before")], best[(export, "after")]
+        if old["n"] != new["n"]:
+            raise RuntimeError(f"{export}: n before {old['n']} != after {new['n']}")
+        ratio = new["seconds"] / floor
+        lines.append(
+            f"| {export} | {old['seconds']:.2f} ({old['seconds'] / floor:.1f}x) "
+            f"| {new['seconds']:.2f} ({ratio:.1f}x) | {old['cpu']:.2f} | {new['cpu']:.2f} "
+            f"| {old['added_mb']:.1f} / {new['added_mb']:.1f} "
+            f"| {verdict(size, new['seconds'], ratio, new['added_mb'])} |"
+        )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES))
@@ -532,10 +583,36 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--quick", action="store_true", help=f"one run per export, into {QUICK_RESULTS.name}"
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout (with its own .venv) whose exports are measured alternately "
+        "with this one's; prints a before/after table per backend and size, writes nothing",
+    )
+    parser.add_argument("--runs", type=int, default=2, help="rounds of --before (default 2)")
     parser.add_argument("--child", nargs=2, metavar=("URL", "EXPORT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(*args.child)
+        return
+    if args.before:
+        server = os.environ.get("SECUREBASE_BENCH_POSTGRES_URL") or os.environ.get(
+            "SECUREBASE_TEST_POSTGRES_URL"
+        )
+        for backend in [b for b in args.backends.split(",") if b == "sqlite" or server]:
+            for size in (int(s) for s in args.sizes.split(",")):
+                url = (
+                    build_sqlite(size)
+                    if backend == "sqlite"
+                    else build_postgres(server or "", size)
+                )
+                load = os.getloadavg()
+                rows = compare(url, size, args.before.resolve(), args.runs)
+                print(
+                    f"\n{backend}, {size:,} responses, best of {args.runs} (load average "
+                    f"before {load[0]:.1f}, after {os.getloadavg()[0]:.1f})\n"
+                )
+                print("\n".join(rows), flush=True)
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     server = os.environ.get("SECUREBASE_BENCH_POSTGRES_URL") or os.environ.get(

@@ -74,6 +74,60 @@ def _decode(matrix: npt.NDArray[np.uint8], dimension: PackedDimension) -> _Decod
     return _Decoded(answered, keyed, answered.sum(axis=1), keyed.sum(axis=1))
 
 
+class _Items:
+    """Every scored item of a questionnaire version, dimension after dimension, for decoding a
+    batch in a few passes over all its items at once: where each item's byte is, and the
+    arithmetic of its keyed value (``place - FIRST_PLACE + low``, reversed as
+    ``low + high - x`` as in the scoring engine)."""
+
+    def __init__(self, dimensions: Sequence[PackedDimension]) -> None:
+        items = [item for dimension in dimensions for item in dimension.items]
+        self.ids = [item.id for item in items]
+        self.positions = [item.position for item in items]
+        self.points = [item.high - item.low + 1 for item in items]
+        self.slices: list[slice] = []
+        start = 0
+        for dimension in dimensions:
+            self.slices.append(slice(start, start + len(dimension.items)))
+            start += len(dimension.items)
+        low = np.array([item.low for item in items], dtype=np.int64)
+        high = np.array([item.high for item in items], dtype=np.int64)
+        reverse = np.array([item.reverse for item in items], dtype=np.bool_)
+        # keyed = sign * place + shift where answered: place - FIRST_PLACE + low, or
+        # low + high - (place - FIRST_PLACE + low) = high + FIRST_PLACE - place reversed.
+        shift = np.where(reverse, high + answer_copy.FIRST_PLACE, low - answer_copy.FIRST_PLACE)
+        # Small integers where they fit (a few passes over every answer of a batch), the
+        # sums in 64 bits.
+        fits = max(abs(int(value)) for value in [*shift, *high, 255]) < 1 << 14
+        self.small: type[np.signedinteger[Any]] = np.int16 if fits else np.int64
+        self.sign = np.where(reverse, -1, 1).astype(self.small)
+        self.shift = shift.astype(self.small)
+        # Each item's places shifted to a range of its own, in 16 bits while they fit.
+        self.offsets = np.arange(len(items)) * 256
+        if len(items) * 256 <= 1 << 16:
+            self.offsets = self.offsets.astype(np.uint16)
+        self.largest = [max(item.high, abs(item.low)) for item in items]
+        """The largest keyed value (in size) of each item."""
+        self.beyond = np.zeros((len(items), 256), dtype=np.bool_)
+        """Per item, the places beyond its scale (no answer is written as those)."""
+        for slot, points in enumerate(self.points):
+            self.beyond[slot, points + 1 :] = True
+
+    def places(self, matrix: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+        """Each item's byte, a column per item."""
+        return matrix[:, self.positions]
+
+    def keyed(
+        self, places: npt.NDArray[np.uint8], answered: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[Any]:
+        """Each item's keyed value, 0 where not answered."""
+        keyed = places.astype(self.small)
+        keyed *= self.sign
+        keyed += self.shift
+        keyed *= answered
+        return keyed
+
+
 class CodeCounts:
     """Responses per group, dimension and packed code, as one array of counts per dimension
     (a row per group, a column per possible code): a batch is counted with ``bincount``,
@@ -150,14 +204,36 @@ class CodeCounts:
         return result
 
 
+_EXACT = 1 << 53
+"""Below this, every integer is exactly a float64, and so is every partial sum of them."""
+
+
+def _sums_by(
+    keys: npt.NDArray[np.int64], values: npt.NDArray[np.int64], size: int
+) -> npt.NDArray[np.int64]:
+    """Exact integer sums of ``values`` per key (``0 <= key < size``): ``bincount`` with the
+    values as weights, which adds float64s, when no sum can reach 2**53 (so every partial
+    sum is exact); otherwise a masked sum per key, in integers."""
+    if len(values) == 0:
+        return np.zeros(size, dtype=np.int64)
+    largest = int(np.abs(values).max())
+    if largest * len(values) < _EXACT:
+        return np.rint(np.bincount(keys, weights=values, minlength=size)).astype(np.int64)
+    return np.array([int(values[keys == key].sum()) for key in range(size)], dtype=np.int64)
+
+
 class AnswerSums:
     """Running exact integer sums for :func:`item_tallies`."""
 
     def __init__(self, dimensions: Sequence[PackedDimension]) -> None:
         self.dimensions = dimensions
         self.n = 0
-        self.answers = [[0] * (item.high - item.low + 1) for d in dimensions for item in d.items]
-        self.complete = [[0] * (3 + 3 * len(d.items)) for d in dimensions]
+        self.items = _Items(dimensions)
+        self.chosen = np.zeros((len(self.items.ids), 256), dtype=np.int64)
+        """Per item (a row each) how often each place was chosen (0: not answered)."""
+        self.grams = [np.zeros((len(d.items) + 1,) * 2, dtype=object) for d in dimensions]
+        """Per dimension, the Gram matrix of its complete cases (:meth:`_complete_sums`),
+        in Python integers, which no number of responses overflows."""
         self.scored = 0
         self.sums = [{c: [0, 0] for c in range(d.needed, len(d.items) + 1)} for d in dimensions]
         self.pairs = [(a, b) for a in range(len(dimensions)) for b in range(a + 1, len(dimensions))]
@@ -171,65 +247,116 @@ class AnswerSums:
         }
 
     def add(self, matrix: npt.NDArray[np.uint8]) -> None:
+        """Add a batch of research copies: every item decoded at once, then per dimension
+        the number answered and the keyed sum of each response."""
         self.n += len(matrix)
-        slot = 0
-        for dimension in self.dimensions:
-            for item in dimension.items:
-                points = item.high - item.low + 1
-                chosen = np.bincount(matrix[:, item.position], minlength=points + 1)[1:]
-                self.answers[slot] = [
-                    a + int(b) for a, b in zip(self.answers[slot], chosen, strict=True)
-                ]
-                slot += 1
-        decoded = [_decode(matrix, dimension) for dimension in self.dimensions]
-        for index, part in enumerate(decoded):
-            self._add_complete(index, part)
+        if not self.items.ids:
+            return
+        places = self.items.places(matrix)
+        self._add_answers(places)
+        answered = places != answer_copy.NOT_ANSWERED
+        keyed = self.items.keyed(places, answered)
+        counts = [answered[:, part].sum(axis=1, dtype=np.int64) for part in self.items.slices]
+        totals = [keyed[:, part].sum(axis=1, dtype=np.int64) for part in self.items.slices]
+        for index, part in enumerate(self.items.slices):
+            complete = counts[index] == part.stop - part.start
+            self._add_complete(index, keyed[complete, part])
         scored = np.logical_and.reduce(
-            [part.count >= d.needed for part, d in zip(decoded, self.dimensions, strict=True)]
+            [count >= d.needed for count, d in zip(counts, self.dimensions, strict=True)]
         )
         self.scored += int(scored.sum())
-        for index, part in enumerate(decoded):
-            for c, pair in self.sums[index].items():
-                chosen_rows = part.total[scored & (part.count == c)]
-                pair[0] += int(chosen_rows.sum())
-                pair[1] += int((chosen_rows * chosen_rows).sum())
+        counts = [count[scored] for count in counts]
+        totals = [total[scored] for total in totals]
+        for index, by_count in enumerate(self.sums):
+            size = len(self.dimensions[index].items) + 1
+            found = _sums_by(counts[index], totals[index], size)
+            squares = _sums_by(counts[index], totals[index] * totals[index], size)
+            for c, pair in by_count.items():
+                pair[0] += int(found[c])
+                pair[1] += int(squares[c])
         for a, b in self.pairs:
-            first, second = decoded[a], decoded[b]
-            product = first.total * second.total
-            for ca, cb in self.products[(a, b)]:
-                rows = scored & (first.count == ca) & (second.count == cb)
-                self.products[(a, b)][(ca, cb)] += int(product[rows].sum())
+            size = len(self.dimensions[b].items) + 1
+            keys = counts[a] * size + counts[b]
+            found = _sums_by(
+                keys, totals[a] * totals[b], size * (len(self.dimensions[a].items) + 1)
+            )
+            products = self.products[(a, b)]
+            for ca, cb in products:
+                products[(ca, cb)] += int(found[ca * size + cb])
 
-    def _add_complete(self, index: int, part: _Decoded) -> None:
-        keyed = part.keyed[part.answered.all(axis=1)]
-        total = keyed.sum(axis=1)
-        block = [len(keyed), int(total.sum()), int((total * total).sum())]
-        item_sums = keyed.sum(axis=0)
-        item_squares = (keyed * keyed).sum(axis=0)
-        item_total = (keyed * total[:, None]).sum(axis=0)
-        for i in range(keyed.shape[1]):
-            block += [int(item_sums[i]), int(item_squares[i]), int(item_total[i])]
-        self.complete[index] = [a + b for a, b in zip(self.complete[index], block, strict=True)]
+    def absorb(self, other: AnswerSums) -> None:
+        """Add the sums of ``other`` (the same dimensions, other responses)."""
+        self.n += other.n
+        self.chosen += other.chosen
+        for index, gram in enumerate(other.grams):
+            self.grams[index] += gram
+        self.scored += other.scored
+        for mine, theirs in zip(self.sums, other.sums, strict=True):
+            for c, pair in theirs.items():
+                mine[c][0] += pair[0]
+                mine[c][1] += pair[1]
+        for pair_key, by_counts in other.products.items():
+            for counts, value in by_counts.items():
+                self.products[pair_key][counts] += value
+
+    def _add_answers(self, places: npt.NDArray[np.uint8]) -> None:
+        """How often each place of each item was chosen: one ``bincount`` over every item's
+        byte, each item's places shifted to a range of its own, added to a row per item."""
+        items = self.items
+        shifted = places.astype(items.offsets.dtype)
+        shifted += items.offsets
+        chosen = np.bincount(shifted.ravel(), minlength=256 * len(items.ids))
+        chosen = chosen.reshape(len(items.ids), 256)
+        if (chosen * items.beyond).any():
+            slot = int(np.nonzero((chosen * items.beyond).any(axis=1))[0][0])
+            raise ValueError(f"{items.ids[slot]}: a research copy's answer is beyond its scale")
+        self.chosen += chosen
+
+    def _add_complete(self, index: int, keyed: npt.NDArray[Any]) -> None:
+        """Add the Gram matrix of one dimension's complete cases, their keyed values with a
+        column of ones (:meth:`_complete_sums` reads every sum from it), computed in float64
+        where no entry can reach 2**53 (so exactly), otherwise in integers."""
+        rows, items = keyed.shape
+        with_ones = np.ones((rows, items + 1), dtype=np.float64)
+        with_ones[:, :items] = keyed
+        largest = max(self.items.largest[self.items.slices[index]], default=0)
+        if max(largest, 1) ** 2 * items * rows < _EXACT:
+            gram = np.rint(with_ones.T @ with_ones).astype(np.int64)
+        else:
+            exact = with_ones.astype(np.int64)
+            gram = exact.T @ exact
+        self.grams[index] += gram.astype(object)
+
+    def _complete_sums(self, index: int) -> CompleteCaseSums:
+        """The complete-case sums of dimension ``index`` from its Gram matrix ``G`` (keyed
+        values ``K`` and a column of ones): ``n`` in its corner, each item's sum in the last
+        column, its squares on the diagonal, its products with the total ``K`` times ones
+        in the sums of its row of ``K'K``."""
+        gram = self.grams[index]
+        items = gram.shape[0] - 1
+        products = gram[:items, :items]
+        item_total = [int(value) for value in products.sum(axis=1)]
+        item_sums = [int(value) for value in gram[:items, items]]
+        return CompleteCaseSums(
+            n=int(gram[items, items]),
+            total=sum(item_sums),
+            total_squares=sum(item_total),
+            item_sums=tuple(item_sums),
+            item_squares=tuple(int(products[i, i]) for i in range(items)),
+            item_total=tuple(item_total),
+        )
 
     def tallies(self) -> ItemTallies:
         answers: dict[str, dict[int, int]] = {}
         slot = 0
         for dimension in self.dimensions:
             for item in dimension.items:
-                answers[item.id] = {
-                    item.low + offset: count for offset, count in enumerate(self.answers[slot])
-                }
+                chosen = self.chosen[slot, 1 : item.high - item.low + 2].tolist()
+                answers[item.id] = {item.low + offset: count for offset, count in enumerate(chosen)}
                 slot += 1
         complete = {
-            dimension.id: CompleteCaseSums(
-                n=block[0],
-                total=block[1],
-                total_squares=block[2],
-                item_sums=tuple(block[3::3]),
-                item_squares=tuple(block[4::3]),
-                item_total=tuple(block[5::3]),
-            )
-            for dimension, block in zip(self.dimensions, self.complete, strict=True)
+            dimension.id: self._complete_sums(index)
+            for index, dimension in enumerate(self.dimensions)
         }
         scores = ScoreSums(
             n=self.scored,

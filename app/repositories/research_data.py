@@ -16,7 +16,9 @@ Groups are a column of the response (study, language, country, primary tendency)
 to a demographic item, read from its byte in the research copy as each batch is decoded.
 
 What differs between SQLite and PostgreSQL lives in :mod:`app.repositories.research_sql` and
-(SQLite's counting a day at a time) :mod:`app.repositories.research_days`.
+in the counting a day at a time inside the database with the codes stored at submission:
+SQLite's :mod:`app.repositories.research_days` (a query per day or span of days) and
+PostgreSQL's :mod:`app.repositories.research_pg_days` (one query, a subquery per day).
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from app.models import ResponseSession
+from app.repositories import research_pg_days
 from app.repositories.research_codes import Coder
 from app.repositories.research_days import copies_in_ranges, counted_by_day
+from app.repositories.research_pg_days import copies_by_day
 from app.repositories.research_scope import (
     GROUP_COLUMNS,
     DemographicGroups,
@@ -102,12 +106,19 @@ def dimension_codes(
 
     The research copies stream past in batches and are decoded and counted batch by batch;
     the counter holds at most one entry per group, dimension and possible (sum, answered)
-    pair, however many responses there are. On PostgreSQL the database counts them
-    (:func:`counted_in_database`); on SQLite, with ``stored``, it concatenates them a day
-    at a time (:func:`app.repositories.research_days.counted_by_day`).
+    pair, however many responses there are. With ``stored``, the database concatenates
+    the stored codes a day at a time and numpy counts them
+    (:func:`app.repositories.research_pg_days.counted_by_day` on PostgreSQL,
+    :func:`app.repositories.research_days.counted_by_day` on SQLite); otherwise PostgreSQL
+    counts the codes it computes from the copies (:func:`counted_in_database`).
     """
-    if _dialect(session) == "postgresql":
-        return counted_in_database(session, where, group, None, dimensions, stored=stored).codes
+    postgresql = _dialect(session) == "postgresql"
+    if postgresql and stored:
+        return research_pg_days.counted_by_day(
+            session.connection(), where, group, None, dimensions
+        )[1]
+    if postgresql:
+        return counted_in_database(session, where, group, None, dimensions).codes
     if stored:
         return counted_by_day(session.connection(), where, group, None, dimensions)[1]
     return streamed_codes(session, where, group, dimensions, stored=stored)
@@ -163,13 +174,21 @@ def response_counts(
     of every dimension per group, in ONE pass over the research index.
 
     Every column read is in the research index, so the pass reads the index only, as the
-    plain aggregate does. On PostgreSQL the database counts (:func:`counted_in_database`);
-    on SQLite, with ``stored``, the database counts a day at a time and numpy counts the
-    codes it concatenates (:func:`app.repositories.research_days.counted_by_day`);
-    otherwise the rows are streamed and counted in Python (:func:`streamed_counts`).
+    plain aggregate does. With ``stored``, the database counts a day at a time and numpy
+    counts the codes it concatenates
+    (:func:`app.repositories.research_pg_days.counted_by_day` on PostgreSQL,
+    :func:`app.repositories.research_days.counted_by_day` on SQLite); otherwise PostgreSQL
+    counts the codes it computes from the copies (:func:`counted_in_database`) and SQLite's
+    rows are streamed and counted in Python (:func:`streamed_counts`).
     """
-    if _dialect(session) == "postgresql":
-        return counted_in_database(session, where, group, unit, dimensions, stored=stored)
+    postgresql = _dialect(session) == "postgresql"
+    if postgresql and stored:
+        counted = research_pg_days.counted_by_day(
+            session.connection(), where, group, unit, dimensions
+        )
+        return ResponseCounts(*counted)
+    if postgresql:
+        return counted_in_database(session, where, group, unit, dimensions)
     if stored:
         return ResponseCounts(*counted_by_day(session.connection(), where, group, unit, dimensions))
     return streamed_counts(session, where, group, unit, dimensions, stored=stored)
@@ -323,14 +342,17 @@ def item_tallies(
     session: Session, where: ResponseFilter, dimensions: Sequence[PackedDimension]
 ) -> ItemTallies:
     """Answer counts per item and point, complete-case sums per dimension and the sums behind
-    the score correlations, in one pass over the research copies, batch by batch: on SQLite
-    each batch's copies concatenated by the database
-    (:func:`app.repositories.research_days.copies_in_ranges`), otherwise streamed
-    (:func:`streamed_tallies`)."""
+    the score correlations, in one pass over the research copies, batch by batch, each
+    batch's copies concatenated by the database: on SQLite a range of submission times at a
+    time (:func:`app.repositories.research_days.copies_in_ranges`), on PostgreSQL a day at a
+    time (:func:`app.repositories.research_pg_days.copies_by_day`), the two halves of the
+    days side by side (:func:`app.repositories.research_pg_days.tallies_by_day`)."""
     from app.repositories import research_arrays as arrays
 
-    if _dialect(session) != "sqlite":
-        return streamed_tallies(session, where, dimensions)
+    if _dialect(session) == "postgresql":
+        return research_pg_days.tallies_by_day(
+            session.connection(), where, dimensions, _ANSWER_BATCH, copies_by_day
+        )
     sums = arrays.AnswerSums(dimensions)
     for matrix in copies_in_ranges(session.connection(), where, _ANSWER_BATCH):
         sums.add(matrix)

@@ -141,7 +141,7 @@ def _in_day(where: ResponseFilter) -> list[ColumnElement[bool]]:
     ]
 
 
-class _Codes:
+class JoinedCodes:
     """Concatenated stored codes per group, counted with numpy whenever enough have
     gathered."""
 
@@ -152,6 +152,8 @@ class _Codes:
         self.row_bytes = code_width(dimensions) * len(dimensions)
         self.waiting: dict[GroupKey, list[bytes]] = {}
         self.gathered = 0
+        self.absorbed: Counter[tuple[GroupKey, int, int]] = Counter()
+        """What other counts (of other days) added: :meth:`absorb`."""
 
     def add(self, key: GroupKey, with_codes: int, joined: bytes) -> None:
         if len(joined) != with_codes * self.row_bytes:
@@ -169,9 +171,15 @@ class _Codes:
         self.waiting.clear()
         self.gathered = 0
 
+    def absorb(self, other: JoinedCodes) -> None:
+        """Add what ``other`` counted (the same dimensions, other responses)."""
+        self.absorbed.update(other.counter())
+
     def counter(self) -> Counter[tuple[GroupKey, int, int]]:
         self.flush()
-        return self.counts.counter()
+        counted = self.counts.counter()
+        counted.update(self.absorbed)
+        return counted
 
 
 class _Keys:
@@ -268,7 +276,7 @@ def counted_by_day(
         *_in_day(where), _table.research_codes.is_(None)
     )
     name = _Keys(group)
-    codes = _Codes(dimensions)
+    codes = JoinedCodes(dimensions)
     responses: Counter[_ResponseKey] = Counter()
     coder: Coder | None = None
     days = _Days(connection, where)

@@ -1,7 +1,8 @@
 """DATABASE-SPECIFIC SQL for the research exports. Nothing else in the application differs
-between SQLite and PostgreSQL but SQLite's counting a day at a time
-(:mod:`app.repositories.research_days`); every other research query is built from what this
-module gives.
+between SQLite and PostgreSQL but the counting a day at a time of the codes stored at
+submission (SQLite: :mod:`app.repositories.research_days`; PostgreSQL:
+:mod:`app.repositories.research_pg_days`), which every export now counts with; every other
+research query is built from what this module gives.
 
 What differs:
 
@@ -12,15 +13,15 @@ What differs:
   cursor. PostgreSQL: psycopg's ``stream`` (rows arrive in chunks as the server produces them);
   a server-side cursor would do too, but PostgreSQL never runs a cursor's query in parallel,
   which makes the one long research query about half as fast.
-* Counting inside the database (PostgreSQL only): each dimension's packed code, stored at
-  submission (``research_codes``), is a ``substring`` of that column, counted with
-  ``GROUP BY``, so no row travels to Python (:func:`grouped_counts`); for a row without
-  stored codes, or other rules than the stored ones, it is computed from the bytes of the
-  research copy (``get_byte``, :func:`packed_code`). SQLite has no ``get_byte`` (a byte of
-  a blob takes two functions there, and its queries run in one thread), and groups by
-  sorting: there the responses are counted a day at a time and each group's stored codes
-  concatenated, to be counted with numpy (:mod:`app.repositories.research_days`); codes
-  computed by other rules than the stored ones are decoded from the streamed copies.
+* Counting codes the database computes (PostgreSQL, when asked for other rules than the
+  stored ones, ``stored=False``): each dimension's packed code is computed from the bytes
+  of the research copy (``get_byte``, :func:`packed_code`) and counted with ``GROUP BY``,
+  so no row travels to Python (:func:`grouped_counts`); with ``stored`` the same query
+  counts a ``substring`` of the stored codes. The exports themselves count the stored
+  codes a day at a time on both databases (numpy counts what each day's query
+  concatenates). SQLite has no ``get_byte`` (a byte of a blob takes two functions there,
+  and its queries run in one thread): codes by other rules are decoded from the streamed
+  copies.
 
 Timestamps are stored in UTC (SQLite: as text without an offset).
 """

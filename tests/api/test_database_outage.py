@@ -448,8 +448,8 @@ def test_every_operation_the_outage_makes_503_documents_it_with_retry_after(
 def test_an_outage_in_the_middle_of_a_research_export_is_a_503_not_part_of_one(
     outage: Outage, app_on: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The item statistics read the research copies a batch at a time (streamed on
-    PostgreSQL, concatenated by SQLite a range of submission times at a time); here the
+    """The item statistics read the research copies a batch at a time (concatenated by
+    SQLite a range of submission times at a time, by PostgreSQL a day at a time); here the
     database goes away after the first batch. The export is built in full (and logged) before
     its first byte is sent, so the client gets a 503 to retry, never part of an export."""
     batches_read = 0
@@ -466,7 +466,7 @@ def test_an_outage_in_the_middle_of_a_research_export_is_a_503_not_part_of_one(
         return reading
 
     monkeypatch.setattr(research_data, "_ANSWER_BATCH", 1)
-    for reader in ("_row_batches", "copies_in_ranges"):
+    for reader in ("_row_batches", "copies_in_ranges", "copies_by_day"):
         real = getattr(research_data, reader)
         monkeypatch.setattr(research_data, reader, outage_after_the_first_batch(real))
     body = {

@@ -34,7 +34,7 @@ from sqlmodel import Session
 from test_research_counting import varied
 
 from app import migrations
-from app.repositories import research_arrays, research_data, research_days
+from app.repositories import research_arrays, research_data, research_days, research_pg_days
 from app.repositories.research_codes import code_width, packed_dimensions, stored_codes
 from app.repositories.research_scope import PackedDimension, ResponseFilter
 from app.services.research.request import grouping_of
@@ -313,19 +313,23 @@ def assert_counted_by_day_as_decoded(
     definition: Definition,
     dimensions: tuple[PackedDimension, ...],
 ) -> int:
-    """SQLite's counts a day at a time inside the database (codes stored at submission, the
-    copy's own where a row has none) equal the counts of every streamed copy decoded in
-    Python, for every grouping and period, and so do the sums of the item statistics from
-    each day's concatenated copies; how many responses were counted."""
+    """The counts a day at a time inside the database (SQLite: a query per day or span of
+    days; PostgreSQL: one query with a subquery per day), from the codes stored at
+    submission (the copy's own where a row has none), equal the counts of every streamed
+    copy decoded in Python, for every grouping and period, and so do the sums of the item
+    statistics from each day's concatenated copies; how many responses were counted."""
     tallies = research_data.item_tallies(session, where, dimensions)
     assert tallies == research_data.streamed_tallies(session, where, dimensions)
+    by_days = (
+        research_pg_days.counted_by_day
+        if session.get_bind().dialect.name == "postgresql"
+        else research_days.counted_by_day
+    )
     counted = 0
     for name in names:
         grouping = None if name is None else grouping_of(definition, name)
         for unit in ("week", "month"):
-            responses, codes = research_days.counted_by_day(
-                session.connection(), where, grouping, unit, dimensions
-            )
+            responses, codes = by_days(session.connection(), where, grouping, unit, dimensions)
             decoded = research_data.streamed_counts(session, where, grouping, unit, dimensions)
             assert responses == decoded.responses, (where, name, unit)
             assert codes == decoded.codes, (where, name, unit)
@@ -334,9 +338,7 @@ def assert_counted_by_day_as_decoded(
             ) == research_data.ResponseCounts(responses, codes)
             counted = sum(responses.values())
             assert tallies.n == counted
-        by_day = research_days.counted_by_day(
-            session.connection(), where, grouping, None, dimensions
-        )
+        by_day = by_days(session.connection(), where, grouping, None, dimensions)
         assert by_day[0] == Counter()
         assert by_day[1] == research_data.streamed_codes(session, where, grouping, dimensions)
         assert by_day[1] == research_data.dimension_codes(
@@ -371,13 +373,21 @@ def wide_codes_stored(
     return wide
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("spans", ["a day each", "several days where few"])
-def test_sqlite_counts_each_day_in_the_database_as_python_decodes_each_copy(
+@pytest.mark.parametrize(
+    ("database_url", "spans"),
+    [
+        ("sqlite", "a day each"),
+        ("sqlite", "several days where few"),
+        pytest.param("postgresql", "a day each", marks=pytest.mark.postgres),
+    ],
+    indirect=["database_url"],
+)
+def test_each_day_counted_in_the_database_is_what_python_decodes_from_each_copy(
     database_url: str, catalog: Catalog, spans: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every count spans one day (as where days hold many responses), or several days
-    with the day as a key (as here, where they hold a few)."""
+    """SQLite: every count spans one day (as where days hold many responses), or several
+    days with the day as a key (as here, where they hold a few). PostgreSQL: a subquery
+    per day, days without responses among them."""
     if spans == "a day each":
         monkeypatch.setattr(research_days, "_SPARSE", 0)
         monkeypatch.setattr(research_days, "_CODES_PER_COUNT", 0)
@@ -402,8 +412,12 @@ def test_sqlite_counts_each_day_in_the_database_as_python_decodes_each_copy(
         engine.dispose()
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_sqlite_counts_codes_of_four_bytes_and_many_dimensions_by_day(
+@pytest.mark.parametrize(
+    "database_url",
+    ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    indirect=True,
+)
+def test_codes_of_four_bytes_and_many_dimensions_are_counted_by_day(
     database_url: str, catalog: Catalog
 ) -> None:
     """Codes too large for two bytes (stored as such for every row here), and the ECR-RS,
@@ -562,5 +576,37 @@ def test_sqlite_reads_the_copies_in_small_ranges_even_where_many_share_an_instan
                 assert max(len(m) for m in matrices) <= max(rows, most_at_once)
                 read = sorted(bytes(row) for m in matrices for row in m)
                 assert read == streamed, rows
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_connection_lost_while_days_are_fetched_is_an_outage(
+    database_url: str, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's days are fetched through the driver's own cursor: a connection lost
+    between two fetches is raised as the database errors the API answers with 503, never
+    as a driver error it does not know (a 500)."""
+    from app.errors import DATABASE_OUTAGES
+
+    monkeypatch.setattr(research_pg_days, "_DAYS", 1)  # a fetch per day
+    engine = create_engine(database_url)
+    try:
+        insert(engine, catalog, varied(catalog, np.random.default_rng(31), 60))
+        loaded = catalog.definitions[QUESTIONNAIRE]
+        where = ResponseFilter(QUESTIONNAIRE, loaded.content_hash)
+        with engine.connect() as connection:
+            backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            days = research_pg_days._covered_days(connection, where)
+            assert days is not None
+            assert days[0] < days[1]
+            copies = research_pg_days.copies_by_day(connection, where, 1, days)
+            assert len(next(copies)) == 1
+            with engine.connect() as admin:
+                admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+            with pytest.raises(DATABASE_OUTAGES):
+                for _ in copies:
+                    pass
+            connection.invalidate()  # gone: nothing to roll back
     finally:
         engine.dispose()
