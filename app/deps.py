@@ -112,10 +112,12 @@ _SUBMISSION_CONTEXTS: weakref.WeakKeyDictionary[Engine, SubmissionContext] = (
 def submission_context(request: Request) -> SubmissionContext:
     """The application's submission context: made once per engine (each has one writer for
     good), and again only if the application's catalog or settings are replaced."""
-    state = request.app.state
-    engine: Engine = state.engine
-    catalog: Catalog = state.catalog
-    settings: Settings = state.settings
+    # State keeps what is set on it in a plain dict; reading that dict skips the raised and
+    # caught AttributeError behind each ``state.name`` (about 1 us a name, three per request).
+    state = request.app.state._state
+    engine: Engine = state["engine"]
+    catalog: Catalog = state["catalog"]
+    settings: Settings = state["settings"]
     kept = _SUBMISSION_CONTEXTS.get(engine)
     if kept is None or kept.catalog is not catalog or kept.settings is not settings:
         kept = SubmissionContext(catalog, settings, read_only(engine), writer_for(engine))

@@ -4,6 +4,7 @@ templates and statuses, never the token, the response id, the study code or any 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -124,3 +125,55 @@ def test_an_unexpected_error_logs_its_type_not_its_message(
     assert [entry.get("error_type") for entry in errors] == ["ValueError"], err
     assert "anx01" not in err
     assert STUDY not in err
+
+
+def test_each_line_is_written_whole_as_json_dumps_would_write_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Lines keep their exact shape (key order, number formats, the fallback for what JSON
+    cannot say), each written with its line end in one write."""
+    import datetime as dt
+
+    import structlog
+
+    from app.logs import configure_logging
+
+    class Opaque:
+        def __repr__(self) -> str:
+            return "<opaque>"
+
+    before = structlog.get_config()
+    try:
+        stderr = sys.stderr
+        writes: list[str] = []
+        original = stderr.write
+
+        def counted(text: str) -> int:
+            writes.append(text)
+            return original(text)
+
+        stderr.write = counted  # type: ignore[method-assign]
+        try:
+            configure_logging("INFO")
+            structlog.get_logger("t").info(
+                "request", route="/r/ü", status=201, duration_ms=0.1, other=Opaque()
+            )
+        finally:
+            stderr.write = original  # type: ignore[method-assign]
+    finally:
+        structlog.configure(**before)
+    line = capsys.readouterr().err
+    assert writes == [line]
+    entry = json.loads(line)
+    expected = {
+        "route": "/r/ü",
+        "status": 201,
+        "duration_ms": 0.1,
+        "other": "<opaque>",
+        "event": "request",
+        "level": "info",
+        "timestamp": entry["timestamp"],
+    }
+    assert line == json.dumps(expected) + "\n"
+    assert dt.datetime.fromisoformat(entry["timestamp"]).tzinfo == dt.UTC
+    assert entry["timestamp"].endswith("Z")

@@ -18,11 +18,33 @@ def _item_ids(definition: Definition) -> tuple[frozenset[str], frozenset[str]]:
     )
 
 
-def progress_of(definition: Definition, answers: Mapping[str, int]) -> Progress:
+_KEPT = 4096
+_kept: dict[tuple[int, int, int, bool], Progress] = {}
+"""Progress by its four numbers: a progress is immutable and the same few recur, so each is
+made (and validated) once; emptied when full."""
+
+
+def progress_of(
+    definition: Definition, answers: Mapping[str, int], *, ready: bool | None = None
+) -> Progress:
+    """``ready`` is whether every dimension has enough answers, when the caller already
+    knows (a submission that was scored); otherwise it is worked out here."""
     attachment_ids, wellbeing_ids = _item_ids(definition)
-    return Progress(
-        answered=len(attachment_ids.intersection(answers)),
-        of=len(attachment_ids),
-        wellbeing_answered=len(wellbeing_ids.intersection(answers)),
-        ready_to_submit=sufficient(definition, answers),
+    key = (
+        len(attachment_ids.intersection(answers)),
+        len(attachment_ids),
+        len(wellbeing_ids.intersection(answers)),
+        sufficient(definition, answers) if ready is None else ready,
     )
+    progress = _kept.get(key)
+    if progress is None:
+        if len(_kept) >= _KEPT:
+            _kept.clear()
+        answered, of, wellbeing_answered, ready_to_submit = key
+        progress = _kept[key] = Progress(
+            answered=answered,
+            of=of,
+            wellbeing_answered=wellbeing_answered,
+            ready_to_submit=ready_to_submit,
+        )
+    return progress

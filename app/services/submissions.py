@@ -108,7 +108,8 @@ def _prepare_start(
         response_id=response_id,
         token=token,
         status="submitted" if request.submit else "in_progress",
-        progress=progress_of(definition, answers),
+        # A scored submission got here only with enough answers (require_complete).
+        progress=progress_of(definition, answers, ready=True if finished is not None else None),
         result=finished.result if finished is not None else None,
         crisis=notice,
     )
