@@ -217,6 +217,29 @@ def _in_same_snapshot(
         helper.shutdown(wait=False)
 
 
+def _in_halves(
+    connection: Connection,
+    ends: tuple[dt.date, dt.date],
+    work: Callable[[tuple[dt.date, dt.date], Connection], _Result],
+) -> list[_Result]:
+    """``work`` over the days from ``ends[0]`` to ``ends[1]``: the earlier half on
+    ``connection`` and, when there are two, the later half at the same time on a second
+    connection in the same snapshot (:func:`_in_same_snapshot`). The halves' results in the
+    days' order."""
+    spans = _halves(*ends)
+    later = None
+    if len(spans) == 2:
+        later_span = spans[1]
+        later = _in_same_snapshot(connection, lambda other: work(later_span, other))
+    try:
+        first = work(spans[0], connection)
+    except BaseException:
+        if later is not None:
+            wait([later])  # its connection back in the pool before the error goes on
+        raise
+    return [first] if later is None else [first, later.result()]
+
+
 def counted_by_day(
     connection: Connection,
     where: ResponseFilter,
@@ -254,18 +277,8 @@ def counted_by_day(
             counted.add_all(_fetched(on, _by_day(where, columns, keys, *span), _GROUPS))
         return counted
 
-    spans = _halves(*ends)
-    later = None
-    if len(spans) == 2:
-        later = _in_same_snapshot(connection, lambda other: count(spans[1], other))
-    try:
-        counts.absorb(count(spans[0], connection))
-    except BaseException:
-        if later is not None:
-            wait([later])  # its connection back in the pool before the error goes on
-        raise
-    if later is not None:
-        counts.absorb(later.result())
+    for part in _in_halves(connection, ends, count):
+        counts.absorb(part)
     if counts.without_codes:
         _count_copies_without_codes(
             connection, where, group, column, dimensions, counts.codes, counts.names
@@ -389,18 +402,9 @@ def tallies_by_day(
             sums.add(matrix)
         return sums
 
-    spans = _halves(*ends)
-    later = None
-    if len(spans) == 2:
-        later = _in_same_snapshot(connection, lambda other: add_up(spans[1], other))
-    try:
-        sums = add_up(spans[0], connection)
-    except BaseException:
-        if later is not None:
-            wait([later])
-        raise
-    if later is not None:
-        sums.absorb(later.result())
+    sums, *later = _in_halves(connection, ends, add_up)
+    for part in later:
+        sums.absorb(part)
     return sums.tallies()
 
 
