@@ -18,7 +18,8 @@ carries it."""
 
 def first_release_catalog(folder: Path) -> Catalog:
     """A catalog serving 1.0.0 in place of the current definition, with the same content and
-    crisis resources (``folder`` is an empty folder to build it in)."""
+    crisis resources (``folder``, made if need be, is an empty folder to build it in)."""
+    folder.mkdir(parents=True, exist_ok=True)
     for shared in ("content", "resources"):
         (folder / shared).symlink_to(BUNDLED_DIR / shared, target_is_directory=True)
     (folder / f"{QUESTIONNAIRE}.yaml").write_bytes(FIRST_RELEASE_FILE.read_bytes())

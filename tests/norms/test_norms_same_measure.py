@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from norms_support import QUESTIONNAIRE, answer_sets, submit_all
+from norms_support import DIMENSIONS, QUESTIONNAIRE, answer_sets, submit_all, write_norms
 from releases import FIRST_RELEASE_HASH, first_release_catalog
 from sqlmodel import Session
 
@@ -53,3 +53,39 @@ def test_norms_count_the_responses_stored_under_the_first_release(
     assert content["questionnaire"]["hash"] == catalog.definitions[QUESTIONNAIRE].content_hash
     assert content["questionnaire"]["hash"] != FIRST_RELEASE_HASH
     assert content["sample"]["n"] == pytest.approx(80, abs=3)  # epsilon 30: little noise
+
+
+def test_norms_built_under_the_first_release_still_apply_after_the_rewording(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    first_release = first_release_catalog(tmp_path / "first-release")
+    earlier = first_release.definitions[QUESTIONNAIRE]
+    sample: dict[str, list[float]] = {d: [] for d in DIMENSIONS}
+    for answers in answer_sets(first_release, 200, seed=23, partial=0):
+        result, _, _ = first_release.evaluate(earlier, answers, language="en", country=None)
+        assert result is not None
+        for dimension in DIMENSIONS:
+            sample[dimension].append(result.scores[dimension].mean or 0.0)
+    extra = tmp_path / "extra"
+    path = write_norms(extra, earlier, sample)
+    assert yaml.safe_load(path.read_text(encoding="utf-8"))["questionnaire"]["hash"] == (
+        FIRST_RELEASE_HASH
+    )
+
+    with_norms = Catalog.load([extra])
+    current = with_norms.definitions[QUESTIONNAIRE]
+    assert current.content_hash != FIRST_RELEASE_HASH
+    answers = answer_sets(with_norms, 1, seed=24, partial=0)[0]
+    result, _, _ = with_norms.evaluate(current, answers, language="en", country=None)
+
+    assert result is not None
+    assert result.questionnaire.hash == current.content_hash
+    assert result.norms is not None
+    assert result.norms.sample.n == 200
+    # The first release itself, with the same norms file, places the same answers alike.
+    first_with_norms = Catalog.load([extra], bundled_dir=tmp_path / "first-release")
+    before, _, _ = first_with_norms.evaluate(
+        first_with_norms.definitions[QUESTIONNAIRE], answers, language="en", country=None
+    )
+    assert before is not None
+    assert before.norms == result.norms
