@@ -113,6 +113,9 @@ def test_a_response_stored_under_the_first_release_reads_back_as_it_was_given(
         read_after = after.get(f"/api/v1/responses/{body['response_id']}", headers=auth)
         fhir_after = after.get(f"/api/v1/responses/{body['response_id']}/fhir", headers=auth)
         replay = submit(after, ANXIOUS, key="first-release-0001")
+        submitted_again = after.post(
+            f"/api/v1/responses/{body['response_id']}/submit", headers=auth
+        )
 
     assert read_after.status_code == 200
     assert read_after.content == read_before.content
@@ -123,6 +126,9 @@ def test_a_response_stored_under_the_first_release_reads_back_as_it_was_given(
     assert fhir_after.json()["questionnaire"].endswith(f"|1.0.0+{FIRST_RELEASE_HASH}")
     # The same Idempotency-Key answers with the first answer, byte for byte.
     assert replay.content == created.content
+    # Submitting again (idempotent by nature) gives the result given under 1.0.0.
+    assert submitted_again.status_code == 200, submitted_again.text
+    assert submitted_again.json()["result"] == body["result"]
 
 
 def test_without_the_declaration_the_first_release_would_drop_out(
