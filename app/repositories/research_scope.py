@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import LargeBinary, or_, type_coerce
@@ -78,6 +78,17 @@ class ResponseFilter:
     def content_hashes(self) -> tuple[str, ...]:
         """Every content hash a covered response may have been scored with, current first."""
         return (self.questionnaire_hash, *self.same_measure_as)
+
+    def per_hash(self) -> tuple[ResponseFilter, ...]:
+        """This filter once per content hash it covers, each with that hash alone (the
+        current one first). What together they cover is what this filter covers; a query
+        that needs the research index's order, such as the first and last submission time
+        from the index's ends, keeps it only with one hash on PostgreSQL 15, where an IN
+        list makes it read every covered entry instead (about 0.2 s at a million)."""
+        return tuple(
+            replace(self, questionnaire_hash=value, same_measure_as=())
+            for value in self.content_hashes
+        )
 
     def conditions(self) -> list[ColumnElement[bool]]:
         # The stored bytes themselves: on PostgreSQL the exports stream rows with the

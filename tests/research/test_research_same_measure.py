@@ -15,9 +15,12 @@ import pytest
 from fastapi.testclient import TestClient
 from releases import FIRST_RELEASE_HASH, first_release_catalog
 from research_support import QUESTIONNAIRE, Respondent, export, insert, new_key, ok
+from sqlalchemy import func, select
 
 from app.config import Settings
 from app.main import create_app
+from app.models import ResponseSession
+from app.repositories.research_scope import ResponseFilter
 from scoring.catalog import Catalog
 
 ANSWERS = {f"{p}{n:02d}": 4 for p in ("anx", "avo", "dis") for n in range(1, 10)}
@@ -74,6 +77,15 @@ def test_responses_stored_under_the_first_release_count_after_the_rewording(
             catalog,
             [Respondent(dict(ANXIOUS), extra={"questionnaire_hash": UNDECLARED_HASH})] * 5,
         )
+        covered = ResponseFilter(QUESTIONNAIRE, current, same_measure_as=(FIRST_RELEASE_HASH,))
+        with engine.connect() as connection:
+            counts = [
+                connection.execute(
+                    select(func.count()).select_from(ResponseSession).where(*w.conditions())
+                ).scalar_one()
+                for w in (covered, *covered.per_hash())
+            ]
+        assert counts == [23, 11, 12]  # all, then the current hash's, then 1.0.0's
         key = new_key(engine)
         summary = ok(export(after, "summary", key))
         items = ok(export(after, "items", key))
