@@ -168,3 +168,17 @@ def test_without_the_declaration_the_first_release_would_drop_out(
         summary = ok(export(after, "summary", key))
     assert summary["n"] == 0
     assert summary["meta"]["content_hashes"] == [without.definitions[QUESTIONNAIRE].content_hash]
+
+
+def test_the_api_document_tells_integrators_which_hashes_an_export_covers(
+    research_client: TestClient,
+) -> None:
+    document = research_client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    for schema in ("ExportMeta", "Codebook"):
+        described = schemas[schema]["properties"]["content_hashes"]
+        assert described["type"] == "array"
+        assert "research.same_measure_as" in described["description"]
+        assert "content_hashes" in schemas[schema]["required"]
+    (research,) = [tag for tag in document["tags"] if tag["name"] == "research"]
+    assert "meta.content_hashes" in research["description"]
