@@ -277,13 +277,14 @@ def exchange_server() -> list[str]:
     return floor_server("bench.exchange_app:app")
 
 
-_OWN_HEADERS = {"content-length", "date", "server"}
+_OWN_HEADERS = {"connection", "content-length", "date", "server"}
 
 
 def record_reply(base: str, path: Path) -> Path:
     """Send one submission to the server at ``base`` and keep its answer in ``path``, as
-    JSON: the headers (but those uvicorn writes itself) and the body, what the exchange
-    reference sends back."""
+    JSON: its body and headers (but those uvicorn writes itself, and ``Connection``, which
+    belongs to this one exchange: replayed as ``close`` it would end every connection),
+    what the exchange reference sends back."""
     request = urllib.request.Request(  # noqa: S310 (loopback)
         base + "/api/v1/responses",
         data=submit_body().encode(),
