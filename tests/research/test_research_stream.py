@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from backends import own_postgres_database
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from app.errors import outage_of
 from app.repositories.research_sql import stream
-from backends import own_postgres_database
 
 pytestmark = pytest.mark.postgres
 
