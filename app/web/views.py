@@ -101,6 +101,19 @@ def missing_dimensions(layout: Layout, answers: Mapping[str, int]) -> tuple[Miss
     )
 
 
+def short_step(layout: Layout, answers: Mapping[str, int]) -> int | None:
+    """The first page with an open statement of a dimension that stops submitting (by
+    :func:`missing_dimensions`' rule), or None when there is none."""
+    definition = layout.definition
+    scores = score_dimensions(definition, answers)
+    short = {score.dimension for score in shortfall(definition, scores).dimensions}
+    dimension_of = {item.id: item.dimension for item in definition.items}
+    for current in layout.pages:
+        if any(dimension_of.get(n.item.id) in short for n in current.unanswered(answers)):
+            return current.step
+    return None
+
+
 def help_context(
     catalog: Catalog, country: str | None, response: ResponseView | None, t: Translator
 ) -> dict[str, object]:

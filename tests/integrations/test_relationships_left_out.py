@@ -291,17 +291,18 @@ def test_research_exports_count_left_out_relationships_as_not_answered(
     assert codebook.status_code == 200, codebook.text
 
 
-def test_the_web_pages_finish_without_parents_and_name_a_relationship_answered_in_part(
+def test_the_web_pages_finish_without_parents_and_lead_to_a_relationship_answered_in_part(
     client: TestClient,
 ) -> None:
+    """Finishing in the pages follows the same rule; refused, the pages lead to the
+    relationship answered in part (the best friend, after the parents left out), never to a
+    relationship left out, and name only its dimensions."""
     web = TestClient(client.app, base_url="https://testserver", follow_redirects=False)
     try:
         without = _answer_in_pages(web, WITHOUT_PARENTS)
         results = web.get("/results")
         web.cookies.clear()
-        in_part = _answer_in_pages(
-            web, {**WITHOUT_PARENTS, **per_target("mother", [4] * 7 + [None] * 2)}
-        )
+        in_part = _answer_in_pages(web, {**PARTNER, **per_target("friend", [4] * 7 + [None] * 2)})
         shown = web.get(in_part.headers["location"])
     finally:
         web.close()
@@ -311,12 +312,14 @@ def test_the_web_pages_finish_without_parents_and_name_a_relationship_answered_i
     assert "Your partner: anxious tendency." in results.text
     assert in_part.headers["location"].endswith("?missing=1")
     assert shown.status_code == 200, shown.text
+    assert '<h2 class="group-heading" id="group-heading">Your best friend</h2>' in shown.text
+    assert "If this relationship does not apply to you, leave all of its statements" in shown.text
     missing = re.search(r'<div class="error-summary".*?</div>', shown.text, re.S)
     assert missing is not None, shown.text
-    assert "Anxiety (ECR-RS) — Your mother" in missing.group(0)
-    assert "1 of 3 answered" in missing.group(0)
+    assert "Anxiety (ECR-RS) — Your best friend: 1 of 3 answered" in missing.group(0)
+    assert "Avoidance (ECR-RS) — Your best friend" not in missing.group(0)
+    assert "mother" not in missing.group(0).lower()
     assert "father" not in missing.group(0).lower()
-    assert "Avoidance (ECR-RS) — Your mother" not in missing.group(0)
 
 
 def _answer_in_pages(web: TestClient, answers: dict[str, int]) -> httpx.Response:
