@@ -20,10 +20,13 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 from test_integration_fhir import response_from_options, valid
 
+from app.cli import main
+from app.config import get_settings
 from app.services.research.access import create_key
 from app.web.security import CSRF_FIELD
 from scoring.catalog import BUNDLED_DIR
@@ -377,3 +380,51 @@ WELLBEING = {
     ],
     "risk_rules": [{"item": "wb_life", "at_least": 5, "level": "urgent"}],
 }
+
+
+def test_norms_are_built_and_given_with_relationships_left_out(
+    app_from_environment: AppFactory,
+    deployed: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Norms built from responses of which half leave the parents out: each dimension's norms
+    come from the responses that scored it; a result without parents is placed on the
+    dimensions it has, and on no other."""
+    client = app_from_environment(questionnaires_dir=deployed)
+    parents = {**per_target("mother", [4] * 9), **per_target("father", [3] * 9)}
+    for number in range(40):
+        partner = per_target("partner", [1 + number % 7] * 9)
+        answers = {**partner, **FRIEND, **(parents if number % 2 else {})}
+        assert start(client, answers, research=True).status_code == 201
+    monkeypatch.setenv("SECUREBASE_DATABASE_URL", database_url)
+    monkeypatch.setenv("SECUREBASE_NORMS_MIN_SAMPLE", "20")
+    monkeypatch.setenv("SECUREBASE_NORMS_TOTAL_EPSILON", "50")
+    get_settings.cache_clear()
+    try:
+        built = CliRunner().invoke(
+            main,
+            [
+                "norms",
+                "build",
+                ID,
+                "--epsilon",
+                "40",
+                "--built-by",
+                "Team",
+                "--output-dir",
+                str(deployed / "norms"),
+            ],
+        )
+    finally:
+        get_settings.cache_clear()
+    assert built.exit_code == 0, built.output
+    normed = app_from_environment(questionnaires_dir=deployed)
+
+    created = start(normed, WITHOUT_PARENTS)
+
+    assert created.status_code == 201, created.text
+    placed = created.json()["result"]["norms"]["dimensions"]
+    assert sorted(placed) == sorted(d for d, m in MEANS_WITHOUT_PARENTS.items() if m is not None)
+    read = normed.get(f"{API}/responses/{created.json()['response_id']}", headers=bearer(created))
+    assert read.json()["result"] == created.json()["result"]
