@@ -237,6 +237,18 @@ def test_fhir_store_follows_the_same_rule(client: TestClient, version: str) -> N
     )
 
     assert stored.status_code == 201, stored.text
+    absent = [
+        entry["resource"]["code"]["coding"][0]["code"]
+        for entry in valid(stored.json(), version)["entry"]
+        if entry["resource"]["resourceType"] == "Observation"
+        and "dataAbsentReason" in entry["resource"]
+    ]
+    assert [a for a in absent if "." in a] == [
+        "mother.avoidance",
+        "mother.anxiety",
+        "father.avoidance",
+        "father.anxiety",
+    ]
     assert refused.status_code == 422, refused.text
     issues = valid(refused.json(), version)["issue"]
     assert [i["expression"] for i in issues] == [["QuestionnaireResponse.item"]]
