@@ -1,6 +1,9 @@
 """HTTP benchmarks under load from wrk, a separate process on loopback.
 
 - **floor**: the barest async FastAPI GET (``bench/floor_app.py``), one uvicorn worker.
+- **exchange**: a reference, the submission's bytes on the floor's stack without its work
+  (``bench/exchange_app.py``): the same request body read and parsed, a real answer's bytes
+  sent back.
 - **submit**: ``POST /api/v1/responses`` with a complete answer set and ``"submit": true``
   (validate, screen, score, store, return the full result), no Idempotency-Key; one worker
   on SQLite, and one and two workers on PostgreSQL when a server is named.
@@ -85,8 +88,9 @@ def answers() -> dict[str, int]:
     return chosen
 
 
-def submit_script(directory: Path) -> Path:
-    body = json.dumps(
+def submit_body() -> str:
+    """The body every submit request sends."""
+    return json.dumps(
         {
             "questionnaire_id": QUESTIONNAIRE,
             "answers": answers(),
@@ -94,6 +98,10 @@ def submit_script(directory: Path) -> Path:
             "consent": {"research": True},
         }
     )
+
+
+def submit_script(directory: Path) -> Path:
+    body = submit_body()
     script = directory / "submit.lua"
     script.write_text(
         'wrk.method = "POST"\n'
@@ -249,12 +257,13 @@ def server(command: list[str], env: dict[str, str], ready_path: str) -> Iterator
             Path(log.name).unlink()
 
 
-def floor_server() -> list[str]:
+def floor_server(app: str = "bench.floor_app:app") -> list[str]:
+    """The floor's uvicorn command line (or another bench app's, served the same way)."""
     return [
         str(BIN / "python"),
         "-m",
         "uvicorn",
-        "bench.floor_app:app",
+        app,
         "--host",
         "127.0.0.1",
         "--workers",
@@ -262,6 +271,36 @@ def floor_server() -> list[str]:
         "--no-access-log",
         "--no-server-header",
     ]
+
+
+def exchange_server() -> list[str]:
+    return floor_server("bench.exchange_app:app")
+
+
+_OWN_HEADERS = {"connection", "content-length", "date", "server"}
+
+
+def record_reply(base: str, path: Path) -> Path:
+    """Send one submission to the server at ``base`` and keep its answer in ``path``, as
+    JSON: its body and headers (but those uvicorn writes itself, and ``Connection``, which
+    belongs to this one exchange: replayed as ``close`` it would end every connection),
+    what the exchange reference sends back."""
+    request = urllib.request.Request(  # noqa: S310 (loopback)
+        base + "/api/v1/responses",
+        data=submit_body().encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 (loopback)
+        if answer.status != 201:
+            raise RuntimeError(f"recording a reply: status {answer.status}")
+        headers = [
+            [name, value]
+            for name, value in answer.headers.items()
+            if name.lower() not in _OWN_HEADERS
+        ]
+        path.write_text(json.dumps({"headers": headers, "body": answer.read().decode()}))
+    return path
 
 
 def securebase_server(workers: int) -> list[str]:

@@ -159,6 +159,8 @@ def http_figures(report: Report, mode: Mode, server: str | None) -> None:
                 load, cpu = http_load.run_wrk_with_cpu(
                     started, "/api/v1/responses", post_script, mode.seconds
                 )
+                if name == "SQLite":
+                    reply = http_load.record_reply(started.base, directory / "reply.json")
             share = load.per_second / floor.per_second if floor.per_second else 0.0
             label = f"submit on {name}, {workers} worker{'s' if workers > 1 else ''}"
             if name == "SQLite":
@@ -187,8 +189,32 @@ def http_figures(report: Report, mode: Mode, server: str | None) -> None:
             )
             if name == "SQLite":
                 storage_figure(report, directory / "submit.db")
+                exchange_figures(report, mode, post_script, reply, floor_cpu)
 
         export_figures(report, mode, directory, post_script, server)
+
+
+def exchange_figures(
+    report: Report, mode: Mode, post_script: Path, reply: Path, floor_cpu: float
+) -> None:
+    """The submission's bytes carried by the floor's stack without its work: what is left of
+    the floor's half for validating, screening, scoring and storing."""
+    env = {"SECUREBASE_BENCH_REPLY": str(reply)}
+    with http_load.server(http_load.exchange_server(), env, "/") as started:
+        load, cpu = http_load.run_wrk_with_cpu(
+            started, "/api/v1/responses", post_script, mode.seconds
+        )
+    report.add(
+        "exchange: the submission's bytes, bare async POST, 1 worker",
+        _load_line(load),
+        "(reference)",
+    )
+    report.add("  ... server CPU per request (exchange)", f"{cpu:.2f} ms")
+    if floor_cpu:
+        report.note(
+            f"At 50% of the floor a submission may take {2 * floor_cpu:.2f} ms of CPU; carrying "
+            f"its bytes on the same stack, without the work, takes {cpu:.2f} ms of it."
+        )
 
 
 def export_figures(

@@ -33,6 +33,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
+import psycopg
 from sqlalchemy import (
     CompoundSelect,
     Connection,
@@ -46,6 +47,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
+from sqlalchemy import exc as db_errors
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import ResponseSession
@@ -103,6 +105,18 @@ def as_date(value: object) -> dt.date:
     return dt.date.fromisoformat(str(value)[:10])
 
 
+@contextmanager
+def driver_errors(connection: Connection, sql: str) -> Iterator[None]:
+    """Around reading through psycopg's own cursor: its errors raised as SQLAlchemy raises
+    them, so that a connection lost in the middle of an export is an outage (503) as
+    everywhere else, and the lost connection is not given back to the pool as usable."""
+    try:
+        yield
+    except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+        connection.invalidate(error)
+        raise db_errors.OperationalError(sql, None, error) from error
+
+
 def stream(connection: Connection, statement: Select[Any], batch: int) -> Iterator[tuple[Any, ...]]:
     """The rows of ``statement`` as tuples, ``batch`` at a time, in the current transaction."""
     if connection.dialect.name != "postgresql":
@@ -114,8 +128,9 @@ def stream(connection: Connection, statement: Select[Any], batch: int) -> Iterat
     )
     driver = connection.connection.driver_connection
     assert driver is not None
-    with driver.cursor() as cursor:
-        yield from cursor.stream(str(compiled), compiled.params, size=batch)
+    sql = str(compiled)
+    with driver_errors(connection, sql), driver.cursor() as cursor:
+        yield from cursor.stream(sql, compiled.params, size=batch)
 
 
 def submission_day(dialect: Dialect) -> ColumnElement[Any]:

@@ -54,7 +54,11 @@ class Progress(ResponseModel):
     answered: int = Field(description="Attachment items answered.")
     of: int = Field(description="Attachment items in the questionnaire.")
     wellbeing_answered: int
-    ready_to_submit: bool = Field(description="Every dimension has enough answers for a score.")
+    ready_to_submit: bool = Field(
+        description="The answers may be submitted: every dimension has enough answers for a "
+        "score, or, answered per relationship, every relationship answered at all (at least "
+        "one) has enough answers for each of its dimensions."
+    )
 
 
 class ResponseCreated(ResponseModel):

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from app.schemas.responses import Progress
 from scoring.definition import Definition, per_definition
-from scoring.engine import sufficient
+from scoring.submitting import submittable
 
 
 @per_definition
@@ -27,14 +27,14 @@ made (and validated) once; emptied when full."""
 def progress_of(
     definition: Definition, answers: Mapping[str, int], *, ready: bool | None = None
 ) -> Progress:
-    """``ready`` is whether every dimension has enough answers, when the caller already
-    knows (a submission that was scored); otherwise it is worked out here."""
+    """``ready`` is whether the answers may be submitted (:mod:`scoring.submitting`), when the
+    caller already knows (a submission that was scored); otherwise it is worked out here."""
     attachment_ids, wellbeing_ids = _item_ids(definition)
     key = (
         len(attachment_ids.intersection(answers)),
         len(attachment_ids),
         len(wellbeing_ids.intersection(answers)),
-        sufficient(definition, answers) if ready is None else ready,
+        submittable(definition, answers) if ready is None else ready,
     )
     progress = _kept.get(key)
     if progress is None:

@@ -56,7 +56,7 @@ def _score_saved(
             "The questionnaire changed since these answers were saved; please start again."
         )
     scoring = score(definition, answers)
-    scored_results.require_complete(scoring)
+    scored_results.require_complete(definition, scoring)
     peak = strongest([stored_risk(row), assess_risk(definition, answers)])
     result = scored_results.compose(catalog, loaded, scoring, peak, row.language, country)
     return peak, scored_results.finished(loaded, result, at)

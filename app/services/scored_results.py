@@ -4,6 +4,7 @@ as (in the request, before any write) and stored with the response (in the write
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import event
@@ -18,24 +19,53 @@ from app.repositories import result_content as result_content_repo
 from app.services import stored_results
 from scoring import answer_copy
 from scoring.catalog import Catalog
-from scoring.engine import Scoring
+from scoring.definition import Definition
+from scoring.engine import DimensionScore, Scoring
 from scoring.loading import LoadedDefinition
 from scoring.result import ScoreResult, compose_result
 from scoring.risk import RiskAssessment
+from scoring.submitting import shortfall
 
 
-def require_complete(scoring: Scoring) -> None:
-    missing = [
-        FieldProblem(
-            dimension.dimension,
-            f"{dimension.answered} of {dimension.of} items answered; "
-            f"at least {dimension.needed} are needed to submit",
+def require_complete(definition: Definition, scoring: Scoring) -> None:
+    """Refuse (422, naming each dimension) a scored answer set that may not be submitted, by
+    :mod:`scoring.submitting`'s rule: without relationships every dimension needs enough
+    answers; with them, a relationship left out is fine, one answered in part is not, and at
+    least one must be answered in full."""
+    if not definition.targets:
+        # Every questionnaire without relationships, on the hot submit path: as it always was.
+        _refuse(TOO_FEW, [d for d in scoring.dimensions.values() if not d.sufficient])
+        return
+    short = shortfall(definition, scoring.dimensions)
+    _refuse(NO_RELATIONSHIP if short.nothing_answered else IN_PART, short.dimensions)
+
+
+TOO_FEW = "Too few answers to submit."
+IN_PART = (
+    "Too few answers to submit: a relationship answered in part needs enough answers for each "
+    "of its dimensions (a relationship that does not apply is left out by answering none of "
+    "its statements)."
+)
+NO_RELATIONSHIP = (
+    "Too few answers to submit: at least one relationship must be answered in full, and none "
+    "is answered (a relationship that does not apply is left out by answering none of its "
+    "statements)."
+)
+
+
+def _refuse(detail: str, dimensions: Sequence[DimensionScore]) -> None:
+    if dimensions:
+        raise InvalidInput(
+            detail,
+            [
+                FieldProblem(
+                    d.dimension,
+                    f"{d.answered} of {d.of} items answered; "
+                    f"at least {d.needed} are needed to submit",
+                )
+                for d in dimensions
+            ],
         )
-        for dimension in scoring.dimensions.values()
-        if not dimension.sufficient
-    ]
-    if missing:
-        raise InvalidInput("Too few answers to submit.", missing)
 
 
 def compose(

@@ -101,7 +101,7 @@ def _prepare_start(
     finished: scored_results.Finished | None = None
     if request.submit:
         scoring = score(definition, answers)
-        scored_results.require_complete(scoring)
+        scored_results.require_complete(definition, scoring)
         result = scored_results.compose(catalog, loaded, scoring, peak, language, country)
         finished = scored_results.finished(loaded, result, now)
     created = ResponseCreated(

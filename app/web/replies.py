@@ -28,7 +28,7 @@ from app.web.pages import first_open_step
 from app.web.rendering import notice_fragment, page, translator
 from app.web.security import BrowserSession
 from app.web.strings import web_strings
-from app.web.views import Layout, layout
+from app.web.views import Layout, layout, short_step
 from scoring.catalog import Catalog
 from scoring.crisis import CrisisNotice, HelpFooter
 from scoring.definition import CRISIS_LEVEL_ORDER
@@ -339,6 +339,16 @@ def carry_on_url(ctx: ResponseContext, view: ResponseView) -> str:
     if view.status == "submitted":
         return "/results"
     return f"/questionnaire/{first_open_step(layout_of(ctx, view).pages, view.answers)}"
+
+
+def missing_url(ctx: ResponseContext, view: ResponseView) -> str:
+    """Where a finish refused for too few answers leads, ``?missing=1`` added: answered per
+    relationship, the first page open on a dimension that stops it (never a relationship left
+    out, which stops nothing); otherwise the first page with open statements."""
+    shape = layout_of(ctx, view)
+    step = short_step(shape, view.answers) if shape.definition.targets else None
+    where = f"/questionnaire/{step}" if step is not None else carry_on_url(ctx, view)
+    return f"{where}?missing=1"
 
 
 def autosave_reply(

@@ -41,6 +41,7 @@ from app.web.replies import (
     language_of,
     layout_of,
     missing_session,
+    missing_url,
     not_found,
     not_offered,
     redirect,
@@ -222,7 +223,7 @@ def save_page(
     if view is None:  # erased or expired between the save and now
         return missing_session(request, ctx, locale, answers)
     if isinstance(outcome, web_flow.Incomplete):
-        return redirect(f"{carry_on_url(ctx, view)}?missing=1")
+        return redirect(missing_url(ctx, view))
     return refused_answers(request, ctx, locale, answers, view, number)
 
 

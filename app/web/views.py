@@ -36,6 +36,7 @@ from scoring.definition import Definition, Localized
 from scoring.engine import score_dimensions
 from scoring.loading import LoadedDefinition
 from scoring.result import PsychoeducationSection, ScoreResult
+from scoring.submitting import shortfall
 
 # Beside an acute or urgent notice the results open with the way to support, and words written
 # for a secure pattern come last, so they never read as "you are fine" next to a crisis.
@@ -84,18 +85,33 @@ class MissingDimension:
 
 
 def missing_dimensions(layout: Layout, answers: Mapping[str, int]) -> tuple[MissingDimension, ...]:
-    """Dimensions with too few answers for a score, in the engine's own terms."""
-    scores = score_dimensions(layout.definition, answers)
+    """Dimensions whose answers stop submitting, in the engine's own terms (by the rule of
+    :mod:`scoring.submitting`: a relationship left out entirely stops nothing)."""
+    definition = layout.definition
+    short = shortfall(definition, score_dimensions(definition, answers))
+    labels = {dimension.id: dimension.label for dimension in definition.dimensions}
     return tuple(
         MissingDimension(
-            localized(dimension.label, layout.view.language),
-            scores[dimension.id].answered,
-            scores[dimension.id].of,
-            scores[dimension.id].needed,
+            localized(labels[score.dimension], layout.view.language),
+            score.answered,
+            score.of,
+            score.needed,
         )
-        for dimension in layout.definition.dimensions
-        if not scores[dimension.id].sufficient
+        for score in short.dimensions
     )
+
+
+def short_step(layout: Layout, answers: Mapping[str, int]) -> int | None:
+    """The first page with an open statement of a dimension that stops submitting (by
+    :func:`missing_dimensions`' rule), or None when there is none."""
+    definition = layout.definition
+    scores = score_dimensions(definition, answers)
+    short = {score.dimension for score in shortfall(definition, scores).dimensions}
+    dimension_of = {item.id: item.dimension for item in definition.items}
+    for current in layout.pages:
+        if any(dimension_of.get(n.item.id) in short for n in current.unanswered(answers)):
+            return current.step
+    return None
 
 
 def help_context(

@@ -235,7 +235,9 @@ def test_stored_and_exported_with_each_relationship_on_its_own(
     app_from_environment: AppFactory, deployed: Path
 ) -> None:
     client = app_from_environment(questionnaires_dir=deployed, min_cell_size=2)
-    # Submitting needs a score for every dimension of every relationship.
+    # Submitting needs a score for every dimension of every relationship answered at all:
+    # ANSWERS has the father and the best friend answered in part (see
+    # test_relationships_left_out.py for relationships left out entirely).
     rest = {**per_target("father", [4] * 9), **per_target("friend", [4] * 9)}
     # partner avoidance 5.5 and 4.0 (mean 4.75); mother anxiety 4 and 2 (mean 3).
     second = {**per_target("partner", [4] * 9), **per_target("mother", [2] * 9), **rest}
