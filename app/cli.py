@@ -177,6 +177,8 @@ def validate(paths: tuple[Path, ...]) -> None:
     for item in loaded:
         definition = item.definition
         click.echo(f"{item.source}: ok ({definition.id} {definition.version}, {item.content_hash})")
+        for earlier in definition.same_measure_as:
+            click.echo(f"  measures the same as {earlier} (checked against its archived file)")
     if norms_paths:
         validate_norms(norms_paths, loaded)
 

@@ -66,7 +66,10 @@ TAGS: list[dict[str, str]] = [
     {
         "name": "research",
         "description": "Aggregated statistics of a study for holders of a researcher key; "
-        "small counts withheld, or differentially private releases. Never rows about a person.",
+        "small counts withheld, or differentially private releases. Never rows about a person. "
+        "An export covers responses scored with the questionnaire's current content hash and "
+        "with the hashes of earlier versions its definition declares measure the same (only "
+        "presentation text such as instructions changed): `meta.content_hashes` lists them.",
     },
     {"name": "operations", "description": "Liveness, readiness and metrics for operators."},
     {

@@ -15,10 +15,19 @@ reported together with the model's own, never instead of them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Annotated, Literal, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from scoring.memo import kept_with
 
@@ -28,6 +37,21 @@ VersionString = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")]
 NonEmptyText = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 Localized = dict[LanguageTag, NonEmptyText]
 """Text keyed by language tag, e.g. ``{"en": "..."}``."""
+
+CONTENT_HASH_PATTERN = re.compile(r"sha256:[0-9a-f]{64}")
+"""How a definition's content hash is written (:func:`scoring.loading.content_hash`)."""
+
+
+def _content_hash_text(value: str) -> str:
+    if not CONTENT_HASH_PATTERN.fullmatch(value):
+        raise ValueError(
+            "must be a content hash: 'sha256:' followed by 64 lower-case hexadecimal digits, "
+            "as `securebase questionnaires validate` prints it"
+        )
+    return value
+
+
+ContentHashText = Annotated[str, AfterValidator(_content_hash_text)]
 
 BandId = Literal["low", "moderate", "elevated"]
 TendencyId = Literal["anxious", "avoidant", "disorganized"]
@@ -223,6 +247,29 @@ class ContentPlan(DefinitionModel):
     tendencies: dict[TendencyId, tuple[Identifier, ...]] = Field(default_factory=dict)
 
 
+class ResearchLineage(DefinitionModel):
+    """Earlier versions of this definition whose responses research may pool with its own.
+
+    ``same_measure_as`` lists the content hashes of earlier versions that measure exactly
+    what this one does: the same items, scales, keys, scoring rules, wellbeing items and risk
+    rules, and demographic items, in the same order; only presentation text (titles,
+    instructions, consent text, labels of scores, psychoeducation) changed. Research exports
+    and norms then cover responses scored with any of these hashes as well as the current one.
+    The loader checks each hash against the earlier file kept in the ``archive/`` folder
+    beside the definition (:mod:`scoring.lineage`)."""
+
+    same_measure_as: tuple[ContentHashText, ...]
+
+    @field_validator("same_measure_as")
+    @classmethod
+    def _not_empty(cls, hashes: tuple[str, ...]) -> tuple[str, ...]:
+        # Checked here rather than as a minimum length, which pydantic would also report
+        # (as "0 items after validation") for a list whose only hash is malformed.
+        if not hashes:
+            raise ValueError("lists at least one earlier version's content hash")
+        return hashes
+
+
 class Definition(DefinitionModel):
     """A complete questionnaire definition."""
 
@@ -240,6 +287,9 @@ class Definition(DefinitionModel):
     wellbeing: WellbeingCheck | None = None
     demographics: tuple[DemographicItem, ...] = ()
     content: ContentPlan = ContentPlan()
+    research: ResearchLineage | None = None
+    """Optional: earlier versions research may pool with this one (see
+    :class:`ResearchLineage`). A definition without it hashes as before the field existed."""
     targets: tuple[Target, ...] = ()
     """Optional: the relationships one response covers. Loading expands the file's items and
     dimensions once per target (:mod:`scoring.targets`)."""
@@ -272,6 +322,11 @@ class Definition(DefinitionModel):
             if target.id == target_id:
                 return target
         return None
+
+    @property
+    def same_measure_as(self) -> tuple[str, ...]:
+        """The content hashes of earlier versions declared to measure the same."""
+        return self.research.same_measure_as if self.research is not None else ()
 
     def content_section_ids(self) -> set[str]:
         ids = set(self.content.general) | set(self.content.secure)

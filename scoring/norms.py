@@ -4,8 +4,10 @@ A norms file (``norms/<questionnaire id>/<date>.yaml`` beside the definitions) h
 dimension, bins of scores from the scale and for each bin the share of the norm sample scoring
 below its lower edge, with the margin of that share (about 95%) from the noise a differentially
 private release adds. It names the definition's content hash it was built from: a file applies
-only to results scored with exactly that definition. Its checksum covers everything else in the
-file, so an edit by hand shows.
+only to results scored with exactly that definition, or with a later version that declares it
+measures the same (``research.same_measure_as``: only presentation text changed, so the same
+scores mean the same). Its checksum covers everything else in the file, so an edit by hand
+shows.
 
 Comparing a score with the norms gives the share of the sample scoring below it, as a
 percentile with an interval holding both the noise margin and the spread within the score's
@@ -263,14 +265,26 @@ def _parsed(paths: Iterable[Path], problems: list[DefinitionProblem]) -> Iterato
             problems += exc.problems
 
 
+def _by_measured_hash(definitions: Iterable[LoadedDefinition]) -> dict[str, LoadedDefinition]:
+    """Each definition under its own content hash and under those of the earlier versions it
+    declares measure the same (its own hash wins)."""
+    definitions = list(definitions)
+    by_hash = {d.content_hash: d for d in definitions}
+    for loaded in definitions:
+        for earlier in loaded.definition.same_measure_as:
+            by_hash.setdefault(earlier, loaded)
+    return by_hash
+
+
 def _fitting(
     parsed: Iterable[NormsFileAt],
     definitions: Iterable[LoadedDefinition],
     problems: list[DefinitionProblem],
 ) -> list[NormsFileAt]:
-    """The norms files that fit the definition whose content hash each names; the problems
-    of the others are added to ``problems``."""
-    by_hash = {d.content_hash: d for d in definitions}
+    """The norms files that fit the definition whose content hash each names (or that
+    declares that hash measures the same); the problems of the others are added to
+    ``problems``."""
+    by_hash = _by_measured_hash(definitions)
     passed: list[NormsFileAt] = []
     for path, norms in parsed:
         loaded = by_hash.get(norms.questionnaire.hash)
@@ -280,7 +294,8 @@ def _fitting(
                     str(path),
                     "questionnaire.hash",
                     f"{norms.questionnaire.hash} is not the content hash of any definition of "
-                    f"{norms.questionnaire.id!r} loaded",
+                    f"{norms.questionnaire.id!r} loaded, nor one such a definition declares "
+                    "measures the same",
                 )
             )
             continue
@@ -322,7 +337,8 @@ def is_norms_path(path: Path) -> bool:
 
 @dataclass(frozen=True)
 class NormsShelf:
-    """The norms in use: per definition content hash, the most recently built file."""
+    """The norms in use: per definition content hash, the most recently built file for it or
+    for an earlier version it declares measures the same."""
 
     by_hash: Mapping[str, NormsFile]
 
@@ -333,24 +349,24 @@ class NormsShelf:
         """Every norms file under the directories. A file that is broken or tampered with is
         an error; a file for another content hash (an earlier version of a definition) is
         history and is left out."""
-        definitions = list(definitions)
-        known = {d.content_hash for d in definitions}
+        by_hash = _by_measured_hash(definitions)
         paths = [p for directory in directories for p in norms_files(directory)]
         problems: list[DefinitionProblem] = []
         current = [
             (path, norms)
             for path, norms in _parsed(paths, problems)
-            if norms.questionnaire.hash in known
+            if norms.questionnaire.hash in by_hash
         ]
-        passed = _fitting(current, definitions, problems)
+        passed = _fitting(current, by_hash.values(), problems)
         if problems:
             raise DefinitionError(problems)
         chosen: dict[str, tuple[tuple[dt.date, str], NormsFile]] = {}
         for path, norms in passed:
             rank = (norms.built.on, path.name)
-            previous = chosen.get(norms.questionnaire.hash)
+            applies_to = by_hash[norms.questionnaire.hash].content_hash
+            previous = chosen.get(applies_to)
             if previous is None or rank > previous[0]:
-                chosen[norms.questionnaire.hash] = (rank, norms)
+                chosen[applies_to] = (rank, norms)
         return cls({h: norms for h, (_, norms) in chosen.items()})
 
     def get(self, content_hash: str) -> NormsFile | None:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from releases import FIRST_RELEASE_HASH
 from sqlalchemy import create_engine, text, update
 from sqlmodel import col
 
@@ -28,6 +29,22 @@ def test_validate_accepts_the_bundled_questionnaire() -> None:
     assert result.exit_code == 0, result.output
     assert "ok" in result.stdout
     assert QUESTIONNAIRE in result.stdout
+
+
+def test_validate_names_the_earlier_version_the_bundled_questionnaire_measures_the_same_as(
+    tmp_path: Path,
+) -> None:
+    result = CliRunner().invoke(main, ["questionnaires", "validate", str(BUNDLED)])
+    assert result.exit_code == 0, result.output
+    assert f"measures the same as {FIRST_RELEASE_HASH}" in result.stdout
+
+    document = yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))
+    document["research"]["same_measure_as"] = ["sha256:older"]
+    path = tmp_path / "declares-a-bad-hash.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    refused = CliRunner().invoke(main, ["questionnaires", "validate", str(path)])
+    assert refused.exit_code == 1
+    assert f"{path}: research.same_measure_as[0]: " in refused.stderr
 
 
 def broken_definition(tmp_path: Path) -> Path:

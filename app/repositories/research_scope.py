@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import LargeBinary, or_, type_coerce
@@ -61,6 +61,10 @@ class ResponseFilter:
 
     questionnaire_id: str
     questionnaire_hash: str
+    """The content hash the questionnaire is scored with today."""
+    same_measure_as: tuple[str, ...] = ()
+    """Content hashes of earlier versions its definition declares measure the same
+    (``research.same_measure_as``): their responses are covered too."""
     studies: tuple[str, ...] | None = None
     """``None``: every response whatever its study (or none); otherwise only these studies."""
     excluded_studies: tuple[str, ...] = ()
@@ -70,13 +74,35 @@ class ResponseFilter:
     submitted_before: dt.datetime | None = None
     """Exclusive upper bound of the submission time (UTC)."""
 
+    @property
+    def content_hashes(self) -> tuple[str, ...]:
+        """Every content hash a covered response may have been scored with, current first."""
+        return (self.questionnaire_hash, *self.same_measure_as)
+
+    def per_hash(self) -> tuple[ResponseFilter, ...]:
+        """This filter once per content hash it covers, each with that hash alone (the
+        current one first). What together they cover is what this filter covers; a query
+        that needs the research index's order, such as the first and last submission time
+        from the index's ends, keeps it only with one hash on PostgreSQL 15, where an IN
+        list makes it read every covered entry instead (about 0.2 s at a million)."""
+        return tuple(
+            replace(self, questionnaire_hash=value, same_measure_as=())
+            for value in self.content_hashes
+        )
+
     def conditions(self) -> list[ColumnElement[bool]]:
+        # The stored bytes themselves: on PostgreSQL the exports stream rows with the
+        # driver's cursor, which does not run a column type's conversion of parameters.
+        hashes = [
+            type_coerce(content_hash_bytes(value), LargeBinary) for value in self.content_hashes
+        ]
         conditions: list[ColumnElement[bool]] = [
             _table.questionnaire_id == self.questionnaire_id,
-            # The stored bytes themselves: on PostgreSQL the exports stream rows with the
-            # driver's cursor, which does not run a column type's conversion of parameters.
-            _table.questionnaire_hash
-            == type_coerce(content_hash_bytes(self.questionnaire_hash), LargeBinary),
+            # One hash is an equality, several an IN list: either way the research index
+            # (questionnaire, hash, consent, status, time, ...) is searched, once per hash.
+            _table.questionnaire_hash == hashes[0]
+            if len(hashes) == 1
+            else _table.questionnaire_hash.in_(hashes),
             _table.research_consent.is_(True),
             _table.status == ResponseStatus.submitted.value,
             _table.research_answers.is_not(None),

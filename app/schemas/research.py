@@ -66,8 +66,17 @@ class PrivacyInfo(ResponseModel):
     budget: BudgetState | None = None
 
 
+CONTENT_HASHES_DOC = (
+    "Every content hash the covered responses were scored with: the questionnaire's current "
+    "hash (as in questionnaire.hash) first, then the hashes of earlier versions its "
+    "definition declares measure the same (research.same_measure_as: only presentation text "
+    "such as instructions changed), whose responses are pooled with the current ones."
+)
+
+
 class ExportMeta(ResponseModel):
     questionnaire: QuestionnaireRef
+    content_hashes: list[str] = Field(description=CONTENT_HASHES_DOC)
     filters: ExportFilters
     generated_at: dt.datetime
     n: int | None = Field(description="The number of responses covered, as published.")
@@ -313,6 +322,7 @@ class Codebook(ResponseModel):
     created: dt.datetime
     keywords: list[str]
     questionnaire: QuestionnaireRef
+    content_hashes: list[str] = Field(description=CONTENT_HASHES_DOC)
     scoring: ScoringRules
     demographics: list[DemographicDoc] | None = Field(
         default=None, description="The demographic items exports can be grouped by, if any."

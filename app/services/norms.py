@@ -1,7 +1,8 @@
 """Building a norms file from this instance's consenting responses, with differential privacy.
 
 Which responses: exactly those a research export covers (submitted, research consent, scored
-with the questionnaire's current content hash, optionally one study and a date range). What is
+with the questionnaire's current content hash or that of an earlier version its definition
+declares measures the same, optionally one study and a date range). What is
 released, through OpenDP (:mod:`app.services.research.dp`): the number of responses, and per
 dimension a histogram of the scores in bins from the scale, one bin per score a fully answered
 dimension can have. Epsilon is shared equally by these ``1 + dimensions`` releases and charged
@@ -158,6 +159,7 @@ def build(ctx: ResearchContext, request: NormsRequest) -> NormsRelease:
     where = ResponseFilter(
         questionnaire_id=definition.id,
         questionnaire_hash=loaded.content_hash,
+        same_measure_as=definition.same_measure_as,
         studies=(request.study,) if request.study else None,
         submitted_from=_midnight(request.since) if request.since else None,
         submitted_before=_midnight(until + dt.timedelta(days=1)),

@@ -122,7 +122,7 @@ def test_the_questionnaire_as_fhir(stateless: TestClient, version: str) -> None:
 
     attachment, wellbeing = questionnaire["item"]
     assert questionnaire["url"].endswith(f"/questionnaires/{QUESTIONNAIRE}/fhir")
-    assert questionnaire["version"] == f"1.0.0+{content_hash}"
+    assert questionnaire["version"] == f"1.0.1+{content_hash}"
     assert (attachment["required"], wellbeing["required"]) == (True, False)
     assert [i["linkId"] for i in attachment["item"]][:3] == ["anx01", "avo01", "dis01"]
     first = attachment["item"][0]

@@ -108,7 +108,7 @@ def test_every_export_says_what_it_covers(
         meta = ok(export(client, endpoint, key, study="beta", since="2026-01-01"))["meta"]
         assert meta["questionnaire"] == {
             "id": QUESTIONNAIRE,
-            "version": "1.0.0",
+            "version": "1.0.1",
             "hash": loaded.content_hash,
         }
         assert meta["filters"]["study"] == "beta"

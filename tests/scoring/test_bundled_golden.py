@@ -92,7 +92,7 @@ def test_golden(catalog: Catalog, bundled: LoadedDefinition, case: dict[str, Any
     assert [s.id for s in result.psychoeducation] == expected["psychoeducation"]
     assert result.crisis is None
     assert result.questionnaire.id == "attachment-self-reflection"
-    assert result.questionnaire.version == "1.0.0"
+    assert result.questionnaire.version == "1.0.1"
     assert result.questionnaire.hash == bundled.content_hash
 
 
@@ -294,6 +294,8 @@ def test_wellbeing_alone_scores_nothing(catalog: Catalog, bundled: LoadedDefinit
 
 def test_content_hash_ignores_formatting(bundled: LoadedDefinition, tmp_path: Path) -> None:
     data = yaml.safe_load(BUNDLED_FILE.read_text(encoding="utf-8"))
+    # Beside the archive its declaration that it measures the same as 1.0.0 is checked against.
+    (tmp_path / "archive").symlink_to(BUNDLED_FILE.parent / "archive", target_is_directory=True)
     as_json = tmp_path / "same.json"
     as_json.write_text(json.dumps(data, indent=4, ensure_ascii=True), encoding="utf-8")
     as_flow_yaml = tmp_path / "same.yml"
@@ -312,6 +314,7 @@ def test_content_hash_ignores_formatting(bundled: LoadedDefinition, tmp_path: Pa
 def test_content_hash_changes_with_a_threshold(bundled: LoadedDefinition, tmp_path: Path) -> None:
     data = yaml.safe_load(BUNDLED_FILE.read_text(encoding="utf-8"))
     data["dimensions"][0]["bands"]["elevated_from"] = 4.75
+    del data["research"]  # a new threshold no longer measures the same as 1.0.0
     changed = tmp_path / "changed.json"
     changed.write_text(json.dumps(data), encoding="utf-8")
 
@@ -324,6 +327,7 @@ def test_content_hash_changes_with_reverse_keying(
     data = yaml.safe_load(BUNDLED_FILE.read_text(encoding="utf-8"))
     first_reversed = next(item for item in data["items"] if item.get("reverse"))
     first_reversed["reverse"] = False
+    del data["research"]  # new keying no longer measures the same as 1.0.0
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump(data), encoding="utf-8")
 
@@ -346,7 +350,7 @@ def test_every_result_has_help_disclaimer_and_how_scored(
     assert result.help.message
     assert [r.id for r in result.help.resources][-2:] == ["find-a-helpline", "local-emergency"]
     assert "not a diagnosis" in result.disclaimer
-    assert "version 1.0.0" in result.how_scored
+    assert "version 1.0.1" in result.how_scored
     assert result.crisis is None
 
 

@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 
 from scoring.answers import check_answers
+from scoring.catalog import BUNDLED_DIR
 from scoring.engine import score
-from scoring.loading import LoadedDefinition, content_hash, parse_definition
+from scoring.loading import content_hash, load_definition, parse_definition
+
+FIRST_RELEASE = BUNDLED_DIR / "archive" / "attachment-self-reflection-1.0.0.yaml"
 
 AGE_BAND = {
     "id": "age_band",
@@ -67,14 +70,15 @@ def test_a_demographic_answer_is_never_scored(definition_document: dict[str, Any
 
 
 def test_demographics_are_part_of_the_hash_only_when_declared(
-    definition_document: dict[str, Any], bundled: LoadedDefinition
+    definition_document: dict[str, Any],
 ) -> None:
     with_them = parse_definition(definition_document, "test")
     without = parse_definition({**definition_document, "demographics": []}, "test")
 
     assert content_hash(with_them) != content_hash(without)
-    # Stored responses record this hash: a format that gained an optional list must not
-    # change it for a definition that does not use the list.
-    assert bundled.content_hash == (
+    # Stored responses record this hash (the bundled file's first release, kept unchanged in
+    # the archive): a format that gained an optional list must not change it for a
+    # definition that does not use the list.
+    assert load_definition(FIRST_RELEASE).content_hash == (
         "sha256:6eff2fe4a4687f77856bfe4501e55d5182689c2ef9ed10ffe3ae5f7b21144626"
     )

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 
 from app.services import json_input
 from app.services.fhir.outcome import FhirProblem, Issue
-from app.services.fhir.questionnaire import fhir_version_string, questionnaire_id_of
+from app.services.fhir.questionnaire import (
+    fhir_version_string,
+    questionnaire_id_of,
+    scores_version,
+)
 from app.services.fhir.response import ROOT, ReadAnswers, read_answers
 from app.services.locale import RequestLocale
 from app.services.screening import screen_body
@@ -112,7 +116,7 @@ def posted_response(catalog: Catalog, body: bytes, locale: RequestLocale) -> Pos
         )
     if loaded is None:
         raise _unknown_questionnaire(canonical, notice)
-    if asked_version is not None and asked_version != fhir_version_string(loaded):
+    if asked_version is not None and not scores_version(loaded, asked_version):
         raise FhirProblem(
             409,
             [

@@ -42,6 +42,17 @@ def fhir_version_string(loaded: LoadedDefinition) -> str:
     return f"{loaded.definition.version}+{loaded.content_hash}"
 
 
+def scores_version(loaded: LoadedDefinition, asked: str) -> bool:
+    """Whether answers to the FHIR version ``asked`` are scored as ``loaded`` scores them:
+    its own version, or any version whose content hash it declares measures the same (a
+    stored response read as FHIR names the version it was scored with, and posting it back
+    scores identically)."""
+    if asked == fhir_version_string(loaded):
+        return True
+    _, plus, content_hash = asked.rpartition("+")
+    return bool(plus) and content_hash in loaded.definition.same_measure_as
+
+
 def code_system(questionnaire_id: str, scale: str) -> str:
     return f"urn:securebase:{questionnaire_id}:scale:{scale}"
 

@@ -256,6 +256,7 @@ def codebook(ctx: ResearchContext, coverage: Coverage) -> Codebook:
         created=ctx.now(),
         keywords=["attachment", "self-report", "aggregate statistics"],
         questionnaire=coverage.questionnaire,
+        content_hashes=coverage.content_hashes,
         scoring=_scoring(coverage),
         demographics=_demographics(coverage),
         privacy=PrivacyRules(

@@ -21,6 +21,7 @@ from scoring.definition import Definition
 META_LINES = (
     "export",
     "questionnaire",
+    "content_hashes",
     "generated_at",
     "n",
     "coverage",

@@ -47,6 +47,7 @@ def _render(meta: ExportMeta, title: str, columns: Sequence[str], rows: Iterator
     header: dict[str, object] = {
         "export": title,
         "questionnaire": meta.questionnaire.model_dump(mode="json"),
+        "content_hashes": meta.content_hashes,
         "generated_at": meta.generated_at.isoformat(),
         "n": meta.n,
         "coverage": meta.coverage,

@@ -41,6 +41,7 @@ def export_meta(
     dp = coverage.parameters.privacy == "dp"
     return ExportMeta(
         questionnaire=coverage.questionnaire,
+        content_hashes=coverage.content_hashes,
         filters=coverage.filters(),
         generated_at=ctx.now(),
         n=n,

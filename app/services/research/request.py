@@ -2,7 +2,9 @@
 
 ``since`` and ``until`` are widened to whole ISO weeks or months (the export's ``period``), so
 that no export can be cut at a finer time than it shows; the applied range is in ``meta``.
-Only responses scored with the questionnaire's current content hash are covered, so that the
+Only responses scored with the questionnaire's current content hash, or with the hash of an
+earlier version its definition declares measures the same (``research.same_measure_as``,
+checked against the archived earlier file when it is loaded), are covered, so that the
 codebook's scoring rules are exactly those behind every number. ``group_by`` names a column of
 the response (study, language, country, tendency) or a demographic item the questionnaire
 declares.
@@ -87,6 +89,12 @@ class Coverage:
         d = self.loaded.definition
         return QuestionnaireRef(id=d.id, version=d.version, hash=self.loaded.content_hash)
 
+    @property
+    def content_hashes(self) -> list[str]:
+        """The content hashes of the covered responses: the current one first, then those of
+        earlier versions declared to measure the same."""
+        return list(self.where.content_hashes)
+
     def private_budget(self) -> tuple[str, float] | None:
         """``(study, epsilon)`` of a differentially private export; None with suppression."""
         p = self.parameters
@@ -114,6 +122,11 @@ class Coverage:
             f"Submitted responses with research consent to {d.id} version {d.version} "
             f"({self.loaded.content_hash})"
         ]
+        if d.same_measure_as:
+            parts.append(
+                "or to an earlier version declared to measure the same "
+                f"({', '.join(d.same_measure_as)})"
+            )
         if self.parameters.study is not None:
             parts.append(f"in study {self.parameters.study}")
         elif self.researcher.studies is not None:
@@ -221,6 +234,7 @@ def resolve(ctx: ResearchContext, researcher: Researcher, parameters: ExportPara
     where = ResponseFilter(
         questionnaire_id=loaded.definition.id,
         questionnaire_hash=loaded.content_hash,
+        same_measure_as=loaded.definition.same_measure_as,
         studies=studies,
         excluded_studies=excluded,
         submitted_from=_utc_midnight(since) if since else None,
