@@ -225,6 +225,8 @@ def test_upgrading_gives_consented_submitted_responses_their_research_copy(
         ("declined", False, "submitted", loaded.content_hash),
         ("unfinished", True, "in_progress", loaded.content_hash),
         ("older-version", True, "submitted", "sha256:" + "0" * 64),
+        # An earlier version the loaded one declares measures the same: pooled with it.
+        ("same-measure", True, "submitted", loaded.definition.same_measure_as[0]),
     ]
     moment = "2026-01-05 10:00:00"
     with engine.begin() as connection:
@@ -258,6 +260,7 @@ def test_upgrading_gives_consented_submitted_responses_their_research_copy(
     assert copies["declined"] is None
     assert copies["unfinished"] is None
     assert copies["older-version"] is None
+    assert bytes(copies["same-measure"]) == bytes(copies["consented"])
     migrations.downgrade(empty_database_url, "0002")
     with engine.connect() as connection:
         columns = {c["name"] for c in inspect(connection).get_columns("response_session")}

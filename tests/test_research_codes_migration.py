@@ -80,11 +80,15 @@ def test_upgrading_stores_the_codes_every_research_copy_decodes_to(
     assert "research_codes" not in columns
     assert "research_codes" not in _index_columns(engine)
     older = consented.pop()
+    # An earlier version the loaded one declares measures the same gets its codes like it.
+    same_measure = consented[-1]
+    declared = catalog.definitions[QUESTIONNAIRE].definition.same_measure_as[0]
     with engine.begin() as connection:
-        connection.execute(
-            text("UPDATE response_session SET questionnaire_hash = :hash WHERE id = :id"),
-            {"hash": content_hash_bytes(OLDER_HASH), "id": older},
-        )
+        for response_id, content_hash in ((older, OLDER_HASH), (same_measure, declared)):
+            connection.execute(
+                text("UPDATE response_session SET questionnaire_hash = :hash WHERE id = :id"),
+                {"hash": content_hash_bytes(content_hash), "id": response_id},
+            )
 
     migrations.upgrade(empty_database_url)
 

@@ -84,7 +84,9 @@ def _copy_answers_of_submitted_responses() -> None:
             return
         for response_id, questionnaire_id, content_hash, answers in batch:
             loaded = catalog.get(questionnaire_id)
-            if loaded is None or loaded.content_hash != content_hash:
+            # The loaded version, or an earlier one it declares measures the same (whose
+            # answers the research copy lays out alike).
+            if loaded is None or content_hash not in loaded.measured_hashes:
                 continue
             stored = json.loads(answers) if isinstance(answers, str) else answers
             connection.execute(

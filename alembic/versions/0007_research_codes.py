@@ -3,8 +3,8 @@
 ``response_session.research_codes`` holds, for every response with a research copy, the
 packed code of each dimension (:mod:`app.repositories.research_codes`), and joins the
 research index after the copy, so the exports count stored codes instead of decoding every
-copy. Every existing research copy whose questionnaire version is loaded gets its codes
-here, computed from the copy exactly as the exports decode it; a copy of a version no longer
+copy. Every existing research copy whose questionnaire version is loaded (or is declared by
+a loaded one to measure the same) gets its codes here, computed from the copy exactly as the exports decode it; a copy of a version no longer
 loaded keeps none (no export can cover it; should its version be loaded again, the exports
 decode such copies as before). Downgrade drops the column.
 
@@ -66,7 +66,13 @@ def _store_codes() -> None:
     """The codes of every research copy of a loaded version, a thousand rows at a time."""
     connection = op.get_bind()
     catalog = load_catalog(get_settings())
-    loaded = {d.content_hash: d for d in catalog.definitions.values()}
+    # Each loaded version, under its own hash and those of the earlier versions it declares
+    # measure the same (the same research copy, so the same codes).
+    loaded = {
+        content_hash: d
+        for d in catalog.definitions.values()
+        for content_hash in d.measured_hashes
+    }
     last = ""
     while True:
         batch = connection.execute(
