@@ -1,7 +1,9 @@
 """Queries for the research exports: counts from the database, sums from research copies.
 
 Only responses that are submitted, whose respondent opted in to research, that belong to the
-questionnaire with exactly the content hash being described, and (when asked) to the given
+questionnaire with the content hash being described (or that of an earlier version it
+declares measures the same, :class:`~app.repositories.research_scope.ResponseFilter`), and
+(when asked) to the given
 studies and submission dates are counted; an erased response is a deleted row, so it is gone
 from every later export. A summary's counts (per group, primary tendency, crisis level, period
 and dimension score) come from ONE pass over the research index (:func:`response_counts`),
