@@ -74,60 +74,6 @@ def _decode(matrix: npt.NDArray[np.uint8], dimension: PackedDimension) -> _Decod
     return _Decoded(answered, keyed, answered.sum(axis=1), keyed.sum(axis=1))
 
 
-class _Items:
-    """Every scored item of a questionnaire version, dimension after dimension, for decoding a
-    batch in a few passes over all its items at once: where each item's byte is, and the
-    arithmetic of its keyed value (``place - FIRST_PLACE + low``, reversed as
-    ``low + high - x`` as in the scoring engine)."""
-
-    def __init__(self, dimensions: Sequence[PackedDimension]) -> None:
-        items = [item for dimension in dimensions for item in dimension.items]
-        self.ids = [item.id for item in items]
-        self.positions = [item.position for item in items]
-        self.points = [item.high - item.low + 1 for item in items]
-        self.slices: list[slice] = []
-        start = 0
-        for dimension in dimensions:
-            self.slices.append(slice(start, start + len(dimension.items)))
-            start += len(dimension.items)
-        low = np.array([item.low for item in items], dtype=np.int64)
-        high = np.array([item.high for item in items], dtype=np.int64)
-        reverse = np.array([item.reverse for item in items], dtype=np.bool_)
-        # keyed = sign * place + shift where answered: place - FIRST_PLACE + low, or
-        # low + high - (place - FIRST_PLACE + low) = high + FIRST_PLACE - place reversed.
-        shift = np.where(reverse, high + answer_copy.FIRST_PLACE, low - answer_copy.FIRST_PLACE)
-        # Small integers where they fit (a few passes over every answer of a batch), the
-        # sums in 64 bits.
-        fits = max(abs(int(value)) for value in [*shift, *high, 255]) < 1 << 14
-        self.small: type[np.signedinteger[Any]] = np.int16 if fits else np.int64
-        self.sign = np.where(reverse, -1, 1).astype(self.small)
-        self.shift = shift.astype(self.small)
-        # Each item's places shifted to a range of its own, in 16 bits while they fit.
-        self.offsets = np.arange(len(items)) * 256
-        if len(items) * 256 <= 1 << 16:
-            self.offsets = self.offsets.astype(np.uint16)
-        self.largest = [max(item.high, abs(item.low)) for item in items]
-        """The largest keyed value (in size) of each item."""
-        self.beyond = np.zeros((len(items), 256), dtype=np.bool_)
-        """Per item, the places beyond its scale (no answer is written as those)."""
-        for slot, points in enumerate(self.points):
-            self.beyond[slot, points + 1 :] = True
-
-    def places(self, matrix: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-        """Each item's byte, a column per item."""
-        return matrix[:, self.positions]
-
-    def keyed(
-        self, places: npt.NDArray[np.uint8], answered: npt.NDArray[np.bool_]
-    ) -> npt.NDArray[Any]:
-        """Each item's keyed value, 0 where not answered."""
-        keyed = places.astype(self.small)
-        keyed *= self.sign
-        keyed += self.shift
-        keyed *= answered
-        return keyed
-
-
 class CodeCounts:
     """Responses per group, dimension and packed code, as one array of counts per dimension
     (a row per group, a column per possible code): a batch is counted with ``bincount``,
@@ -206,126 +152,205 @@ class CodeCounts:
 
 _EXACT = 1 << 53
 """Below this, every integer is exactly a float64, and so is every partial sum of them."""
+_EXACT_SINGLE = 1 << 24
+"""The same for float32."""
+_JOINT = 1 << 12
+"""The most combinations of places of neighbouring items counted together by one
+``bincount`` (each in 16 bits)."""
 
 
-def _sums_by(
-    keys: npt.NDArray[np.int64], values: npt.NDArray[np.int64], size: int
-) -> npt.NDArray[np.int64]:
-    """Exact integer sums of ``values`` per key (``0 <= key < size``): ``bincount`` with the
-    values as weights, which adds float64s, when no sum can reach 2**53 (so every partial
-    sum is exact); otherwise a masked sum per key, in integers."""
-    if len(values) == 0:
-        return np.zeros(size, dtype=np.int64)
-    largest = int(np.abs(values).max())
-    if largest * len(values) < _EXACT:
-        return np.rint(np.bincount(keys, weights=values, minlength=size)).astype(np.int64)
-    return np.array([int(values[keys == key].sum()) for key in range(size)], dtype=np.int64)
+def _exact_type(bound: int) -> type[np.float32 | np.float64 | np.int64]:
+    """The cheapest type in which sums and products of integers are exact when the sum of
+    their magnitudes stays below ``bound``: float32 (a matrix product twice as fast as
+    float64), float64, otherwise 64-bit integers (no matrix routine of the CPU's library)."""
+    if bound < _EXACT_SINGLE:
+        return np.float32
+    if bound < _EXACT:
+        return np.float64
+    return np.int64
+
+
+class _Items:
+    """Every scored item of a questionnaire version, dimension after dimension, for adding up
+    a batch in a few passes over all its items at once, with a row per item (each item's
+    answers side by side in memory): where each item's byte is, the arithmetic of its keyed
+    value (``place - FIRST_PLACE + low``, reversed as ``low + high - x`` as in the scoring
+    engine) and the bounds that decide which arithmetic is exact."""
+
+    def __init__(self, dimensions: Sequence[PackedDimension]) -> None:
+        items = [item for dimension in dimensions for item in dimension.items]
+        self.ids = [item.id for item in items]
+        self.positions = np.array([item.position for item in items], dtype=np.intp)
+        self.points = np.array([item.high - item.low + 1 for item in items], dtype=np.int64)
+        """Each item's number of points: its places are 1 to this, 0 where not answered."""
+        self.slices: list[slice] = []
+        start = 0
+        for dimension in dimensions:
+            self.slices.append(slice(start, start + len(dimension.items)))
+            start += len(dimension.items)
+        low = np.array([item.low for item in items], dtype=np.int64)
+        high = np.array([item.high for item in items], dtype=np.int64)
+        reverse = np.array([item.reverse for item in items], dtype=np.bool_)
+        # keyed = sign * place + shift where answered: place - FIRST_PLACE + low, or
+        # low + high - (place - FIRST_PLACE + low) = high + FIRST_PLACE - place reversed.
+        self.sign = np.where(reverse, -1, 1)[:, None]
+        self.shift = np.where(
+            reverse, high + answer_copy.FIRST_PLACE, low - answer_copy.FIRST_PLACE
+        )[:, None]
+        largest = [max(abs(item.high), abs(item.low), 1) for item in items]
+        self.totals = [sum(largest[part]) for part in self.slices]
+        """The largest keyed sum (in size) of each dimension."""
+        self.per_gram = max(
+            max(max(largest[part], default=1) ** 2, total)
+            for part, total in zip(self.slices, self.totals, strict=True)
+        )
+        """What one response adds at most to an entry of a dimension's Gram matrix, or
+        to a keyed sum (in size)."""
+        self.per_score = max(self.totals, default=1) ** 2
+        """What one response adds at most to a sum of products of two keyed sums."""
+        self.joint: list[tuple[int, int, tuple[int, ...]]] = []
+        """Neighbouring items whose places are counted together (``bincount`` over one
+        number per response): first and last slot (exclusive), and each one's number of
+        places (0 included)."""
+        start = 0
+        while start < len(items):
+            stop, combinations = start + 1, int(self.points[start]) + 1
+            while stop < len(items) and combinations * (int(self.points[stop]) + 1) <= _JOINT:
+                combinations *= int(self.points[stop]) + 1
+                stop += 1
+            sizes = tuple(int(points) + 1 for points in self.points[start:stop])
+            self.joint.append((start, stop, sizes))
+            start = stop
+
+    def places(self, matrix: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+        """Each item's bytes, a row per item; ValueError naming the first item with a byte
+        beyond its scale (no answer is written as those)."""
+        places = np.ascontiguousarray(matrix.T[self.positions])
+        beyond = np.nonzero(places.max(axis=1) > self.points)[0]
+        if len(beyond):
+            raise ValueError(
+                f"{self.ids[int(beyond[0])]}: a research copy's answer is beyond its scale"
+            )
+        return places
+
+    def keyed(
+        self,
+        places: npt.NDArray[np.uint8],
+        answered: npt.NDArray[np.bool_],
+        exact: type[np.float32 | np.float64 | np.int64],
+    ) -> npt.NDArray[Any]:
+        """Each item's keyed value, 0 where not answered, a row per item."""
+        keyed: npt.NDArray[Any] = places.astype(exact)
+        keyed *= self.sign.astype(exact)
+        keyed += self.shift.astype(exact)
+        keyed *= answered
+        return keyed
 
 
 class AnswerSums:
-    """Running exact integer sums for :func:`item_tallies`."""
+    """Running exact integer sums for :func:`item_tallies`, a batch of research copies at a
+    time in a few passes over its answers: how often each place was chosen (one
+    ``bincount`` per few neighbouring items), and two matrix products, in floating point
+    where that is exact (:func:`_exact_type`), for the rest:
+
+    * per dimension, the Gram matrix of its complete cases' keyed values with a column of
+      ones (:meth:`_complete_sums` reads every sum from it);
+    * for the scores, the Gram matrix of a column per dimension ``d`` and number answered
+      ``c`` (the keyed sum ``S_d`` of each scored response with ``C_d = c``, 0 otherwise) and
+      a column of ones for the scored responses: its entries are the sums of ``S_d`` and
+      ``S_d^2`` per ``c`` and of ``S_a S_b`` per ``(ca, cb)``.
+
+    The totals are kept in Python integers, which no number of responses overflows."""
 
     def __init__(self, dimensions: Sequence[PackedDimension]) -> None:
         self.dimensions = dimensions
         self.n = 0
         self.items = _Items(dimensions)
-        self.chosen = np.zeros((len(self.items.ids), 256), dtype=np.int64)
-        """Per item (a row each) how often each place was chosen (0: not answered)."""
+        self.joint = [
+            np.zeros(int(np.prod(sizes)), dtype=np.int64) for *_, sizes in self.items.joint
+        ]
+        """Per group of neighbouring items, how often each combination of places was chosen."""
         self.grams = [np.zeros((len(d.items) + 1,) * 2, dtype=object) for d in dimensions]
-        """Per dimension, the Gram matrix of its complete cases (:meth:`_complete_sums`),
-        in Python integers, which no number of responses overflows."""
-        self.scored = 0
-        self.sums = [{c: [0, 0] for c in range(d.needed, len(d.items) + 1)} for d in dimensions]
-        self.pairs = [(a, b) for a in range(len(dimensions)) for b in range(a + 1, len(dimensions))]
-        self.products = {
-            (a, b): {
-                (ca, cb): 0
-                for ca in range(dimensions[a].needed, len(dimensions[a].items) + 1)
-                for cb in range(dimensions[b].needed, len(dimensions[b].items) + 1)
-            }
-            for a, b in self.pairs
-        }
+        """Per dimension, the Gram matrix of its complete cases (:meth:`_complete_sums`)."""
+        self.columns = [
+            (index, c)
+            for index, d in enumerate(dimensions)
+            for c in range(d.needed, len(d.items) + 1)
+        ]
+        """The scores' columns: (dimension, number answered); then one of ones."""
+        self.scores = np.zeros((len(self.columns) + 1,) * 2, dtype=object)
 
     def add(self, matrix: npt.NDArray[np.uint8]) -> None:
-        """Add a batch of research copies: every item decoded at once, then per dimension
-        the number answered and the keyed sum of each response."""
-        self.n += len(matrix)
-        if not self.items.ids:
+        """Add a batch of research copies (a row per response)."""
+        rows = len(matrix)
+        self.n += rows
+        items = self.items
+        if not rows or not items.ids:
             return
-        places = self.items.places(matrix)
+        places = items.places(matrix)
         self._add_answers(places)
         answered = places != answer_copy.NOT_ANSWERED
-        keyed = self.items.keyed(places, answered)
-        counts = [answered[:, part].sum(axis=1, dtype=np.int64) for part in self.items.slices]
-        totals = [keyed[:, part].sum(axis=1, dtype=np.int64) for part in self.items.slices]
-        for index, part in enumerate(self.items.slices):
-            complete = counts[index] == part.stop - part.start
-            self._add_complete(index, keyed[complete, part])
+        exact = _exact_type(items.per_gram * rows)
+        keyed = items.keyed(places, answered, exact)
+        counts = [answered[part].sum(axis=0, dtype=np.int32) for part in items.slices]
+        totals = [keyed[part].sum(axis=0) for part in items.slices]
+        for index, part in enumerate(items.slices):
+            size = part.stop - part.start
+            with_ones = np.empty((size + 1, rows), dtype=exact)
+            complete = counts[index] == size
+            np.multiply(keyed[part], complete, out=with_ones[:size])
+            with_ones[size] = complete
+            self.grams[index] += _gram(with_ones)
+        self._add_scores(counts, totals, rows)
+
+    def _add_answers(self, places: npt.NDArray[np.uint8]) -> None:
+        """How often each combination of places of each group of neighbouring items was
+        chosen: the group's places as one number per response (``place_1 * size_2 +
+        place_2 ...``, in 16 bits), counted with ``bincount``."""
+        for (start, stop, sizes), counts in zip(self.items.joint, self.joint, strict=True):
+            combined = places[start].astype(np.uint16)
+            for slot, size in zip(range(start + 1, stop), sizes[1:], strict=True):
+                combined *= size
+                combined += places[slot]
+            counts += np.bincount(combined, minlength=len(counts))
+
+    def _add_scores(
+        self,
+        counts: list[npt.NDArray[np.int32]],
+        totals: list[npt.NDArray[Any]],
+        rows: int,
+    ) -> None:
+        """Add the scores' Gram matrix of a batch (see the class)."""
+        exact = _exact_type(self.items.per_score * rows)
         scored = np.logical_and.reduce(
             [count >= d.needed for count, d in zip(counts, self.dimensions, strict=True)]
         )
-        self.scored += int(scored.sum())
-        counts = [count[scored] for count in counts]
-        totals = [total[scored] for total in totals]
-        for index, by_count in enumerate(self.sums):
-            size = len(self.dimensions[index].items) + 1
-            found = _sums_by(counts[index], totals[index], size)
-            squares = _sums_by(counts[index], totals[index] * totals[index], size)
-            for c, pair in by_count.items():
-                pair[0] += int(found[c])
-                pair[1] += int(squares[c])
-        for a, b in self.pairs:
-            size = len(self.dimensions[b].items) + 1
-            keys = counts[a] * size + counts[b]
-            found = _sums_by(
-                keys, totals[a] * totals[b], size * (len(self.dimensions[a].items) + 1)
+        columns = np.empty((len(self.columns) + 1, rows), dtype=exact)
+        for row, (index, c) in enumerate(self.columns):
+            np.multiply(
+                totals[index], (counts[index] == c) & scored, out=columns[row], casting="unsafe"
             )
-            products = self.products[(a, b)]
-            for ca, cb in products:
-                products[(ca, cb)] += int(found[ca * size + cb])
+        columns[-1] = scored
+        self.scores += _gram(columns)
 
     def absorb(self, other: AnswerSums) -> None:
         """Add the sums of ``other`` (the same dimensions, other responses)."""
         self.n += other.n
-        self.chosen += other.chosen
+        for mine, theirs in zip(self.joint, other.joint, strict=True):
+            mine += theirs
         for index, gram in enumerate(other.grams):
             self.grams[index] += gram
-        self.scored += other.scored
-        for mine, theirs in zip(self.sums, other.sums, strict=True):
-            for c, pair in theirs.items():
-                mine[c][0] += pair[0]
-                mine[c][1] += pair[1]
-        for pair_key, by_counts in other.products.items():
-            for counts, value in by_counts.items():
-                self.products[pair_key][counts] += value
+        self.scores += other.scores
 
-    def _add_answers(self, places: npt.NDArray[np.uint8]) -> None:
-        """How often each place of each item was chosen: one ``bincount`` over every item's
-        byte, each item's places shifted to a range of its own, added to a row per item."""
-        items = self.items
-        shifted = places.astype(items.offsets.dtype)
-        shifted += items.offsets
-        chosen = np.bincount(shifted.ravel(), minlength=256 * len(items.ids))
-        chosen = chosen.reshape(len(items.ids), 256)
-        if (chosen * items.beyond).any():
-            slot = int(np.nonzero((chosen * items.beyond).any(axis=1))[0][0])
-            raise ValueError(f"{items.ids[slot]}: a research copy's answer is beyond its scale")
-        self.chosen += chosen
-
-    def _add_complete(self, index: int, keyed: npt.NDArray[Any]) -> None:
-        """Add the Gram matrix of one dimension's complete cases, their keyed values with a
-        column of ones (:meth:`_complete_sums` reads every sum from it), computed in float64
-        where no entry can reach 2**53 (so exactly), otherwise in integers."""
-        rows, items = keyed.shape
-        with_ones = np.ones((rows, items + 1), dtype=np.float64)
-        with_ones[:, :items] = keyed
-        largest = max(self.items.largest[self.items.slices[index]], default=0)
-        if max(largest, 1) ** 2 * items * rows < _EXACT:
-            gram = np.rint(with_ones.T @ with_ones).astype(np.int64)
-        else:
-            exact = with_ones.astype(np.int64)
-            gram = exact.T @ exact
-        self.grams[index] += gram.astype(object)
+    def _chosen(self) -> list[npt.NDArray[np.int64]]:
+        """Per item, how often each place was chosen (0: not answered)."""
+        chosen = []
+        for (start, stop, sizes), counts in zip(self.items.joint, self.joint, strict=True):
+            combinations = counts.reshape(sizes)
+            for axis in range(stop - start):
+                others = tuple(other for other in range(len(sizes)) if other != axis)
+                chosen.append(combinations.sum(axis=others))
+        return chosen
 
     def _complete_sums(self, index: int) -> CompleteCaseSums:
         """The complete-case sums of dimension ``index`` from its Gram matrix ``G`` (keyed
@@ -346,21 +371,50 @@ class AnswerSums:
             item_total=tuple(item_total),
         )
 
+    def _score_sums(self) -> ScoreSums:
+        """The scores' sums from their Gram matrix (see the class)."""
+        scores, ones = self.scores, len(self.columns)
+        row = {column: place for place, column in enumerate(self.columns)}
+        sums = tuple(
+            {
+                c: (
+                    int(scores[ones, row[(index, c)]]),
+                    int(scores[row[(index, c)], row[(index, c)]]),
+                )
+                for c in range(d.needed, len(d.items) + 1)
+            }
+            for index, d in enumerate(self.dimensions)
+        )
+        dimensions = self.dimensions
+        products = {
+            (a, b): {
+                (ca, cb): int(scores[row[(a, ca)], row[(b, cb)]])
+                for ca in range(dimensions[a].needed, len(dimensions[a].items) + 1)
+                for cb in range(dimensions[b].needed, len(dimensions[b].items) + 1)
+            }
+            for a in range(len(dimensions))
+            for b in range(a + 1, len(dimensions))
+        }
+        return ScoreSums(n=int(scores[ones, ones]), sums=sums, products=products)
+
     def tallies(self) -> ItemTallies:
         answers: dict[str, dict[int, int]] = {}
+        chosen = self._chosen()
         slot = 0
         for dimension in self.dimensions:
             for item in dimension.items:
-                chosen = self.chosen[slot, 1 : item.high - item.low + 2].tolist()
-                answers[item.id] = {item.low + offset: count for offset, count in enumerate(chosen)}
+                counts = chosen[slot][1 : item.high - item.low + 2].tolist()
+                answers[item.id] = {item.low + offset: count for offset, count in enumerate(counts)}
                 slot += 1
         complete = {
             dimension.id: self._complete_sums(index)
             for index, dimension in enumerate(self.dimensions)
         }
-        scores = ScoreSums(
-            n=self.scored,
-            sums=tuple({c: (s, q) for c, (s, q) in by_count.items()} for by_count in self.sums),
-            products=self.products,
-        )
-        return ItemTallies(n=self.n, answers=answers, complete=complete, scores=scores)
+        return ItemTallies(n=self.n, answers=answers, complete=complete, scores=self._score_sums())
+
+
+def _gram(columns: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``columns' columns`` (a row of ``columns`` per variable) in Python integers: exact when
+    the type of ``columns`` was chosen by :func:`_exact_type`."""
+    gram: npt.NDArray[Any] = (columns @ columns.T).astype(np.int64).astype(object)
+    return gram

@@ -1,7 +1,7 @@
 """The item statistics' exact sums, made with numpy a batch at a time, are what adding up
 each response's answers one by one gives: for random definitions, answers left out, and
-batches split anywhere, both where the sums are added as float64 (every partial sum below
-2**53, so exact) and where they are added as integers."""
+batches split anywhere, where the sums are added as float32 (every partial sum below 2**24,
+so exact), as float64 (below 2**53) and as integers."""
 
 from __future__ import annotations
 
@@ -101,11 +101,16 @@ def one_by_one(dimensions: tuple[PackedDimension, ...], copies: list[bytes]) -> 
     )
 
 
-@pytest.mark.parametrize("exact_below", [research_arrays._EXACT, 1], ids=["float64", "integers"])
+@pytest.mark.parametrize(
+    ("single_below", "double_below"),
+    [(research_arrays._EXACT_SINGLE, research_arrays._EXACT), (1, research_arrays._EXACT), (1, 1)],
+    ids=["float32", "float64", "integers"],
+)
 def test_batched_sums_are_the_sums_of_each_response(
-    exact_below: int, monkeypatch: pytest.MonkeyPatch
+    single_below: int, double_below: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(research_arrays, "_EXACT", exact_below)
+    monkeypatch.setattr(research_arrays, "_EXACT_SINGLE", single_below)
+    monkeypatch.setattr(research_arrays, "_EXACT", double_below)
 
     @settings(max_examples=60, deadline=None)
     @given(st.data())
