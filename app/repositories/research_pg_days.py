@@ -109,12 +109,15 @@ def _name(group: Grouping | None, names: dict[Any, GroupKey], raw: Any) -> Group
     return name
 
 
-def _fetched(connection: Connection, statement: Select[Any], size: int) -> Iterator[Any]:
+def _fetched(
+    connection: Connection, statement: Select[Any], size: int, ahead: bool = False
+) -> Iterator[Any]:
     """The rows of ``statement``, fetched ``size`` at a time through a cursor on the server,
     in the current transaction, in binary (bytes arrive as they are stored): the server
     runs the query as rows are fetched, so the client holds one fetch, however long the
-    result. (psycopg's ``stream`` reads whatever the server has sent, which can be the whole
-    result when numpy is slower than the server.)"""
+    result (two with ``ahead``: the next one is read while the caller works on these,
+    :func:`_read_ahead`). (psycopg's ``stream`` reads whatever the server has sent, which
+    can be the whole result when numpy is slower than the server.)"""
     compiled = statement.compile(
         dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
     )
@@ -124,12 +127,36 @@ def _fetched(connection: Connection, statement: Select[Any], size: int) -> Itera
     try:
         with driver.cursor("research_days", binary=True) as cursor:
             cursor.execute(sql, compiled.params)
-            while rows := cursor.fetchmany(size):
+
+            def fetch() -> list[Any]:
+                rows: list[Any] = cursor.fetchmany(size)
+                return rows
+
+            for rows in _read_ahead(fetch) if ahead else iter(fetch, []):
                 yield from rows
     except (psycopg.OperationalError, psycopg.InterfaceError) as error:
         # The driver's own cursor, so its errors as SQLAlchemy would have raised them: a
         # connection lost in the middle of an export is an outage (503), as elsewhere.
         raise db_errors.OperationalError(sql, None, error) from error
+
+
+def _read_ahead(fetch: Callable[[], list[Any]]) -> Iterator[list[Any]]:
+    """What ``fetch`` returns, call after call until it returns no rows, each call made on a
+    thread of its own while the caller works on the rows before: the server reads and sends
+    the next rows while numpy adds up these, instead of the two taking turns. One call at a
+    time (the cursor is never used by two threads), and at most one ahead, so the memory
+    held is two fetches'. However the caller stops (at the end, on an error, or leaving
+    early), the call ahead is over before this returns, and so before the cursor is closed
+    or the connection used for anything else; its error, if it raised one, is the
+    caller's."""
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="research-read-ahead")
+    try:
+        upcoming = reader.submit(fetch)
+        while rows := upcoming.result():
+            upcoming = reader.submit(fetch)
+            yield rows
+    finally:
+        reader.shutdown(wait=True)
 
 
 def _covered_days(connection: Connection, where: ResponseFilter) -> tuple[dt.date, dt.date] | None:
@@ -372,7 +399,7 @@ def copies_by_day(
     columns = [func.count(), func.string_agg(copy, literal_column("''::bytea"))]
     statement = _by_day(where, columns, [], *ends)
     with counting_settings(connection):
-        yield from _day_matrices(_fetched(connection, statement, _DAYS), rows)
+        yield from _day_matrices(_fetched(connection, statement, _DAYS, ahead=True), rows)
 
 
 CopiesReader = Callable[
