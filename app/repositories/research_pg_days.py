@@ -124,20 +124,34 @@ def _fetched(
     driver = connection.connection.driver_connection
     assert driver is not None
     sql = str(compiled)
+    cursor = driver.cursor("research_days", binary=True)
+
+    def fetch() -> list[Any]:
+        rows: list[Any] = cursor.fetchmany(size)
+        return rows
+
     try:
-        with driver.cursor("research_days", binary=True) as cursor:
+        try:
             cursor.execute(sql, compiled.params)
-
-            def fetch() -> list[Any]:
-                rows: list[Any] = cursor.fetchmany(size)
-                return rows
-
             for rows in _read_ahead(fetch) if ahead else iter(fetch, []):
                 yield from rows
+        finally:
+            _close(cursor)
     except (psycopg.OperationalError, psycopg.InterfaceError) as error:
         # The driver's own cursor, so its errors as SQLAlchemy would have raised them: a
         # connection lost in the middle of an export is an outage (503), as elsewhere.
         raise db_errors.OperationalError(sql, None, error) from error
+
+
+def _close(cursor: psycopg.ServerCursor[Any]) -> None:
+    """Close ``cursor`` (``CLOSE`` on the server); when the connection is found lost doing
+    so (the rows were all read before it went), the cursor is closed on this side only, as
+    the server's went with the connection, and the error goes on."""
+    try:
+        cursor.close()
+    except (psycopg.OperationalError, psycopg.InterfaceError):
+        cursor.close()  # the connection now known lost: nothing is sent
+        raise
 
 
 def _read_ahead(fetch: Callable[[], list[Any]]) -> Iterator[list[Any]]:
