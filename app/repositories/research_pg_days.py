@@ -451,25 +451,35 @@ def tallies_by_day(
 
 def _day_matrices(days: Iterator[tuple[Any, ...]], rows: int) -> Iterator[npt.NDArray[np.uint8]]:
     """Matrices of ``rows`` rows (the last one fewer) from days' concatenated copies: a
-    batch's temporary arrays are bounded by ``rows``, not by the largest day."""
+    batch's temporary arrays are bounded by ``rows``, not by the largest day. Each day's
+    bytes are read in place; only a matrix made of the ends of several days is copied,
+    once."""
     import numpy as np
 
     width: int | None = None
-    waiting = b""
+    waiting: list[npt.NDArray[np.uint8]] = []
+    held = 0
     for _day, n, joined in days:
         if n == 0:
             continue
-        copies = bytes(joined)
         if width is None:
-            width = len(copies) // n
-        if len(copies) != width * n:
+            width = len(joined) // n
+        if len(joined) != width * n:
             raise ValueError("research copies of different layouts under one content hash")
-        waiting += copies
-        whole = len(waiting) // (rows * width) * rows * width
-        if whole:
-            matrix = np.frombuffer(waiting[:whole], dtype=np.uint8).reshape(-1, width)
-            waiting = waiting[whole:]
-            for start in range(0, len(matrix), rows):
-                yield matrix[start : start + rows]
-    if waiting and width is not None:
-        yield np.frombuffer(waiting, dtype=np.uint8).reshape(-1, width)
+        day = np.frombuffer(joined, dtype=np.uint8).reshape(n, width)
+        start = 0
+        if held:
+            start = min(rows - held, n)
+            waiting.append(day[:start])
+            held += start
+            if held == rows:
+                yield np.concatenate(waiting)
+                waiting, held = [], 0
+        while n - start >= rows:
+            yield day[start : start + rows]
+            start += rows
+        if start < n:
+            waiting.append(day[start:])
+            held += n - start
+    if waiting:
+        yield np.concatenate(waiting)

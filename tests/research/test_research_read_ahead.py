@@ -2,7 +2,8 @@
 before (:func:`app.repositories.research_pg_days._read_ahead`). The sums are those of
 reading in turn, and however the reading ends (at the end, left early, on an error while
 adding up, on a connection lost), no fetch is left running on the connection, no cursor is
-left open and a lost connection is an outage (503)."""
+left open and a lost connection is an outage (503). The days' bytes, read in place, become
+batches of copies in the days' order."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from research_support import QUESTIONNAIRE, insert
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlmodel import Session
@@ -24,7 +27,7 @@ from app.repositories.research_codes import packed_dimensions
 from app.repositories.research_scope import ResponseFilter
 from scoring.catalog import Catalog
 
-pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+on_postgres = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
 @pytest.fixture
@@ -52,6 +55,7 @@ def _copies(connection: Connection, catalog: Catalog) -> Iterator[Any]:
     return research_pg_days.copies_by_day(connection, where, 1, days)
 
 
+@on_postgres
 def test_sums_read_ahead_a_day_at_a_time_are_those_of_each_copy(
     engine: Engine, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -65,6 +69,7 @@ def test_sums_read_ahead_a_day_at_a_time_are_those_of_each_copy(
     assert _readers() == []
 
 
+@on_postgres
 def test_leaving_the_copies_early_leaves_no_fetch_on_the_connection(
     engine: Engine, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -79,6 +84,7 @@ def test_leaving_the_copies_early_leaves_no_fetch_on_the_connection(
         assert connection.execute(text("SELECT 1")).scalar_one() == 1
 
 
+@on_postgres
 def test_an_error_while_adding_up_leaves_the_connection_as_it_was(
     engine: Engine, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -104,6 +110,7 @@ def test_an_error_while_adding_up_leaves_the_connection_as_it_was(
     gc.collect()  # a cursor left open would say so now, while the test runs
 
 
+@on_postgres
 def test_a_connection_lost_once_every_day_is_read_is_an_outage_with_no_cursor_left(
     engine: Engine, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -126,6 +133,7 @@ def test_a_connection_lost_once_every_day_is_read_is_an_outage_with_no_cursor_le
     gc.collect()
 
 
+@on_postgres
 def test_a_connection_lost_between_fetches_read_ahead_is_an_outage(
     engine: Engine, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -145,3 +153,34 @@ def test_a_connection_lost_between_fetches_read_ahead_is_an_outage(
         connection.invalidate()
     del copies
     gc.collect()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.integers(0, 12), max_size=12),
+    st.integers(1, 7),
+    st.integers(1, 5),
+)
+def test_days_become_matrices_of_the_batch_size_in_order(
+    sizes: list[int], rows: int, width: int
+) -> None:
+    """Days of any number of copies (none, fewer than a batch, several batches) become
+    matrices of ``rows`` copies but the last, in the days' order, each copy whole."""
+    days = []
+    made = 0
+    for n in sizes:
+        copies = bytes((made + i) % 251 for i in range(n * width))
+        days.append((None, n, copies))
+        made += n * width
+    matrices = list(research_pg_days._day_matrices(iter(days), rows))
+    assert [len(m) for m in matrices[:-1]] == [rows] * (len(matrices) - 1)
+    if matrices:
+        assert 0 < len(matrices[-1]) <= rows
+        assert all(m.shape[1] == width for m in matrices)
+    assert b"".join(m.tobytes() for m in matrices) == b"".join(d[2] for d in days)
+
+
+def test_days_of_another_layout_are_refused() -> None:
+    days = [(None, 2, bytes(6)), (None, 2, bytes(8))]
+    with pytest.raises(ValueError, match="different layouts"):
+        list(research_pg_days._day_matrices(iter(days), 3))
