@@ -221,6 +221,26 @@ class _Items:
             sizes = tuple(int(points) + 1 for points in self.points[start:stop])
             self.joint.append((start, stop, sizes))
             start = stop
+        # The number of each group's combination, ``place_1 * size_2 * ... * size_k +
+        # place_2 * size_3 * ... + place_k``, counted from its group's first bin: made for
+        # every group at once, a group's k-th items (or for a shorter group slot 0 times
+        # nothing) times their weights.
+        depth = max((stop - start for start, stop, _ in self.joint), default=0)
+        self.joint_slots = np.zeros((depth, len(self.joint)), dtype=np.intp)
+        weights = np.zeros((depth, len(self.joint)), dtype=np.int64)
+        firsts = []
+        self.joint_bins = 0
+        for group, (start, stop, sizes) in enumerate(self.joint):
+            weight = 1
+            for k in reversed(range(stop - start)):
+                self.joint_slots[k, group] = start + k
+                weights[k, group] = weight
+                weight *= sizes[k]
+            firsts.append(self.joint_bins)
+            self.joint_bins += weight
+        self.joint_type = np.uint16 if self.joint_bins <= 1 << 16 else np.uint32
+        self.joint_weights = weights.astype(self.joint_type)[:, :, None]
+        self.joint_firsts = np.array(firsts, dtype=self.joint_type)[:, None]
 
     def places(self, matrix: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
         """Each item's bytes, a row per item; ValueError naming the first item with a byte
@@ -266,10 +286,9 @@ class AnswerSums:
         self.dimensions = dimensions
         self.n = 0
         self.items = _Items(dimensions)
-        self.joint = [
-            np.zeros(int(np.prod(sizes)), dtype=np.int64) for *_, sizes in self.items.joint
-        ]
-        """Per group of neighbouring items, how often each combination of places was chosen."""
+        self.joint = np.zeros(self.items.joint_bins, dtype=np.int64)
+        """Per group of neighbouring items, how often each combination of places was chosen,
+        one group after the other."""
         self.grams = [np.zeros((len(d.items) + 1,) * 2, dtype=object) for d in dimensions]
         """Per dimension, the Gram matrix of its complete cases (:meth:`_complete_sums`)."""
         self.columns = [
@@ -278,6 +297,9 @@ class AnswerSums:
             for c in range(d.needed, len(d.items) + 1)
         ]
         """The scores' columns: (dimension, number answered); then one of ones."""
+        self.column_dimensions = np.array([index for index, _ in self.columns], dtype=np.intp)
+        self.column_counts = np.array([c for _, c in self.columns], dtype=np.int32)[:, None]
+        self.needed = np.array([d.needed for d in dimensions], dtype=np.int32)[:, None]
         self.scores = np.zeros((len(self.columns) + 1,) * 2, dtype=object)
 
     def add(self, matrix: npt.NDArray[np.uint8]) -> None:
@@ -306,13 +328,15 @@ class AnswerSums:
     def _add_answers(self, places: npt.NDArray[np.uint8]) -> None:
         """How often each combination of places of each group of neighbouring items was
         chosen: the group's places as one number per response (``place_1 * size_2 +
-        place_2 ...``, in 16 bits), counted with ``bincount``."""
-        for (start, stop, sizes), counts in zip(self.items.joint, self.joint, strict=True):
-            combined = places[start].astype(np.uint16)
-            for slot, size in zip(range(start + 1, stop), sizes[1:], strict=True):
-                combined *= size
-                combined += places[slot]
-            counts += np.bincount(combined, minlength=len(counts))
+        place_2 ...``, in 16 bits where they fit), every group's counted with one
+        ``bincount``."""
+        items = self.items
+        combined = places[items.joint_slots[0]].astype(items.joint_type)
+        combined *= items.joint_weights[0]
+        combined += items.joint_firsts
+        for slots, weights in zip(items.joint_slots[1:], items.joint_weights[1:], strict=True):
+            combined += places[slots] * weights
+        self.joint += np.bincount(combined.reshape(-1), minlength=items.joint_bins)
 
     def _add_scores(
         self,
@@ -322,22 +346,22 @@ class AnswerSums:
     ) -> None:
         """Add the scores' Gram matrix of a batch (see the class)."""
         exact = _exact_type(self.items.per_score * rows)
-        scored = np.logical_and.reduce(
-            [count >= d.needed for count, d in zip(counts, self.dimensions, strict=True)]
-        )
+        answered = np.stack(counts)
+        scored = np.all(answered >= self.needed, axis=0)
+        # Each column's dimension's keyed sums where its number answered is the column's.
+        chosen = answered[self.column_dimensions] == self.column_counts
+        chosen &= scored
         columns = np.empty((len(self.columns) + 1, rows), dtype=exact)
-        for row, (index, c) in enumerate(self.columns):
-            np.multiply(
-                totals[index], (counts[index] == c) & scored, out=columns[row], casting="unsafe"
-            )
+        np.multiply(
+            np.stack(totals)[self.column_dimensions], chosen, out=columns[:-1], casting="unsafe"
+        )
         columns[-1] = scored
         self.scores += _gram(columns)
 
     def absorb(self, other: AnswerSums) -> None:
         """Add the sums of ``other`` (the same dimensions, other responses)."""
         self.n += other.n
-        for mine, theirs in zip(self.joint, other.joint, strict=True):
-            mine += theirs
+        self.joint += other.joint
         for index, gram in enumerate(other.grams):
             self.grams[index] += gram
         self.scores += other.scores
@@ -345,8 +369,10 @@ class AnswerSums:
     def _chosen(self) -> list[npt.NDArray[np.int64]]:
         """Per item, how often each place was chosen (0: not answered)."""
         chosen = []
-        for (start, stop, sizes), counts in zip(self.items.joint, self.joint, strict=True):
-            combinations = counts.reshape(sizes)
+        first = 0
+        for start, stop, sizes in self.items.joint:
+            combinations = self.joint[first : first + int(np.prod(sizes))].reshape(sizes)
+            first += combinations.size
             for axis in range(stop - start):
                 others = tuple(other for other in range(len(sizes)) if other != axis)
                 chosen.append(combinations.sum(axis=others))
