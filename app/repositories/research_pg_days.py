@@ -10,7 +10,9 @@ per response.
   the same without the tendency and crisis level.
 * The item statistics (:func:`tallies_by_day`, :func:`copies_by_day`): each day's research
   copies, concatenated the same way, become matrices for numpy without a Python value per
-  copy.
+  copy (read in place), and the next fetch of days is read while numpy adds up the one
+  before (:func:`_read_ahead`), so that the server's reading and numpy's adding overlap
+  instead of taking turns.
 
 Why a day at a time:
 
