@@ -208,6 +208,9 @@ class _Items:
         to a keyed sum (in size)."""
         self.per_score = max(self.totals, default=1) ** 2
         """What one response adds at most to a sum of products of two keyed sums."""
+        most = max((part.stop - part.start for part in self.slices), default=0)
+        self.count_type: type[np.uint8 | np.uint32] = np.uint8 if most < 1 << 8 else np.uint32
+        """Wide enough for the number of items of a dimension a response answered."""
         self.joint: list[tuple[int, int, tuple[int, ...]]] = []
         """Neighbouring items whose places are counted together (``bincount`` over one
         number per response): first and last slot (exclusive), and each one's number of
@@ -289,7 +292,7 @@ class AnswerSums:
         self.joint = np.zeros(self.items.joint_bins, dtype=np.int64)
         """Per group of neighbouring items, how often each combination of places was chosen,
         one group after the other."""
-        self.grams = [np.zeros((len(d.items) + 1,) * 2, dtype=object) for d in dimensions]
+        self.grams = [_ExactSums((len(d.items) + 1,) * 2) for d in dimensions]
         """Per dimension, the Gram matrix of its complete cases (:meth:`_complete_sums`)."""
         self.columns = [
             (index, c)
@@ -298,9 +301,10 @@ class AnswerSums:
         ]
         """The scores' columns: (dimension, number answered); then one of ones."""
         self.column_dimensions = np.array([index for index, _ in self.columns], dtype=np.intp)
-        self.column_counts = np.array([c for _, c in self.columns], dtype=np.int32)[:, None]
-        self.needed = np.array([d.needed for d in dimensions], dtype=np.int32)[:, None]
-        self.scores = np.zeros((len(self.columns) + 1,) * 2, dtype=object)
+        count_type = self.items.count_type
+        self.column_counts = np.array([c for _, c in self.columns], dtype=count_type)[:, None]
+        self.needed = np.array([d.needed for d in dimensions], dtype=count_type)[:, None]
+        self.scores = _ExactSums((len(self.columns) + 1,) * 2)
 
     def add(self, matrix: npt.NDArray[np.uint8]) -> None:
         """Add a batch of research copies (a row per response)."""
@@ -314,7 +318,8 @@ class AnswerSums:
         answered = places != answer_copy.NOT_ANSWERED
         exact = _exact_type(items.per_gram * rows)
         keyed = items.keyed(places, answered, exact)
-        counts = [answered[part].sum(axis=0, dtype=np.int32) for part in items.slices]
+        flags = answered.view(np.uint8)  # the same bytes: summed without a cast
+        counts = [flags[part].sum(axis=0, dtype=items.count_type) for part in items.slices]
         totals = [keyed[part].sum(axis=0) for part in items.slices]
         for index, part in enumerate(items.slices):
             size = part.stop - part.start
@@ -322,7 +327,7 @@ class AnswerSums:
             complete = counts[index] == size
             np.multiply(keyed[part], complete, out=with_ones[:size])
             with_ones[size] = complete
-            self.grams[index] += _gram(with_ones)
+            self.grams[index].add(_gram(with_ones), items.per_gram * rows)
         self._add_scores(counts, totals, rows)
 
     def _add_answers(self, places: npt.NDArray[np.uint8]) -> None:
@@ -340,7 +345,7 @@ class AnswerSums:
 
     def _add_scores(
         self,
-        counts: list[npt.NDArray[np.int32]],
+        counts: list[npt.NDArray[np.unsignedinteger[Any]]],
         totals: list[npt.NDArray[Any]],
         rows: int,
     ) -> None:
@@ -356,15 +361,15 @@ class AnswerSums:
             np.stack(totals)[self.column_dimensions], chosen, out=columns[:-1], casting="unsafe"
         )
         columns[-1] = scored
-        self.scores += _gram(columns)
+        self.scores.add(_gram(columns), self.items.per_score * rows)
 
     def absorb(self, other: AnswerSums) -> None:
         """Add the sums of ``other`` (the same dimensions, other responses)."""
         self.n += other.n
         self.joint += other.joint
         for index, gram in enumerate(other.grams):
-            self.grams[index] += gram
-        self.scores += other.scores
+            self.grams[index].absorb(gram)
+        self.scores.absorb(other.scores)
 
     def _chosen(self) -> list[npt.NDArray[np.int64]]:
         """Per item, how often each place was chosen (0: not answered)."""
@@ -383,7 +388,7 @@ class AnswerSums:
         values ``K`` and a column of ones): ``n`` in its corner, each item's sum in the last
         column, its squares on the diagonal, its products with the total ``K`` times ones
         in the sums of its row of ``K'K``."""
-        gram = self.grams[index]
+        gram = self.grams[index].total()
         items = gram.shape[0] - 1
         products = gram[:items, :items]
         item_total = [int(value) for value in products.sum(axis=1)]
@@ -399,7 +404,7 @@ class AnswerSums:
 
     def _score_sums(self) -> ScoreSums:
         """The scores' sums from their Gram matrix (see the class)."""
-        scores, ones = self.scores, len(self.columns)
+        scores, ones = self.scores.total(), len(self.columns)
         row = {column: place for place, column in enumerate(self.columns)}
         sums = tuple(
             {
@@ -439,13 +444,45 @@ class AnswerSums:
         return ItemTallies(n=self.n, answers=answers, complete=complete, scores=self._score_sums())
 
 
-def _gram(columns: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """``columns' columns`` (a row of ``columns`` per variable) in Python integers: exact when
-    the type of ``columns`` was chosen by :func:`_exact_type`.
+def _gram(columns: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """``columns' columns`` (a row of ``columns`` per variable) as integers: exact when the
+    type of ``columns`` was chosen by :func:`_exact_type`.
 
-    A general matrix product with a transposed copy, not ``columns @ columns.T``: numpy
+    A general matrix product with a copy of ``columns``, not ``columns @ columns.T``: numpy
     gives that to the library's routine for symmetric products, which for these shapes (a
-    few rows, thousands of columns) shares the work among threads and takes twice the CPU
-    time of one thread (and of the general product, which keeps to one)."""
-    gram: npt.NDArray[Any] = np.dot(columns, np.ascontiguousarray(columns.T))
-    return gram.astype(np.int64).astype(object)
+    few rows, thousands of columns) takes more than twice the time of the general one,
+    whose copy (made in order, not transposed) costs less than the difference."""
+    gram: npt.NDArray[Any] = np.dot(columns, columns.copy().T)
+    return gram.astype(np.int64)
+
+
+_ROOM = 1 << 62
+"""How far a running sum in 64-bit integers may go before it is moved into Python's."""
+
+
+class _ExactSums:
+    """A running sum of integer matrices, exact however many are added: added up in 64-bit
+    integers while no entry can overflow (each addition says how large its entries can be),
+    moved into Python integers before one could."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.small = np.zeros(shape, dtype=np.int64)
+        self.large = np.zeros(shape, dtype=object)
+        self.room = _ROOM
+
+    def add(self, values: npt.NDArray[np.int64], bound: int) -> None:
+        """Add ``values``, no entry of which is larger than ``bound`` in size."""
+        if bound > self.room:
+            self.large += self.small.astype(object)
+            self.small[...] = 0
+            self.room = _ROOM
+        self.small += values
+        self.room -= bound
+
+    def absorb(self, other: _ExactSums) -> None:
+        self.large += other.total()
+
+    def total(self) -> npt.NDArray[Any]:
+        """The sums, in Python integers."""
+        total: npt.NDArray[Any] = self.large + self.small.astype(object)
+        return total

@@ -102,15 +102,23 @@ def one_by_one(dimensions: tuple[PackedDimension, ...], copies: list[bytes]) -> 
 
 
 @pytest.mark.parametrize(
-    ("single_below", "double_below"),
-    [(research_arrays._EXACT_SINGLE, research_arrays._EXACT), (1, research_arrays._EXACT), (1, 1)],
-    ids=["float32", "float64", "integers"],
+    ("single_below", "double_below", "room"),
+    [
+        (research_arrays._EXACT_SINGLE, research_arrays._EXACT, research_arrays._ROOM),
+        (1, research_arrays._EXACT, research_arrays._ROOM),
+        (1, 1, research_arrays._ROOM),
+        (research_arrays._EXACT_SINGLE, research_arrays._EXACT, 1),
+    ],
+    ids=["float32", "float64", "integers", "python-integers"],
 )
 def test_batched_sums_are_the_sums_of_each_response(
-    single_below: int, double_below: int, monkeypatch: pytest.MonkeyPatch
+    single_below: int, double_below: int, room: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """``python-integers``: every batch's sums moved into Python integers, as when the
+    running sums in 64 bits could overflow."""
     monkeypatch.setattr(research_arrays, "_EXACT_SINGLE", single_below)
     monkeypatch.setattr(research_arrays, "_EXACT", double_below)
+    monkeypatch.setattr(research_arrays, "_ROOM", room)
 
     @settings(max_examples=60, deadline=None)
     @given(st.data())
