@@ -245,10 +245,12 @@ class _Items:
         self.joint_weights = weights.astype(self.joint_type)[:, :, None]
         self.joint_firsts = np.array(firsts, dtype=self.joint_type)[:, None]
 
-    def places(self, matrix: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-        """Each item's bytes, a row per item; ValueError naming the first item with a byte
-        beyond its scale (no answer is written as those)."""
-        places = np.ascontiguousarray(matrix.T[self.positions])
+    def places(
+        self, matrix: npt.NDArray[np.uint8], places: npt.NDArray[np.uint8]
+    ) -> npt.NDArray[np.uint8]:
+        """Each item's bytes, a row per item, in ``places``; ValueError naming the first item
+        with a byte beyond its scale (no answer is written as those)."""
+        np.take(matrix.T, self.positions, axis=0, out=places)
         beyond = np.nonzero(places.max(axis=1) > self.points)[0]
         if len(beyond):
             raise ValueError(
@@ -260,14 +262,32 @@ class _Items:
         self,
         places: npt.NDArray[np.uint8],
         answered: npt.NDArray[np.bool_],
-        exact: type[np.float32 | np.float64 | np.int64],
+        keyed: npt.NDArray[Any],
     ) -> npt.NDArray[Any]:
-        """Each item's keyed value, 0 where not answered, a row per item."""
-        keyed: npt.NDArray[Any] = places.astype(exact)
-        keyed *= self.sign.astype(exact)
-        keyed += self.shift.astype(exact)
+        """Each item's keyed value, 0 where not answered, a row per item, in ``keyed``."""
+        np.multiply(places, self.sign.astype(keyed.dtype), out=keyed)
+        keyed += self.shift.astype(keyed.dtype)
         keyed *= answered
         return keyed
+
+
+class _Kept:
+    """Arrays kept from one batch to the next for its temporary values: memory taken afresh
+    for each batch (a few megabytes) is given back and taken again every time, a page fault
+    every 4 KB, which cost about as much as the arithmetic."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[tuple[str, np.dtype[Any]], npt.NDArray[Any]] = {}
+
+    def array(self, name: str, shape: tuple[int, ...], dtype: type[Any]) -> npt.NDArray[Any]:
+        """An array of ``shape`` (its values left from before), in memory kept under
+        ``name`` for arrays of ``dtype``."""
+        key = (name, np.dtype(dtype))
+        size = int(np.prod(shape))
+        kept = self.arrays.get(key)
+        if kept is None or len(kept) < size:
+            kept = self.arrays[key] = np.empty(size, dtype=dtype)
+        return kept[:size].reshape(shape)
 
 
 class AnswerSums:
@@ -305,6 +325,7 @@ class AnswerSums:
         self.column_counts = np.array([c for _, c in self.columns], dtype=count_type)[:, None]
         self.needed = np.array([d.needed for d in dimensions], dtype=count_type)[:, None]
         self.scores = _ExactSums((len(self.columns) + 1,) * 2)
+        self.kept = _Kept()
 
     def add(self, matrix: npt.NDArray[np.uint8]) -> None:
         """Add a batch of research copies (a row per response)."""
@@ -313,21 +334,24 @@ class AnswerSums:
         items = self.items
         if not rows or not items.ids:
             return
-        places = items.places(matrix)
+        kept, shape = self.kept, (len(items.ids), rows)
+        places = items.places(matrix, kept.array("places", shape, np.uint8))
         self._add_answers(places)
-        answered = places != answer_copy.NOT_ANSWERED
+        answered = np.not_equal(
+            places, answer_copy.NOT_ANSWERED, out=kept.array("answered", shape, np.bool_)
+        )
         exact = _exact_type(items.per_gram * rows)
-        keyed = items.keyed(places, answered, exact)
+        keyed = items.keyed(places, answered, kept.array("keyed", shape, exact))
         flags = answered.view(np.uint8)  # the same bytes: summed without a cast
         counts = [flags[part].sum(axis=0, dtype=items.count_type) for part in items.slices]
         totals = [keyed[part].sum(axis=0) for part in items.slices]
         for index, part in enumerate(items.slices):
             size = part.stop - part.start
-            with_ones = np.empty((size + 1, rows), dtype=exact)
+            with_ones = kept.array("with ones", (size + 1, rows), exact)
             complete = counts[index] == size
             np.multiply(keyed[part], complete, out=with_ones[:size])
             with_ones[size] = complete
-            self.grams[index].add(_gram(with_ones), items.per_gram * rows)
+            self.grams[index].add(self._gram(with_ones), items.per_gram * rows)
         self._add_scores(counts, totals, rows)
 
     def _add_answers(self, places: npt.NDArray[np.uint8]) -> None:
@@ -335,12 +359,15 @@ class AnswerSums:
         chosen: the group's places as one number per response (``place_1 * size_2 +
         place_2 ...``, in 16 bits where they fit), every group's counted with one
         ``bincount``."""
-        items = self.items
-        combined = places[items.joint_slots[0]].astype(items.joint_type)
-        combined *= items.joint_weights[0]
+        items, kept = self.items, self.kept
+        shape = (len(items.joint), places.shape[1])
+        combined = kept.array("combined", shape, items.joint_type)
+        term = kept.array("term", shape, items.joint_type)
+        np.multiply(places[items.joint_slots[0]], items.joint_weights[0], out=combined)
         combined += items.joint_firsts
         for slots, weights in zip(items.joint_slots[1:], items.joint_weights[1:], strict=True):
-            combined += places[slots] * weights
+            np.multiply(places[slots], weights, out=term)
+            combined += term
         self.joint += np.bincount(combined.reshape(-1), minlength=items.joint_bins)
 
     def _add_scores(
@@ -356,12 +383,26 @@ class AnswerSums:
         # Each column's dimension's keyed sums where its number answered is the column's.
         chosen = answered[self.column_dimensions] == self.column_counts
         chosen &= scored
-        columns = np.empty((len(self.columns) + 1, rows), dtype=exact)
+        columns = self.kept.array("columns", (len(self.columns) + 1, rows), exact)
         np.multiply(
             np.stack(totals)[self.column_dimensions], chosen, out=columns[:-1], casting="unsafe"
         )
         columns[-1] = scored
-        self.scores.add(_gram(columns), self.items.per_score * rows)
+        self.scores.add(self._gram(columns), self.items.per_score * rows)
+
+    def _gram(self, columns: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+        """``columns' columns`` (a row of ``columns`` per variable) as integers: exact when
+        the type of ``columns`` was chosen by :func:`_exact_type`.
+
+        A general matrix product with a copy of ``columns``, not ``columns @ columns.T``:
+        numpy gives that to the library's routine for symmetric products, which for these
+        shapes (a few rows, thousands of columns) takes more than twice the time of the
+        general one, whose copy (made in order, not transposed) costs less than the
+        difference."""
+        copy = self.kept.array("copy", columns.shape, columns.dtype.type)
+        np.copyto(copy, columns)
+        gram: npt.NDArray[Any] = np.dot(columns, copy.T)
+        return gram.astype(np.int64)
 
     def absorb(self, other: AnswerSums) -> None:
         """Add the sums of ``other`` (the same dimensions, other responses)."""
@@ -442,18 +483,6 @@ class AnswerSums:
             for index, dimension in enumerate(self.dimensions)
         }
         return ItemTallies(n=self.n, answers=answers, complete=complete, scores=self._score_sums())
-
-
-def _gram(columns: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
-    """``columns' columns`` (a row of ``columns`` per variable) as integers: exact when the
-    type of ``columns`` was chosen by :func:`_exact_type`.
-
-    A general matrix product with a copy of ``columns``, not ``columns @ columns.T``: numpy
-    gives that to the library's routine for symmetric products, which for these shapes (a
-    few rows, thousands of columns) takes more than twice the time of the general one,
-    whose copy (made in order, not transposed) costs less than the difference."""
-    gram: npt.NDArray[Any] = np.dot(columns, columns.copy().T)
-    return gram.astype(np.int64)
 
 
 _ROOM = 1 << 62
