@@ -5,6 +5,7 @@ so exact), as float64 (below 2**53) and as integers."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -129,10 +130,13 @@ def test_batched_sums_are_the_sums_of_each_response(
             answer_copy.encode(definition, data.draw(answer_sets(definition, invalid=False)))
             for _ in range(data.draw(st.integers(1, 30)))
         ]
-        batch = data.draw(st.integers(1, len(copies)))
+        # Batches of any sizes, smaller and larger in turn (each batch's temporary arrays
+        # are kept for the next).
+        cuts = data.draw(st.sets(st.integers(1, len(copies) - 1))) if len(copies) > 1 else set()
+        bounds = [0, *sorted(cuts), len(copies)]
         sums = research_arrays.AnswerSums(dimensions)
-        for start in range(0, len(copies), batch):
-            sums.add(research_arrays.matrix_of(copies[start : start + batch]))
+        for start, stop in itertools.pairwise(bounds):
+            sums.add(research_arrays.matrix_of(copies[start:stop]))
         assert sums.tallies() == one_by_one(dimensions, copies)
         # Two parts added up apart (as two halves of the days are), then one absorbing the
         # other's sums.
