@@ -154,6 +154,10 @@ _EXACT = 1 << 53
 """Below this, every integer is exactly a float64, and so is every partial sum of them."""
 _EXACT_SINGLE = 1 << 24
 """The same for float32."""
+_SINGLE_PART = 1_000
+"""The fewest rows of a part of a batch whose scores' sums are made in float32 (a batch's
+products of two keyed sums can pass 2**24 where a part's do not): fewer, and the whole batch
+is added up in float64."""
 _JOINT = 1 << 12
 """The most combinations of places of neighbouring items counted together by one
 ``bincount`` (each in 16 bits)."""
@@ -376,8 +380,13 @@ class AnswerSums:
         totals: list[npt.NDArray[Any]],
         rows: int,
     ) -> None:
-        """Add the scores' Gram matrix of a batch (see the class)."""
-        exact = _exact_type(self.items.per_score * rows)
+        """Add the scores' Gram matrix of a batch (see the class), in parts of as many rows
+        as float32 adds up exactly (:data:`_SINGLE_PART`)."""
+        per_score = self.items.per_score
+        part = (_EXACT_SINGLE - 1) // per_score
+        if part < _SINGLE_PART or not rows:
+            part = rows
+        exact = _exact_type(per_score * part)
         answered = np.stack(counts)
         scored = np.all(answered >= self.needed, axis=0)
         # Each column's dimension's keyed sums where its number answered is the column's.
@@ -388,7 +397,9 @@ class AnswerSums:
             np.stack(totals)[self.column_dimensions], chosen, out=columns[:-1], casting="unsafe"
         )
         columns[-1] = scored
-        self.scores.add(self._gram(columns), self.items.per_score * rows)
+        for start in range(0, rows, part):
+            block = columns[:, start : start + part]
+            self.scores.add(self._gram(block), per_score * block.shape[1])
 
     def _gram(self, columns: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
         """``columns' columns`` (a row of ``columns`` per variable) as integers: exact when

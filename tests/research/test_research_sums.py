@@ -103,29 +103,40 @@ def one_by_one(dimensions: tuple[PackedDimension, ...], copies: list[bytes]) -> 
 
 
 @pytest.mark.parametrize(
-    ("single_below", "double_below", "room"),
+    ("single_below", "double_below", "room", "single_part"),
     [
-        (research_arrays._EXACT_SINGLE, research_arrays._EXACT, research_arrays._ROOM),
-        (1, research_arrays._EXACT, research_arrays._ROOM),
-        (1, 1, research_arrays._ROOM),
-        (research_arrays._EXACT_SINGLE, research_arrays._EXACT, 1),
+        (research_arrays._EXACT_SINGLE, research_arrays._EXACT, research_arrays._ROOM, 1_000),
+        (None, research_arrays._EXACT, research_arrays._ROOM, 1),
+        (1, research_arrays._EXACT, research_arrays._ROOM, 1_000),
+        (1, 1, research_arrays._ROOM, 1_000),
+        (research_arrays._EXACT_SINGLE, research_arrays._EXACT, 1, 1_000),
     ],
-    ids=["float32", "float64", "integers", "python-integers"],
+    ids=["float32", "float32-in-parts", "float64", "integers", "python-integers"],
 )
 def test_batched_sums_are_the_sums_of_each_response(
-    single_below: int, double_below: int, room: int, monkeypatch: pytest.MonkeyPatch
+    single_below: int | None,
+    double_below: int,
+    room: int,
+    single_part: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """``python-integers``: every batch's sums moved into Python integers, as when the
-    running sums in 64 bits could overflow."""
-    monkeypatch.setattr(research_arrays, "_EXACT_SINGLE", single_below)
+    """``float32-in-parts``: the scores' sums of a batch made three rows at a time, as where
+    a batch's could pass 2**24; ``python-integers``: every batch's sums moved into Python
+    integers, as when the running sums in 64 bits could overflow."""
+    if single_below is not None:
+        monkeypatch.setattr(research_arrays, "_EXACT_SINGLE", single_below)
     monkeypatch.setattr(research_arrays, "_EXACT", double_below)
     monkeypatch.setattr(research_arrays, "_ROOM", room)
+    monkeypatch.setattr(research_arrays, "_SINGLE_PART", single_part)
 
     @settings(max_examples=60, deadline=None)
     @given(st.data())
     def check(data: st.DataObject) -> None:
         definition = data.draw(definitions())
         dimensions = packed_dimensions(definition)
+        if single_below is None:  # float32 exact for three responses' scores at a time
+            per_score = research_arrays.AnswerSums(dimensions).items.per_score
+            monkeypatch.setattr(research_arrays, "_EXACT_SINGLE", 3 * per_score + 1)
         copies = [
             answer_copy.encode(definition, data.draw(answer_sets(definition, invalid=False)))
             for _ in range(data.draw(st.integers(1, 30)))
