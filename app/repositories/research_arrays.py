@@ -74,60 +74,6 @@ def _decode(matrix: npt.NDArray[np.uint8], dimension: PackedDimension) -> _Decod
     return _Decoded(answered, keyed, answered.sum(axis=1), keyed.sum(axis=1))
 
 
-class _Items:
-    """Every scored item of a questionnaire version, dimension after dimension, for decoding a
-    batch in a few passes over all its items at once: where each item's byte is, and the
-    arithmetic of its keyed value (``place - FIRST_PLACE + low``, reversed as
-    ``low + high - x`` as in the scoring engine)."""
-
-    def __init__(self, dimensions: Sequence[PackedDimension]) -> None:
-        items = [item for dimension in dimensions for item in dimension.items]
-        self.ids = [item.id for item in items]
-        self.positions = [item.position for item in items]
-        self.points = [item.high - item.low + 1 for item in items]
-        self.slices: list[slice] = []
-        start = 0
-        for dimension in dimensions:
-            self.slices.append(slice(start, start + len(dimension.items)))
-            start += len(dimension.items)
-        low = np.array([item.low for item in items], dtype=np.int64)
-        high = np.array([item.high for item in items], dtype=np.int64)
-        reverse = np.array([item.reverse for item in items], dtype=np.bool_)
-        # keyed = sign * place + shift where answered: place - FIRST_PLACE + low, or
-        # low + high - (place - FIRST_PLACE + low) = high + FIRST_PLACE - place reversed.
-        shift = np.where(reverse, high + answer_copy.FIRST_PLACE, low - answer_copy.FIRST_PLACE)
-        # Small integers where they fit (a few passes over every answer of a batch), the
-        # sums in 64 bits.
-        fits = max(abs(int(value)) for value in [*shift, *high, 255]) < 1 << 14
-        self.small: type[np.signedinteger[Any]] = np.int16 if fits else np.int64
-        self.sign = np.where(reverse, -1, 1).astype(self.small)
-        self.shift = shift.astype(self.small)
-        # Each item's places shifted to a range of its own, in 16 bits while they fit.
-        self.offsets = np.arange(len(items)) * 256
-        if len(items) * 256 <= 1 << 16:
-            self.offsets = self.offsets.astype(np.uint16)
-        self.largest = [max(item.high, abs(item.low)) for item in items]
-        """The largest keyed value (in size) of each item."""
-        self.beyond = np.zeros((len(items), 256), dtype=np.bool_)
-        """Per item, the places beyond its scale (no answer is written as those)."""
-        for slot, points in enumerate(self.points):
-            self.beyond[slot, points + 1 :] = True
-
-    def places(self, matrix: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-        """Each item's byte, a column per item."""
-        return matrix[:, self.positions]
-
-    def keyed(
-        self, places: npt.NDArray[np.uint8], answered: npt.NDArray[np.bool_]
-    ) -> npt.NDArray[Any]:
-        """Each item's keyed value, 0 where not answered."""
-        keyed = places.astype(self.small)
-        keyed *= self.sign
-        keyed += self.shift
-        keyed *= answered
-        return keyed
-
-
 class CodeCounts:
     """Responses per group, dimension and packed code, as one array of counts per dimension
     (a row per group, a column per possible code): a batch is counted with ``bincount``,
@@ -206,133 +152,295 @@ class CodeCounts:
 
 _EXACT = 1 << 53
 """Below this, every integer is exactly a float64, and so is every partial sum of them."""
+_EXACT_SINGLE = 1 << 24
+"""The same for float32."""
+_SINGLE_PART = 1_000
+"""The fewest rows of a part of a batch whose scores' sums are made in float32 (a batch's
+products of two keyed sums can pass 2**24 where a part's do not): fewer, and the whole batch
+is added up in float64."""
+_JOINT = 1 << 12
+"""The most combinations of places of neighbouring items counted together by one
+``bincount`` (each in 16 bits)."""
 
 
-def _sums_by(
-    keys: npt.NDArray[np.int64], values: npt.NDArray[np.int64], size: int
-) -> npt.NDArray[np.int64]:
-    """Exact integer sums of ``values`` per key (``0 <= key < size``): ``bincount`` with the
-    values as weights, which adds float64s, when no sum can reach 2**53 (so every partial
-    sum is exact); otherwise a masked sum per key, in integers."""
-    if len(values) == 0:
-        return np.zeros(size, dtype=np.int64)
-    largest = int(np.abs(values).max())
-    if largest * len(values) < _EXACT:
-        return np.rint(np.bincount(keys, weights=values, minlength=size)).astype(np.int64)
-    return np.array([int(values[keys == key].sum()) for key in range(size)], dtype=np.int64)
+def _exact_type(bound: int) -> type[np.float32 | np.float64 | np.int64]:
+    """The cheapest type in which sums and products of integers are exact when the sum of
+    their magnitudes stays below ``bound``: float32 (a matrix product twice as fast as
+    float64), float64, otherwise 64-bit integers (no matrix routine of the CPU's library)."""
+    if bound < _EXACT_SINGLE:
+        return np.float32
+    if bound < _EXACT:
+        return np.float64
+    return np.int64
+
+
+class _Items:
+    """Every scored item of a questionnaire version, dimension after dimension, for adding up
+    a batch in a few passes over all its items at once, with a row per item (each item's
+    answers side by side in memory): where each item's byte is, the arithmetic of its keyed
+    value (``place - FIRST_PLACE + low``, reversed as ``low + high - x`` as in the scoring
+    engine) and the bounds that decide which arithmetic is exact."""
+
+    def __init__(self, dimensions: Sequence[PackedDimension]) -> None:
+        items = [item for dimension in dimensions for item in dimension.items]
+        self.ids = [item.id for item in items]
+        self.positions = np.array([item.position for item in items], dtype=np.intp)
+        self.points = np.array([item.high - item.low + 1 for item in items], dtype=np.int64)
+        """Each item's number of points: its places are 1 to this, 0 where not answered."""
+        self.slices: list[slice] = []
+        start = 0
+        for dimension in dimensions:
+            self.slices.append(slice(start, start + len(dimension.items)))
+            start += len(dimension.items)
+        low = np.array([item.low for item in items], dtype=np.int64)
+        high = np.array([item.high for item in items], dtype=np.int64)
+        reverse = np.array([item.reverse for item in items], dtype=np.bool_)
+        # keyed = sign * place + shift where answered: place - FIRST_PLACE + low, or
+        # low + high - (place - FIRST_PLACE + low) = high + FIRST_PLACE - place reversed.
+        self.sign = np.where(reverse, -1, 1)[:, None]
+        self.shift = np.where(
+            reverse, high + answer_copy.FIRST_PLACE, low - answer_copy.FIRST_PLACE
+        )[:, None]
+        largest = [max(abs(item.high), abs(item.low), 1) for item in items]
+        self.totals = [sum(largest[part]) for part in self.slices]
+        """The largest keyed sum (in size) of each dimension."""
+        self.per_gram = max(
+            max(max(largest[part], default=1) ** 2, total)
+            for part, total in zip(self.slices, self.totals, strict=True)
+        )
+        """What one response adds at most to an entry of a dimension's Gram matrix, or
+        to a keyed sum (in size)."""
+        self.per_score = max(self.totals, default=1) ** 2
+        """What one response adds at most to a sum of products of two keyed sums."""
+        most = max((part.stop - part.start for part in self.slices), default=0)
+        self.count_type: type[np.uint8 | np.uint32] = np.uint8 if most < 1 << 8 else np.uint32
+        """Wide enough for the number of items of a dimension a response answered."""
+        self.joint: list[tuple[int, int, tuple[int, ...]]] = []
+        """Neighbouring items whose places are counted together (``bincount`` over one
+        number per response): first and last slot (exclusive), and each one's number of
+        places (0 included)."""
+        start = 0
+        while start < len(items):
+            stop, combinations = start + 1, int(self.points[start]) + 1
+            while stop < len(items) and combinations * (int(self.points[stop]) + 1) <= _JOINT:
+                combinations *= int(self.points[stop]) + 1
+                stop += 1
+            sizes = tuple(int(points) + 1 for points in self.points[start:stop])
+            self.joint.append((start, stop, sizes))
+            start = stop
+        # The number of each group's combination, ``place_1 * size_2 * ... * size_k +
+        # place_2 * size_3 * ... + place_k``, counted from its group's first bin: made for
+        # every group at once, a group's k-th items (or for a shorter group slot 0 times
+        # nothing) times their weights.
+        depth = max((stop - start for start, stop, _ in self.joint), default=0)
+        self.joint_slots = np.zeros((depth, len(self.joint)), dtype=np.intp)
+        weights = np.zeros((depth, len(self.joint)), dtype=np.int64)
+        firsts = []
+        self.joint_bins = 0
+        for group, (start, stop, sizes) in enumerate(self.joint):
+            weight = 1
+            for k in reversed(range(stop - start)):
+                self.joint_slots[k, group] = start + k
+                weights[k, group] = weight
+                weight *= sizes[k]
+            firsts.append(self.joint_bins)
+            self.joint_bins += weight
+        self.joint_type = np.uint16 if self.joint_bins <= 1 << 16 else np.uint32
+        self.joint_weights = weights.astype(self.joint_type)[:, :, None]
+        self.joint_firsts = np.array(firsts, dtype=self.joint_type)[:, None]
+
+    def places(
+        self, matrix: npt.NDArray[np.uint8], places: npt.NDArray[np.uint8]
+    ) -> npt.NDArray[np.uint8]:
+        """Each item's bytes, a row per item, in ``places``; ValueError naming the first item
+        with a byte beyond its scale (no answer is written as those)."""
+        np.take(matrix.T, self.positions, axis=0, out=places)
+        beyond = np.nonzero(places.max(axis=1) > self.points)[0]
+        if len(beyond):
+            raise ValueError(
+                f"{self.ids[int(beyond[0])]}: a research copy's answer is beyond its scale"
+            )
+        return places
+
+    def keyed(
+        self,
+        places: npt.NDArray[np.uint8],
+        answered: npt.NDArray[np.bool_],
+        keyed: npt.NDArray[Any],
+    ) -> npt.NDArray[Any]:
+        """Each item's keyed value, 0 where not answered, a row per item, in ``keyed``."""
+        np.multiply(places, self.sign.astype(keyed.dtype), out=keyed)
+        keyed += self.shift.astype(keyed.dtype)
+        keyed *= answered
+        return keyed
+
+
+class _Kept:
+    """Arrays kept from one batch to the next for its temporary values: memory taken afresh
+    for each batch (a few megabytes) is given back and taken again every time, a page fault
+    every 4 KB, which cost about as much as the arithmetic."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[tuple[str, np.dtype[Any]], npt.NDArray[Any]] = {}
+
+    def array(self, name: str, shape: tuple[int, ...], dtype: type[Any]) -> npt.NDArray[Any]:
+        """An array of ``shape`` (its values left from before), in memory kept under
+        ``name`` for arrays of ``dtype``."""
+        key = (name, np.dtype(dtype))
+        size = int(np.prod(shape))
+        kept = self.arrays.get(key)
+        if kept is None or len(kept) < size:
+            kept = self.arrays[key] = np.empty(size, dtype=dtype)
+        return kept[:size].reshape(shape)
 
 
 class AnswerSums:
-    """Running exact integer sums for :func:`item_tallies`."""
+    """Running exact integer sums for :func:`item_tallies`, a batch of research copies at a
+    time in a few passes over its answers: how often each place was chosen (one
+    ``bincount`` per few neighbouring items), and two matrix products, in floating point
+    where that is exact (:func:`_exact_type`), for the rest:
+
+    * per dimension, the Gram matrix of its complete cases' keyed values with a column of
+      ones (:meth:`_complete_sums` reads every sum from it);
+    * for the scores, the Gram matrix of a column per dimension ``d`` and number answered
+      ``c`` (the keyed sum ``S_d`` of each scored response with ``C_d = c``, 0 otherwise) and
+      a column of ones for the scored responses: its entries are the sums of ``S_d`` and
+      ``S_d^2`` per ``c`` and of ``S_a S_b`` per ``(ca, cb)``.
+
+    The totals are kept in Python integers, which no number of responses overflows."""
 
     def __init__(self, dimensions: Sequence[PackedDimension]) -> None:
         self.dimensions = dimensions
         self.n = 0
         self.items = _Items(dimensions)
-        self.chosen = np.zeros((len(self.items.ids), 256), dtype=np.int64)
-        """Per item (a row each) how often each place was chosen (0: not answered)."""
-        self.grams = [np.zeros((len(d.items) + 1,) * 2, dtype=object) for d in dimensions]
-        """Per dimension, the Gram matrix of its complete cases (:meth:`_complete_sums`),
-        in Python integers, which no number of responses overflows."""
-        self.scored = 0
-        self.sums = [{c: [0, 0] for c in range(d.needed, len(d.items) + 1)} for d in dimensions]
-        self.pairs = [(a, b) for a in range(len(dimensions)) for b in range(a + 1, len(dimensions))]
-        self.products = {
-            (a, b): {
-                (ca, cb): 0
-                for ca in range(dimensions[a].needed, len(dimensions[a].items) + 1)
-                for cb in range(dimensions[b].needed, len(dimensions[b].items) + 1)
-            }
-            for a, b in self.pairs
-        }
+        self.joint = np.zeros(self.items.joint_bins, dtype=np.int64)
+        """Per group of neighbouring items, how often each combination of places was chosen,
+        one group after the other."""
+        self.grams = [_ExactSums((len(d.items) + 1,) * 2) for d in dimensions]
+        """Per dimension, the Gram matrix of its complete cases (:meth:`_complete_sums`)."""
+        self.columns = [
+            (index, c)
+            for index, d in enumerate(dimensions)
+            for c in range(d.needed, len(d.items) + 1)
+        ]
+        """The scores' columns: (dimension, number answered); then one of ones."""
+        self.column_dimensions = np.array([index for index, _ in self.columns], dtype=np.intp)
+        count_type = self.items.count_type
+        self.column_counts = np.array([c for _, c in self.columns], dtype=count_type)[:, None]
+        self.needed = np.array([d.needed for d in dimensions], dtype=count_type)[:, None]
+        self.scores = _ExactSums((len(self.columns) + 1,) * 2)
+        self.kept = _Kept()
 
     def add(self, matrix: npt.NDArray[np.uint8]) -> None:
-        """Add a batch of research copies: every item decoded at once, then per dimension
-        the number answered and the keyed sum of each response."""
-        self.n += len(matrix)
-        if not self.items.ids:
+        """Add a batch of research copies (a row per response)."""
+        rows = len(matrix)
+        self.n += rows
+        items = self.items
+        if not rows or not items.ids:
             return
-        places = self.items.places(matrix)
+        kept, shape = self.kept, (len(items.ids), rows)
+        places = items.places(matrix, kept.array("places", shape, np.uint8))
         self._add_answers(places)
-        answered = places != answer_copy.NOT_ANSWERED
-        keyed = self.items.keyed(places, answered)
-        counts = [answered[:, part].sum(axis=1, dtype=np.int64) for part in self.items.slices]
-        totals = [keyed[:, part].sum(axis=1, dtype=np.int64) for part in self.items.slices]
-        for index, part in enumerate(self.items.slices):
-            complete = counts[index] == part.stop - part.start
-            self._add_complete(index, keyed[complete, part])
-        scored = np.logical_and.reduce(
-            [count >= d.needed for count, d in zip(counts, self.dimensions, strict=True)]
+        answered = np.not_equal(
+            places, answer_copy.NOT_ANSWERED, out=kept.array("answered", shape, np.bool_)
         )
-        self.scored += int(scored.sum())
-        counts = [count[scored] for count in counts]
-        totals = [total[scored] for total in totals]
-        for index, by_count in enumerate(self.sums):
-            size = len(self.dimensions[index].items) + 1
-            found = _sums_by(counts[index], totals[index], size)
-            squares = _sums_by(counts[index], totals[index] * totals[index], size)
-            for c, pair in by_count.items():
-                pair[0] += int(found[c])
-                pair[1] += int(squares[c])
-        for a, b in self.pairs:
-            size = len(self.dimensions[b].items) + 1
-            keys = counts[a] * size + counts[b]
-            found = _sums_by(
-                keys, totals[a] * totals[b], size * (len(self.dimensions[a].items) + 1)
-            )
-            products = self.products[(a, b)]
-            for ca, cb in products:
-                products[(ca, cb)] += int(found[ca * size + cb])
+        exact = _exact_type(items.per_gram * rows)
+        keyed = items.keyed(places, answered, kept.array("keyed", shape, exact))
+        flags = answered.view(np.uint8)  # the same bytes: summed without a cast
+        counts = [flags[part].sum(axis=0, dtype=items.count_type) for part in items.slices]
+        totals = [keyed[part].sum(axis=0) for part in items.slices]
+        for index, part in enumerate(items.slices):
+            size = part.stop - part.start
+            with_ones = kept.array("with ones", (size + 1, rows), exact)
+            complete = counts[index] == size
+            np.multiply(keyed[part], complete, out=with_ones[:size])
+            with_ones[size] = complete
+            self.grams[index].add(self._gram(with_ones), items.per_gram * rows)
+        self._add_scores(counts, totals, rows)
+
+    def _add_answers(self, places: npt.NDArray[np.uint8]) -> None:
+        """How often each combination of places of each group of neighbouring items was
+        chosen: the group's places as one number per response (``place_1 * size_2 +
+        place_2 ...``, in 16 bits where they fit), every group's counted with one
+        ``bincount``."""
+        items, kept = self.items, self.kept
+        shape = (len(items.joint), places.shape[1])
+        combined = kept.array("combined", shape, items.joint_type)
+        term = kept.array("term", shape, items.joint_type)
+        np.multiply(places[items.joint_slots[0]], items.joint_weights[0], out=combined)
+        combined += items.joint_firsts
+        for slots, weights in zip(items.joint_slots[1:], items.joint_weights[1:], strict=True):
+            np.multiply(places[slots], weights, out=term)
+            combined += term
+        self.joint += np.bincount(combined.reshape(-1), minlength=items.joint_bins)
+
+    def _add_scores(
+        self,
+        counts: list[npt.NDArray[np.unsignedinteger[Any]]],
+        totals: list[npt.NDArray[Any]],
+        rows: int,
+    ) -> None:
+        """Add the scores' Gram matrix of a batch (see the class), in parts of as many rows
+        as float32 adds up exactly (:data:`_SINGLE_PART`)."""
+        per_score = self.items.per_score
+        part = (_EXACT_SINGLE - 1) // per_score
+        if part < _SINGLE_PART or not rows:
+            part = rows
+        exact = _exact_type(per_score * part)
+        answered = np.stack(counts)
+        scored = np.all(answered >= self.needed, axis=0)
+        # Each column's dimension's keyed sums where its number answered is the column's.
+        chosen = answered[self.column_dimensions] == self.column_counts
+        chosen &= scored
+        columns = self.kept.array("columns", (len(self.columns) + 1, rows), exact)
+        np.multiply(
+            np.stack(totals)[self.column_dimensions], chosen, out=columns[:-1], casting="unsafe"
+        )
+        columns[-1] = scored
+        for start in range(0, rows, part):
+            block = columns[:, start : start + part]
+            self.scores.add(self._gram(block), per_score * block.shape[1])
+
+    def _gram(self, columns: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+        """``columns' columns`` (a row of ``columns`` per variable) as integers: exact when
+        the type of ``columns`` was chosen by :func:`_exact_type`.
+
+        A general matrix product with a copy of ``columns``, not ``columns @ columns.T``:
+        numpy gives that to the library's routine for symmetric products, which for these
+        shapes (a few rows, thousands of columns) takes more than twice the time of the
+        general one, whose copy (made in order, not transposed) costs less than the
+        difference."""
+        copy = self.kept.array("copy", columns.shape, columns.dtype.type)
+        np.copyto(copy, columns)
+        gram: npt.NDArray[Any] = np.dot(columns, copy.T)
+        return gram.astype(np.int64)
 
     def absorb(self, other: AnswerSums) -> None:
         """Add the sums of ``other`` (the same dimensions, other responses)."""
         self.n += other.n
-        self.chosen += other.chosen
+        self.joint += other.joint
         for index, gram in enumerate(other.grams):
-            self.grams[index] += gram
-        self.scored += other.scored
-        for mine, theirs in zip(self.sums, other.sums, strict=True):
-            for c, pair in theirs.items():
-                mine[c][0] += pair[0]
-                mine[c][1] += pair[1]
-        for pair_key, by_counts in other.products.items():
-            for counts, value in by_counts.items():
-                self.products[pair_key][counts] += value
+            self.grams[index].absorb(gram)
+        self.scores.absorb(other.scores)
 
-    def _add_answers(self, places: npt.NDArray[np.uint8]) -> None:
-        """How often each place of each item was chosen: one ``bincount`` over every item's
-        byte, each item's places shifted to a range of its own, added to a row per item."""
-        items = self.items
-        shifted = places.astype(items.offsets.dtype)
-        shifted += items.offsets
-        chosen = np.bincount(shifted.ravel(), minlength=256 * len(items.ids))
-        chosen = chosen.reshape(len(items.ids), 256)
-        if (chosen * items.beyond).any():
-            slot = int(np.nonzero((chosen * items.beyond).any(axis=1))[0][0])
-            raise ValueError(f"{items.ids[slot]}: a research copy's answer is beyond its scale")
-        self.chosen += chosen
-
-    def _add_complete(self, index: int, keyed: npt.NDArray[Any]) -> None:
-        """Add the Gram matrix of one dimension's complete cases, their keyed values with a
-        column of ones (:meth:`_complete_sums` reads every sum from it), computed in float64
-        where no entry can reach 2**53 (so exactly), otherwise in integers."""
-        rows, items = keyed.shape
-        with_ones = np.ones((rows, items + 1), dtype=np.float64)
-        with_ones[:, :items] = keyed
-        largest = max(self.items.largest[self.items.slices[index]], default=0)
-        if max(largest, 1) ** 2 * items * rows < _EXACT:
-            gram = np.rint(with_ones.T @ with_ones).astype(np.int64)
-        else:
-            exact = with_ones.astype(np.int64)
-            gram = exact.T @ exact
-        self.grams[index] += gram.astype(object)
+    def _chosen(self) -> list[npt.NDArray[np.int64]]:
+        """Per item, how often each place was chosen (0: not answered)."""
+        chosen = []
+        first = 0
+        for start, stop, sizes in self.items.joint:
+            combinations = self.joint[first : first + int(np.prod(sizes))].reshape(sizes)
+            first += combinations.size
+            for axis in range(stop - start):
+                others = tuple(other for other in range(len(sizes)) if other != axis)
+                chosen.append(combinations.sum(axis=others))
+        return chosen
 
     def _complete_sums(self, index: int) -> CompleteCaseSums:
         """The complete-case sums of dimension ``index`` from its Gram matrix ``G`` (keyed
         values ``K`` and a column of ones): ``n`` in its corner, each item's sum in the last
         column, its squares on the diagonal, its products with the total ``K`` times ones
         in the sums of its row of ``K'K``."""
-        gram = self.grams[index]
+        gram = self.grams[index].total()
         items = gram.shape[0] - 1
         products = gram[:items, :items]
         item_total = [int(value) for value in products.sum(axis=1)]
@@ -346,21 +454,75 @@ class AnswerSums:
             item_total=tuple(item_total),
         )
 
+    def _score_sums(self) -> ScoreSums:
+        """The scores' sums from their Gram matrix (see the class)."""
+        scores, ones = self.scores.total(), len(self.columns)
+        row = {column: place for place, column in enumerate(self.columns)}
+        sums = tuple(
+            {
+                c: (
+                    int(scores[ones, row[(index, c)]]),
+                    int(scores[row[(index, c)], row[(index, c)]]),
+                )
+                for c in range(d.needed, len(d.items) + 1)
+            }
+            for index, d in enumerate(self.dimensions)
+        )
+        dimensions = self.dimensions
+        products = {
+            (a, b): {
+                (ca, cb): int(scores[row[(a, ca)], row[(b, cb)]])
+                for ca in range(dimensions[a].needed, len(dimensions[a].items) + 1)
+                for cb in range(dimensions[b].needed, len(dimensions[b].items) + 1)
+            }
+            for a in range(len(dimensions))
+            for b in range(a + 1, len(dimensions))
+        }
+        return ScoreSums(n=int(scores[ones, ones]), sums=sums, products=products)
+
     def tallies(self) -> ItemTallies:
         answers: dict[str, dict[int, int]] = {}
+        chosen = self._chosen()
         slot = 0
         for dimension in self.dimensions:
             for item in dimension.items:
-                chosen = self.chosen[slot, 1 : item.high - item.low + 2].tolist()
-                answers[item.id] = {item.low + offset: count for offset, count in enumerate(chosen)}
+                counts = chosen[slot][1 : item.high - item.low + 2].tolist()
+                answers[item.id] = {item.low + offset: count for offset, count in enumerate(counts)}
                 slot += 1
         complete = {
             dimension.id: self._complete_sums(index)
             for index, dimension in enumerate(self.dimensions)
         }
-        scores = ScoreSums(
-            n=self.scored,
-            sums=tuple({c: (s, q) for c, (s, q) in by_count.items()} for by_count in self.sums),
-            products=self.products,
-        )
-        return ItemTallies(n=self.n, answers=answers, complete=complete, scores=scores)
+        return ItemTallies(n=self.n, answers=answers, complete=complete, scores=self._score_sums())
+
+
+_ROOM = 1 << 62
+"""How far a running sum in 64-bit integers may go before it is moved into Python's."""
+
+
+class _ExactSums:
+    """A running sum of integer matrices, exact however many are added: added up in 64-bit
+    integers while no entry can overflow (each addition says how large its entries can be),
+    moved into Python integers before one could."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.small = np.zeros(shape, dtype=np.int64)
+        self.large = np.zeros(shape, dtype=object)
+        self.room = _ROOM
+
+    def add(self, values: npt.NDArray[np.int64], bound: int) -> None:
+        """Add ``values``, no entry of which is larger than ``bound`` in size."""
+        if bound > self.room:
+            self.large += self.small.astype(object)
+            self.small[...] = 0
+            self.room = _ROOM
+        self.small += values
+        self.room -= bound
+
+    def absorb(self, other: _ExactSums) -> None:
+        self.large += other.total()
+
+    def total(self) -> npt.NDArray[Any]:
+        """The sums, in Python integers."""
+        total: npt.NDArray[Any] = self.large + self.small.astype(object)
+        return total

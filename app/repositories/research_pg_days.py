@@ -10,7 +10,9 @@ per response.
   the same without the tendency and crisis level.
 * The item statistics (:func:`tallies_by_day`, :func:`copies_by_day`): each day's research
   copies, concatenated the same way, become matrices for numpy without a Python value per
-  copy.
+  copy (read in place), and the next fetch of days is read while numpy adds up the one
+  before (:func:`_read_ahead`), so that the server's reading and numpy's adding overlap
+  instead of taking turns.
 
 Why a day at a time:
 
@@ -109,27 +111,68 @@ def _name(group: Grouping | None, names: dict[Any, GroupKey], raw: Any) -> Group
     return name
 
 
-def _fetched(connection: Connection, statement: Select[Any], size: int) -> Iterator[Any]:
+def _fetched(
+    connection: Connection, statement: Select[Any], size: int, ahead: bool = False
+) -> Iterator[Any]:
     """The rows of ``statement``, fetched ``size`` at a time through a cursor on the server,
     in the current transaction, in binary (bytes arrive as they are stored): the server
     runs the query as rows are fetched, so the client holds one fetch, however long the
-    result. (psycopg's ``stream`` reads whatever the server has sent, which can be the whole
-    result when numpy is slower than the server.)"""
+    result (two with ``ahead``: the next one is read while the caller works on these,
+    :func:`_read_ahead`). (psycopg's ``stream`` reads whatever the server has sent, which
+    can be the whole result when numpy is slower than the server.)"""
     compiled = statement.compile(
         dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
     )
     driver = connection.connection.driver_connection
     assert driver is not None
     sql = str(compiled)
+    cursor = driver.cursor("research_days", binary=True)
+
+    def fetch() -> list[Any]:
+        rows: list[Any] = cursor.fetchmany(size)
+        return rows
+
     try:
-        with driver.cursor("research_days", binary=True) as cursor:
+        try:
             cursor.execute(sql, compiled.params)
-            while rows := cursor.fetchmany(size):
+            for rows in _read_ahead(fetch) if ahead else iter(fetch, []):
                 yield from rows
+        finally:
+            _close(cursor)
     except (psycopg.OperationalError, psycopg.InterfaceError) as error:
         # The driver's own cursor, so its errors as SQLAlchemy would have raised them: a
         # connection lost in the middle of an export is an outage (503), as elsewhere.
         raise db_errors.OperationalError(sql, None, error) from error
+
+
+def _close(cursor: psycopg.ServerCursor[Any]) -> None:
+    """Close ``cursor`` (``CLOSE`` on the server); when the connection is found lost doing
+    so (the rows were all read before it went), the cursor is closed on this side only, as
+    the server's went with the connection, and the error goes on."""
+    try:
+        cursor.close()
+    except (psycopg.OperationalError, psycopg.InterfaceError):
+        cursor.close()  # the connection now known lost: nothing is sent
+        raise
+
+
+def _read_ahead(fetch: Callable[[], list[Any]]) -> Iterator[list[Any]]:
+    """What ``fetch`` returns, call after call until it returns no rows, each call made on a
+    thread of its own while the caller works on the rows before: the server reads and sends
+    the next rows while numpy adds up these, instead of the two taking turns. One call at a
+    time (the cursor is never used by two threads), and at most one ahead, so the memory
+    held is two fetches'. However the caller stops (at the end, on an error, or leaving
+    early), the call ahead is over before this returns, and so before the cursor is closed
+    or the connection used for anything else; its error, if it raised one, is the
+    caller's."""
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="research-read-ahead")
+    try:
+        upcoming = reader.submit(fetch)
+        while rows := upcoming.result():
+            upcoming = reader.submit(fetch)
+            yield rows
+    finally:
+        reader.shutdown(wait=True)
 
 
 def _covered_days(connection: Connection, where: ResponseFilter) -> tuple[dt.date, dt.date] | None:
@@ -372,7 +415,7 @@ def copies_by_day(
     columns = [func.count(), func.string_agg(copy, literal_column("''::bytea"))]
     statement = _by_day(where, columns, [], *ends)
     with counting_settings(connection):
-        yield from _day_matrices(_fetched(connection, statement, _DAYS), rows)
+        yield from _day_matrices(_fetched(connection, statement, _DAYS, ahead=True), rows)
 
 
 CopiesReader = Callable[
@@ -410,25 +453,35 @@ def tallies_by_day(
 
 def _day_matrices(days: Iterator[tuple[Any, ...]], rows: int) -> Iterator[npt.NDArray[np.uint8]]:
     """Matrices of ``rows`` rows (the last one fewer) from days' concatenated copies: a
-    batch's temporary arrays are bounded by ``rows``, not by the largest day."""
+    batch's temporary arrays are bounded by ``rows``, not by the largest day. Each day's
+    bytes are read in place; only a matrix made of the ends of several days is copied,
+    once."""
     import numpy as np
 
     width: int | None = None
-    waiting = b""
+    waiting: list[npt.NDArray[np.uint8]] = []
+    held = 0
     for _day, n, joined in days:
         if n == 0:
             continue
-        copies = bytes(joined)
         if width is None:
-            width = len(copies) // n
-        if len(copies) != width * n:
+            width = len(joined) // n
+        if len(joined) != width * n:
             raise ValueError("research copies of different layouts under one content hash")
-        waiting += copies
-        whole = len(waiting) // (rows * width) * rows * width
-        if whole:
-            matrix = np.frombuffer(waiting[:whole], dtype=np.uint8).reshape(-1, width)
-            waiting = waiting[whole:]
-            for start in range(0, len(matrix), rows):
-                yield matrix[start : start + rows]
-    if waiting and width is not None:
-        yield np.frombuffer(waiting, dtype=np.uint8).reshape(-1, width)
+        day = np.frombuffer(joined, dtype=np.uint8).reshape(n, width)
+        start = 0
+        if held:
+            start = min(rows - held, n)
+            waiting.append(day[:start])
+            held += start
+            if held == rows:
+                yield np.concatenate(waiting)
+                waiting, held = [], 0
+        while n - start >= rows:
+            yield day[start : start + rows]
+            start += rows
+        if start < n:
+            waiting.append(day[start:])
+            held += n - start
+    if waiting:
+        yield np.concatenate(waiting)

@@ -1,10 +1,11 @@
 """The item statistics' exact sums, made with numpy a batch at a time, are what adding up
 each response's answers one by one gives: for random definitions, answers left out, and
-batches split anywhere, both where the sums are added as float64 (every partial sum below
-2**53, so exact) and where they are added as integers."""
+batches split anywhere, where the sums are added as float32 (every partial sum below 2**24,
+so exact), as float64 (below 2**53) and as integers."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -101,25 +102,52 @@ def one_by_one(dimensions: tuple[PackedDimension, ...], copies: list[bytes]) -> 
     )
 
 
-@pytest.mark.parametrize("exact_below", [research_arrays._EXACT, 1], ids=["float64", "integers"])
+@pytest.mark.parametrize(
+    ("single_below", "double_below", "room", "single_part"),
+    [
+        (research_arrays._EXACT_SINGLE, research_arrays._EXACT, research_arrays._ROOM, 1_000),
+        (None, research_arrays._EXACT, research_arrays._ROOM, 1),
+        (1, research_arrays._EXACT, research_arrays._ROOM, 1_000),
+        (1, 1, research_arrays._ROOM, 1_000),
+        (research_arrays._EXACT_SINGLE, research_arrays._EXACT, 1, 1_000),
+    ],
+    ids=["float32", "float32-in-parts", "float64", "integers", "python-integers"],
+)
 def test_batched_sums_are_the_sums_of_each_response(
-    exact_below: int, monkeypatch: pytest.MonkeyPatch
+    single_below: int | None,
+    double_below: int,
+    room: int,
+    single_part: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(research_arrays, "_EXACT", exact_below)
+    """``float32-in-parts``: the scores' sums of a batch made three rows at a time, as where
+    a batch's could pass 2**24; ``python-integers``: every batch's sums moved into Python
+    integers, as when the running sums in 64 bits could overflow."""
+    if single_below is not None:
+        monkeypatch.setattr(research_arrays, "_EXACT_SINGLE", single_below)
+    monkeypatch.setattr(research_arrays, "_EXACT", double_below)
+    monkeypatch.setattr(research_arrays, "_ROOM", room)
+    monkeypatch.setattr(research_arrays, "_SINGLE_PART", single_part)
 
     @settings(max_examples=60, deadline=None)
     @given(st.data())
     def check(data: st.DataObject) -> None:
         definition = data.draw(definitions())
         dimensions = packed_dimensions(definition)
+        if single_below is None:  # float32 exact for three responses' scores at a time
+            per_score = research_arrays.AnswerSums(dimensions).items.per_score
+            monkeypatch.setattr(research_arrays, "_EXACT_SINGLE", 3 * per_score + 1)
         copies = [
             answer_copy.encode(definition, data.draw(answer_sets(definition, invalid=False)))
             for _ in range(data.draw(st.integers(1, 30)))
         ]
-        batch = data.draw(st.integers(1, len(copies)))
+        # Batches of any sizes, smaller and larger in turn (each batch's temporary arrays
+        # are kept for the next).
+        cuts = data.draw(st.sets(st.integers(1, len(copies) - 1))) if len(copies) > 1 else set()
+        bounds = [0, *sorted(cuts), len(copies)]
         sums = research_arrays.AnswerSums(dimensions)
-        for start in range(0, len(copies), batch):
-            sums.add(research_arrays.matrix_of(copies[start : start + batch]))
+        for start, stop in itertools.pairwise(bounds):
+            sums.add(research_arrays.matrix_of(copies[start:stop]))
         assert sums.tallies() == one_by_one(dimensions, copies)
         # Two parts added up apart (as two halves of the days are), then one absorbing the
         # other's sums.
