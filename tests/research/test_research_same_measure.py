@@ -5,6 +5,7 @@ back exactly as it was given: its result, its FHIR view, an idempotent replay.""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from releases import FIRST_RELEASE_HASH, first_release_catalog
-from research_support import QUESTIONNAIRE, Respondent, export, insert, new_key, ok
+from research_support import NOW, QUESTIONNAIRE, Respondent, export, insert, new_key, ok
 from sqlalchemy import func, select
 
 from app.config import Settings
@@ -107,6 +108,36 @@ def test_responses_stored_under_the_first_release_count_after_the_rewording(
     assert FIRST_RELEASE_HASH in summary["meta"]["coverage"]
     comments = [line for line in csv_text.splitlines() if line.startswith("#")]
     assert f"# content_hashes: {json.dumps([current, FIRST_RELEASE_HASH])}" in comments
+
+
+def test_exports_cover_the_days_of_the_first_release_before_the_rewording(
+    database_url: str, catalog: Catalog
+) -> None:
+    """The exports count a day at a time from the first covered day to the last: the days
+    before the rewording, which only 1.0.0's responses have, are among them."""
+    current = catalog.definitions[QUESTIONNAIRE].content_hash
+    earlier = [
+        Respondent(
+            dict(ANXIOUS),
+            submitted_at=NOW - dt.timedelta(days=30 + n),
+            extra={"questionnaire_hash": FIRST_RELEASE_HASH},
+        )
+        for n in range(12)
+    ]
+    later = [Respondent(dict(ANSWERS), submitted_at=NOW - dt.timedelta(days=n)) for n in range(11)]
+    with serving(database_url, catalog) as client:
+        engine = client.app.state.engine  # type: ignore[attr-defined]
+        insert(engine, catalog, [*earlier, *later])
+        key = new_key(engine)
+        summary = ok(export(client, "summary", key))
+        items = ok(export(client, "items", key))
+        histograms = ok(export(client, "histograms", key))
+    assert summary["meta"]["content_hashes"] == [current, FIRST_RELEASE_HASH]
+    assert summary["n"] == 23
+    assert summary["tendencies"]["primary"]["anxious"]["count"] == 12
+    assert items["items"]["anx01"]["n"] == 23
+    assert items["items"]["anx01"]["distribution"]["7"] == 12
+    assert histograms["dimensions"]["anxiety"]["n"] == 23
 
 
 def test_a_response_stored_under_the_first_release_reads_back_as_it_was_given(
