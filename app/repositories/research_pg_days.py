@@ -60,7 +60,6 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy import exc as db_errors
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import ResponseSession
@@ -75,7 +74,12 @@ from app.repositories.research_scope import (
     PackedDimension,
     ResponseFilter,
 )
-from app.repositories.research_sql import answer_byte, counting_settings, start_of
+from app.repositories.research_sql import (
+    answer_byte,
+    counting_settings,
+    driver_errors,
+    start_of,
+)
 from app.schemas.research import PeriodUnit
 
 if TYPE_CHECKING:
@@ -133,17 +137,13 @@ def _fetched(
         rows: list[Any] = cursor.fetchmany(size)
         return rows
 
-    try:
+    with driver_errors(connection, sql):
         try:
             cursor.execute(sql, compiled.params)
             for rows in _read_ahead(fetch) if ahead else iter(fetch, []):
                 yield from rows
         finally:
             _close(cursor)
-    except (psycopg.OperationalError, psycopg.InterfaceError) as error:
-        # The driver's own cursor, so its errors as SQLAlchemy would have raised them: a
-        # connection lost in the middle of an export is an outage (503), as elsewhere.
-        raise db_errors.OperationalError(sql, None, error) from error
 
 
 def _close(cursor: psycopg.ServerCursor[Any]) -> None:
