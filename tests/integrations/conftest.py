@@ -3,6 +3,7 @@ and apps configured through the environment as a deployer would configure them."
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from readme_instrument import AppFactory, readme_example
 
 from app.config import Settings
 from app.main import create_app
+from scoring.catalog import BUNDLED_DIR
 
 
 @pytest.fixture
@@ -21,6 +23,15 @@ def own_questionnaires_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "definitions"
     folder.mkdir()
     (folder / "closeness-check.yaml").write_text(readme_example(), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def ecr_rs_dir(tmp_path: Path) -> Path:
+    """A SECUREBASE_QUESTIONNAIRES_DIR holding a copy of the library's ECR-RS."""
+    folder = tmp_path / "definitions"
+    folder.mkdir()
+    shutil.copy(BUNDLED_DIR / "library" / "ecr-rs.yaml", folder / "ecr-rs.yaml")
     return folder
 
 

@@ -12,7 +12,6 @@ import csv
 import datetime as dt
 import io
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,6 @@ from app.cli import main
 from app.config import get_settings
 from app.services.research.access import create_key
 from app.web.security import CSRF_FIELD
-from scoring.catalog import BUNDLED_DIR
 
 AppFactory = Callable[..., TestClient]  # the app_from_environment fixture of conftest.py
 API = "/api/v1"
@@ -71,19 +69,10 @@ MEANS = {
 }
 
 
-@pytest.fixture
-def deployed(tmp_path: Path) -> Path:
-    """A SECUREBASE_QUESTIONNAIRES_DIR holding a copy of the library's ECR-RS."""
-    folder = tmp_path / "definitions"
-    folder.mkdir()
-    shutil.copy(BUNDLED_DIR / "library" / "ecr-rs.yaml", folder / "ecr-rs.yaml")
-    return folder
-
-
 def test_ecr_rs_is_served_with_every_relationship(
-    app_from_environment: AppFactory, deployed: Path
+    app_from_environment: AppFactory, ecr_rs_dir: Path
 ) -> None:
-    client = app_from_environment(questionnaires_dir=deployed)
+    client = app_from_environment(questionnaires_dir=ecr_rs_dir)
 
     listed = {q["id"]: q for q in client.get(f"{API}/questionnaires").json()}
     view = client.get(f"{API}/questionnaires/{ID}").json()
@@ -105,9 +94,9 @@ def test_ecr_rs_is_served_with_every_relationship(
 
 
 def test_every_route_scores_each_relationship_as_computed_by_hand(
-    app_from_environment: AppFactory, deployed: Path, tmp_path: Path
+    app_from_environment: AppFactory, ecr_rs_dir: Path, tmp_path: Path
 ) -> None:
-    client = app_from_environment(questionnaires_dir=deployed)
+    client = app_from_environment(questionnaires_dir=ecr_rs_dir)
     other = {**per_target("partner", [4] * 9), **per_target("mother", [2] * 9)}
     bad = {**ANSWERS, "father.rs09": 0}
     rows = [ANSWERS, other, bad]
@@ -159,9 +148,9 @@ def test_every_route_scores_each_relationship_as_computed_by_hand(
 
 @pytest.mark.parametrize("version", ["4.0", "5.0"])
 def test_a_fhir_response_scores_as_score_does(
-    app_from_environment: AppFactory, deployed: Path, version: str
+    app_from_environment: AppFactory, ecr_rs_dir: Path, version: str
 ) -> None:
-    client = app_from_environment(questionnaires_dir=deployed)
+    client = app_from_environment(questionnaires_dir=ecr_rs_dir)
     questionnaire = valid(
         client.get(f"{API}/questionnaires/{ID}/fhir", params={"fhirVersion": version}).json(),
         version,
@@ -189,9 +178,9 @@ def test_a_fhir_response_scores_as_score_does(
 
 @pytest.mark.parametrize("version", ["4.0", "5.0"])
 def test_a_stored_response_read_as_fhir_keeps_each_relationship(
-    app_from_environment: AppFactory, deployed: Path, version: str
+    app_from_environment: AppFactory, ecr_rs_dir: Path, version: str
 ) -> None:
-    client = app_from_environment(questionnaires_dir=deployed)
+    client = app_from_environment(questionnaires_dir=ecr_rs_dir)
     complete = {**ANSWERS, **per_target("father", [5] * 9), **per_target("friend", [3] * 9)}
     created = client.post(
         f"{API}/responses", json={"questionnaire_id": ID, "answers": complete, "submit": True}
@@ -232,9 +221,9 @@ def submit(client: Any, answers: dict[str, int]) -> dict[str, Any]:
 
 
 def test_stored_and_exported_with_each_relationship_on_its_own(
-    app_from_environment: AppFactory, deployed: Path
+    app_from_environment: AppFactory, ecr_rs_dir: Path
 ) -> None:
-    client = app_from_environment(questionnaires_dir=deployed, min_cell_size=2)
+    client = app_from_environment(questionnaires_dir=ecr_rs_dir, min_cell_size=2)
     # Submitting needs a score for every dimension of every relationship answered at all:
     # ANSWERS has the father and the best friend answered in part (see
     # test_relationships_left_out.py for relationships left out entirely).
@@ -285,11 +274,11 @@ def test_stored_and_exported_with_each_relationship_on_its_own(
 
 
 def test_answered_in_the_web_pages_relationship_by_relationship(
-    app_from_environment: AppFactory, deployed: Path
+    app_from_environment: AppFactory, ecr_rs_dir: Path
 ) -> None:
     """Through the pages as a browser without scripts: each page is headed by the relationship
     its statements are about, and the results name every relationship."""
-    client = app_from_environment(questionnaires_dir=deployed)
+    client = app_from_environment(questionnaires_dir=ecr_rs_dir)
     web = TestClient(client.app, base_url="https://testserver", follow_redirects=False)
     complete = {**ANSWERS, **per_target("father", [5] * 9), **per_target("friend", [3] * 9)}
     chosen = web.get("/", params={"questionnaire": ID}).text

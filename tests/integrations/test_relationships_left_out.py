@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -71,17 +70,8 @@ MOTHER_IN_PART = [
 
 
 @pytest.fixture
-def deployed(tmp_path: Path) -> Path:
-    """A SECUREBASE_QUESTIONNAIRES_DIR holding a copy of the library's ECR-RS."""
-    folder = tmp_path / "definitions"
-    folder.mkdir()
-    shutil.copy(BUNDLED_DIR / "library" / "ecr-rs.yaml", folder / "ecr-rs.yaml")
-    return folder
-
-
-@pytest.fixture
-def client(app_from_environment: AppFactory, deployed: Path) -> TestClient:
-    return app_from_environment(questionnaires_dir=deployed, min_cell_size=2)
+def client(app_from_environment: AppFactory, ecr_rs_dir: Path) -> TestClient:
+    return app_from_environment(questionnaires_dir=ecr_rs_dir, min_cell_size=2)
 
 
 def start(
@@ -201,10 +191,10 @@ def test_no_relationship_answered_in_full_is_refused(client: TestClient) -> None
 
 
 def test_the_bundled_questionnaire_still_needs_every_dimension(
-    app_from_environment: AppFactory, deployed: Path
+    app_from_environment: AppFactory, ecr_rs_dir: Path
 ) -> None:
     """Without relationships, a dimension none of whose statements is answered still blocks."""
-    client = app_from_environment(questionnaires_dir=deployed)
+    client = app_from_environment(questionnaires_dir=ecr_rs_dir)
     answers = {f"{p}{n:02d}": 3 for p in ("avo", "dis") for n in range(1, 10)}
 
     reply = client.post(
@@ -396,14 +386,14 @@ WELLBEING = {
 
 def test_norms_are_built_and_given_with_relationships_left_out(
     app_from_environment: AppFactory,
-    deployed: Path,
+    ecr_rs_dir: Path,
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Norms built from responses of which half leave the parents out: each dimension's norms
     come from the responses that scored it; a result without parents is placed on the
     dimensions it has, and on no other."""
-    client = app_from_environment(questionnaires_dir=deployed)
+    client = app_from_environment(questionnaires_dir=ecr_rs_dir)
     parents = {**per_target("mother", [4] * 9), **per_target("father", [3] * 9)}
     for number in range(40):
         partner = per_target("partner", [1 + number % 7] * 9)
@@ -425,13 +415,13 @@ def test_norms_are_built_and_given_with_relationships_left_out(
                 "--built-by",
                 "Team",
                 "--output-dir",
-                str(deployed / "norms"),
+                str(ecr_rs_dir / "norms"),
             ],
         )
     finally:
         get_settings.cache_clear()
     assert built.exit_code == 0, built.output
-    normed = app_from_environment(questionnaires_dir=deployed)
+    normed = app_from_environment(questionnaires_dir=ecr_rs_dir)
 
     created = start(normed, WITHOUT_PARENTS)
 
